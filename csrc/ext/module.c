@@ -1,0 +1,293 @@
+/* module.c - the CPython binding `fast_litellm._native`.
+ *
+ * Multi-phase initialisation, per-module state, heap types only, no global
+ * PyObject pointers.  The binding converts arguments and calls csrc/core; it
+ * implements no algorithm of its own.
+ *
+ * Exposed:
+ *   Sampler(percent)      callable; True for `percent` % of calls (canary).
+ *   seed(n) / reseed()    fix or renew the sampling stream of this process.
+ *   abi_version()         integer; bumped when the binding's contract changes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fl_rng.h"
+
+#define FL_ABI_VERSION 1
+
+typedef struct {
+    PyTypeObject *sampler_type;
+    struct fl_rng rng;
+    pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
+    int fixed_seed;   /* seed(n) was called: keep the stream across fork */
+} fl_state;
+
+static inline fl_state *
+get_state(PyObject *module)
+{
+    return (fl_state *)PyModule_GetState(module);
+}
+
+/* Seed from the kernel; falls back to time and pid if getrandom fails. */
+static void
+seed_from_entropy(fl_state *st)
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        struct timespec ts;
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = ((uint64_t)ts.tv_sec * UINT64_C(1000000007)) ^
+               (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
+    fl_rng_seed(&st->rng, seed);
+    st->seeded_pid = getpid();
+}
+
+/* Lazily (re)seed: nothing random exists until the first sample, and a
+ * forked child never shares its parent's stream. */
+static inline void
+ensure_seeded(fl_state *st)
+{
+    pid_t pid = getpid();
+    if (st->seeded_pid != pid) {
+        if (st->fixed_seed && st->seeded_pid != 0) {
+            st->seeded_pid = pid; /* deterministic mode: keep the stream */
+            return;
+        }
+        seed_from_entropy(st);
+    }
+}
+
+/* ---- Sampler -------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    double percent;
+    uint64_t threshold;
+    int always;
+} SamplerObject;
+
+static PyObject *
+Sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"percent", NULL};
+    double percent = 0.0;
+    SamplerObject *self = NULL;
+    uint64_t threshold = 0;
+    int always = 0;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "d:Sampler", kwlist,
+                                     &percent)) {
+        goto error;
+    }
+    if (fl_rng_threshold(percent, &threshold, &always) != FL_OK) {
+        PyErr_Format(PyExc_ValueError,
+                     "Sampler percent must be a number from 0 to 100, got %R",
+                     PyTuple_GET_SIZE(args) ? PyTuple_GET_ITEM(args, 0)
+                                            : Py_None);
+        goto error;
+    }
+    self = (SamplerObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        goto error;
+    }
+    self->percent = percent;
+    self->threshold = threshold;
+    self->always = always;
+    return (PyObject *)self;
+error:
+    return NULL;
+}
+
+static void
+Sampler_dealloc(SamplerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+Sampler_call(SamplerObject *self, PyObject *args, PyObject *kwds)
+{
+    fl_state *st = NULL;
+
+    if (PyTuple_GET_SIZE(args) != 0 || (kwds && PyDict_GET_SIZE(kwds))) {
+        PyErr_SetString(PyExc_TypeError, "Sampler() takes no arguments");
+        goto error;
+    }
+    st = (fl_state *)PyType_GetModuleState(Py_TYPE(self));
+    if (st == NULL) {
+        goto error;
+    }
+    ensure_seeded(st);
+    return PyBool_FromLong(fl_rng_sample(&st->rng, self->threshold,
+                                         self->always));
+error:
+    return NULL;
+}
+
+static PyObject *
+Sampler_get_percent(SamplerObject *self, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble(self->percent);
+}
+
+static PyObject *
+Sampler_repr(SamplerObject *self)
+{
+    PyObject *pct = NULL;
+    PyObject *res = NULL;
+    pct = PyFloat_FromDouble(self->percent);
+    if (pct == NULL) {
+        goto error;
+    }
+    res = PyUnicode_FromFormat("Sampler(%R)", pct);
+error:
+    Py_XDECREF(pct);
+    return res;
+}
+
+static PyGetSetDef Sampler_getset[] = {
+    {"percent", (getter)Sampler_get_percent, NULL,
+     "Share of calls sampled, in percent.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Sampler_slots[] = {
+    {Py_tp_new, Sampler_new},
+    {Py_tp_dealloc, Sampler_dealloc},
+    {Py_tp_call, Sampler_call},
+    {Py_tp_repr, Sampler_repr},
+    {Py_tp_getset, Sampler_getset},
+    {Py_tp_doc, "Sampler(percent)\n--\n\n"
+                "Callable that returns True for `percent` % of calls, "
+                "decided per call\nfrom a per-process stream that is "
+                "independent of Python's `random`."},
+    {0, NULL},
+};
+
+static PyType_Spec Sampler_spec = {
+    .name = "fast_litellm._native.Sampler",
+    .basicsize = sizeof(SamplerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Sampler_slots,
+};
+
+/* ---- module functions ------------------------------------------------ */
+
+static PyObject *
+mod_seed(PyObject *module, PyObject *arg)
+{
+    fl_state *st = get_state(module);
+    unsigned long long seed = PyLong_AsUnsignedLongLongMask(arg);
+    if (seed == (unsigned long long)-1 && PyErr_Occurred()) {
+        goto error;
+    }
+    fl_rng_seed(&st->rng, (uint64_t)seed);
+    st->seeded_pid = getpid();
+    st->fixed_seed = 1;
+    Py_RETURN_NONE;
+error:
+    return NULL;
+}
+
+static PyObject *
+mod_reseed(PyObject *module, PyObject *Py_UNUSED(arg))
+{
+    fl_state *st = get_state(module);
+    st->fixed_seed = 0;
+    seed_from_entropy(st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mod_abi_version(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(arg))
+{
+    return PyLong_FromLong(FL_ABI_VERSION);
+}
+
+static PyMethodDef module_methods[] = {
+    {"seed", mod_seed, METH_O,
+     "seed(n)\n--\n\nMake this process's sampling stream deterministic "
+     "(tests)."},
+    {"reseed", mod_reseed, METH_NOARGS,
+     "reseed()\n--\n\nRenew the sampling stream from the kernel's entropy."},
+    {"abi_version", mod_abi_version, METH_NOARGS,
+     "abi_version()\n--\n\nVersion of the binding's contract."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+module_exec(PyObject *module)
+{
+    fl_state *st = get_state(module);
+    st->seeded_pid = 0;
+    st->fixed_seed = 0;
+    st->sampler_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &Sampler_spec, NULL);
+    if (st->sampler_type == NULL) {
+        goto error;
+    }
+    if (PyModule_AddType(module, st->sampler_type) < 0) {
+        goto error;
+    }
+    if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
+        goto error;
+    }
+    return 0;
+error:
+    return -1;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    fl_state *st = get_state(module);
+    Py_VISIT(st->sampler_type);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    fl_state *st = get_state(module);
+    Py_CLEAR(st->sampler_type);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    (void)module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "fast_litellm._native",
+    .m_doc = "C core of fast_litellm (binding layer).",
+    .m_size = sizeof(fl_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    return PyModuleDef_Init(&native_module);
+}
