@@ -6,11 +6,10 @@ Export:
 * single process (no ``PROMETHEUS_MULTIPROC_DIR``): a collector registered in
   ``prometheus_client.REGISTRY`` reads the counters at scrape time, so any ``/metrics``
   that serves the default registry (LiteLLM's, or ours) shows them, exactly;
-* gunicorn with ``PROMETHEUS_MULTIPROC_DIR``: each worker adds its deltas to
-  prometheus_client's multiprocess counters (memory-mapped files) at most once per
-  second from the call path, at every scrape this process serves, and at exit, so
-  LiteLLM's ``MultiProcessCollector`` (its ``/metrics`` or its separate metrics server)
-  sums them across workers.
+* gunicorn with ``PROMETHEUS_MULTIPROC_DIR``: after every counted call the worker adds
+  its deltas to prometheus_client's multiprocess counters (memory-mapped files; about
+  2-3 us a call, only in this mode), so LiteLLM's ``MultiProcessCollector`` (its
+  ``/metrics`` or its separate metrics server) sums them exactly across workers.
 
 Series (label ``component``):
 ``fast_litellm_calls_total{path="native"|"python"}``, ``fast_litellm_fallbacks_total``,
@@ -22,10 +21,7 @@ from __future__ import annotations
 
 import atexit
 import os
-import time
 from typing import Callable, Iterable
-
-FLUSH_INTERVAL = 1.0
 
 _FIELDS = ("native", "python", "fallbacks", "mismatches", "trips")
 
@@ -33,7 +29,7 @@ _FIELDS = ("native", "python", "fallbacks", "mismatches", "trips")
 class Stats:
     """Counters of one component in this process."""
 
-    __slots__ = _FIELDS + ("next_flush", "_flushed")
+    __slots__ = _FIELDS + ("_flushed",)
 
     def __init__(self) -> None:
         self.reset()
@@ -42,7 +38,6 @@ class Stats:
         for f in _FIELDS:
             setattr(self, f, 0)
         self._flushed = dict.fromkeys(_FIELDS, 0)
-        self.next_flush = 0.0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -102,12 +97,6 @@ class Exporter:
                 pass
 
     # -- multiprocess flush ---------------------------------------------
-    def maybe_flush(self, comp) -> None:
-        now = time.monotonic()
-        if now >= comp.stats.next_flush:
-            comp.stats.next_flush = now + FLUSH_INTERVAL
-            self.flush(comp)
-
     def flush(self, comp) -> None:
         if self._mp_metrics is None:
             return

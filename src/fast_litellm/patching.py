@@ -77,7 +77,9 @@ class Patch:
     target: str
     make: Callable[[Callable], Callable]
     fingerprints: frozenset[str]
-    passthrough: tuple[type[BaseException], ...] = ()
+    # LiteLLM's own exceptions that the native path reproduces: they propagate unchanged.
+    # A tuple, or a callable returning one (resolved when the target is patched).
+    passthrough: tuple[type[BaseException], ...] | Callable[[], tuple] = ()
     compare: Callable[[Any, Any], bool] | None = None
 
     @property
@@ -433,7 +435,7 @@ def _wrap(reg: Registry, comp: Component, p: Patch, original):
     orig = _raw_function(original)
     native = p.make(orig)
     stats = comp.stats
-    passthrough = p.passthrough
+    passthrough = p.passthrough() if callable(p.passthrough) else p.passthrough
     equal = p.compare or (lambda a, b: a == b)
     exporter = reg.exporter
     mp = exporter.multiprocess
@@ -472,14 +474,10 @@ def _wrap(reg: Registry, comp: Component, p: Patch, original):
                     stats.python += 1
                     return await orig(*args, **kwargs)
                 stats.native += 1
-                if mp:
-                    exporter.maybe_flush(comp)
                 return result
             return await slow(*args, **kwargs)
 
         async def slow(*args, **kwargs):
-            if mp:
-                exporter.maybe_flush(comp)
             if comp.route == R_OFF or not decide():
                 stats.python += 1
                 return await orig(*args, **kwargs)
@@ -526,14 +524,10 @@ def _wrap(reg: Registry, comp: Component, p: Patch, original):
                     stats.python += 1
                     return orig(*args, **kwargs)
                 stats.native += 1
-                if mp:
-                    exporter.maybe_flush(comp)
                 return result
             return slow(*args, **kwargs)
 
         def slow(*args, **kwargs):
-            if mp:
-                exporter.maybe_flush(comp)
             if comp.route == R_OFF or not decide():
                 stats.python += 1
                 return orig(*args, **kwargs)
@@ -565,6 +559,26 @@ def _wrap(reg: Registry, comp: Component, p: Patch, original):
                 return orig(*args, **kwargs)
             stats.native += 1
             return result
+
+    if mp:
+        # gunicorn multiprocess metrics: write every counted call through (exact sums
+        # across workers, even for a worker that goes idle; about 2-3 us a call)
+        counted = replacement
+        if inspect.iscoroutinefunction(orig):
+
+            async def replacement(*args, **kwargs):
+                try:
+                    return await counted(*args, **kwargs)
+                finally:
+                    exporter.flush(comp)
+
+        else:
+
+            def replacement(*args, **kwargs):
+                try:
+                    return counted(*args, **kwargs)
+                finally:
+                    exporter.flush(comp)
 
     functools.update_wrapper(replacement, orig)
     replacement.__fast_litellm_patch__ = p  # type: ignore[attr-defined]

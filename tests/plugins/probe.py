@@ -29,9 +29,15 @@ def make(original):
     return native
 
 
+def _litellm_errors():
+    from litellm.exceptions import BadRequestError
+
+    return (BadRequestError,)
+
+
 def register(registry):
     registry.register(Component(
         name="probe",
-        patches=[Patch(TARGET, make, frozenset({FINGERPRINT}), passthrough=())],
+        patches=[Patch(TARGET, make, frozenset({FINGERPRINT}), passthrough=_litellm_errors)],
         description="test plugin: pass-through on get_llm_provider",
     ))
