@@ -106,25 +106,46 @@ def on_proxy_loaded(reg, module) -> None:
     announce(reg)
 
 
-def litellm_importer() -> str | None:
-    """Best guess at the module that imported litellm before fast_litellm."""
+def _references_litellm(mod) -> bool:
     import types
 
+    d = getattr(mod, "__dict__", None)
+    if not isinstance(d, dict):
+        return False
+    # type() only: isinstance() and getattr() can run code on lazy proxy objects
+    for value in list(d.values()):
+        tp = type(value)
+        if issubclass(tp, types.ModuleType):
+            name = d_name = value.__dict__.get("__name__", "")
+            if d_name == "litellm" or str(name).startswith("litellm."):
+                return True
+        elif tp is types.FunctionType or issubclass(tp, type):
+            if str(value.__dict__.get("__module__", "")).startswith("litellm"):
+                return True
+    return False
+
+
+def litellm_importer() -> str | None:
+    """Best guess at the module that imported litellm before fast_litellm.
+
+    importlib moves a module to the end of ``sys.modules`` when it finishes loading, so
+    the module whose import pulled litellm in finishes right after it: the first later
+    module that references litellm. (Earlier ones are a fallback.)
+    """
     names = list(sys.modules)
     try:
         idx = names.index("litellm")
     except ValueError:
         return None
+
+    def candidate(name: str) -> bool:
+        return not name.startswith(("fast_litellm", "importlib", "_", "litellm")) and name != "__main__"
+
+    for name in names[idx + 1:]:
+        if candidate(name) and _references_litellm(sys.modules.get(name)):
+            return name
     for name in reversed(names[:idx]):
-        mod = sys.modules.get(name)
-        d = getattr(mod, "__dict__", None)
-        if not isinstance(d, dict) or name.startswith(("fast_litellm", "importlib", "_")):
-            continue
-        for value in list(d.values()):
-            if isinstance(value, types.ModuleType):
-                if value.__name__ == "litellm" or value.__name__.startswith("litellm."):
-                    return name
-            elif isinstance(value, (types.FunctionType, type)):
-                if str(getattr(value, "__module__", "")).startswith("litellm"):
-                    return name
-    return None
+        if candidate(name) and _references_litellm(sys.modules.get(name)):
+            return name
+    main = sys.modules.get("__main__")
+    return "__main__" if main is not None and _references_litellm(main) else None
