@@ -42,6 +42,7 @@ def announce(reg) -> None:
 
 
 def after_fork_in_child(reg) -> None:
+    reg.exporter._initialised.clear()  # the child writes its own multiprocess file
     for comp in reg.components.values():
         comp.stats.reset()
         comp.failures.clear()

@@ -60,6 +60,7 @@ class Exporter:
         self._components = components  # () -> iterable of objects with .name .stats .active
         self._mp_metrics = None
         self._registered = False
+        self._initialised: set[str] = set()
         self.multiprocess = False
 
     # -- setup ---------------------------------------------------------
@@ -102,6 +103,12 @@ class Exporter:
             return
         st = comp.stats
         m = self._mp_metrics
+        if comp.name not in self._initialised:  # expose every series from 0
+            self._initialised.add(comp.name)
+            m["native"].labels(comp.name, "native")
+            m["native"].labels(comp.name, "python")
+            for key in ("fallbacks", "mismatches", "trips"):
+                m[key].labels(comp.name)
         done = st._flushed
         for field in _FIELDS:
             delta = getattr(st, field) - done[field]
