@@ -1,0 +1,2 @@
+import fast_litellm  # noqa: F401
+from litellm.proxy.proxy_server import app  # noqa: F401

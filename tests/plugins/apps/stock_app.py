@@ -1,0 +1,1 @@
+from litellm.proxy.proxy_server import app  # noqa: F401
