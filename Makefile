@@ -9,7 +9,7 @@ CFLAGS_C := -std=c11 -Wall -Wextra -Werror -O1 -g -Icsrc/core
 CSRC_CORE := $(wildcard csrc/core/*.c)
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 
-.PHONY: all install run test pytest ctest valgrind asan-test apt-deps bench clean
+.PHONY: all install run test pytest ctest valgrind asan-test apt-deps bench bench-micro clean
 
 all: install
 
@@ -58,6 +58,17 @@ asan-test: install
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  FAST_LITELLM_EXPECT_SANITIZED=1 \
 	  $(VPY) -m pytest -q -m "not e2e and not deploy" -p no:cacheprovider
+
+# The end-to-end A/B proxy benchmark (about 13 minutes on 2 cores), then plots and the
+# tables of BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.
+bench: install
+	$(VPY) -m pip install -q -e '.[bench]'
+	$(VPY) bench/proxy_bench.py $(BENCH_ARGS)
+	$(VPY) bench/report.py
+
+bench-micro: install
+	$(VPY) -m pip install -q -e '.[bench]'
+	$(VPY) bench/micro/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info src/fast_litellm/*.so

@@ -1,6 +1,6 @@
 """End-to-end checks that the deployment guide's files work as written with our package.
 
-Real processes only: our wheel is built, installed into a CLEAN venv with the Dockerfile's own
+Real processes only: our sdist is built, installed into a CLEAN venv with the Dockerfile's own
 `RUN pip install ...` line (litellm & co. come from PyPI), then the Dockerfile's CMD and the systemd
 unit's ExecStart are run as written, except for what a test box must change (bind address,
 worker count, paths). The upstream provider is fast_litellm.mock_upstream on loopback.
@@ -248,10 +248,12 @@ def dockerfile() -> Dockerfile:
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """Our wheel, built once. Built from a copy of the repo so that no build/ or *.egg-info
-    is left in the working tree (and no in-tree compiled extension is picked up)."""
-    base = tmp_path_factory.mktemp("wheel")
+def sdist(tmp_path_factory) -> Path:
+    """Our sdist, built once; installing it in the clean venv compiles the C extension
+    there, which proves that the sdist carries everything the build needs. Built from a copy
+    of the repo so that no build/ or *.egg-info is left in the working tree (and no in-tree
+    compiled extension is picked up)."""
+    base = tmp_path_factory.mktemp("sdist")
     src = base / "src"
     shutil.copytree(
         REPO, src,
@@ -259,17 +261,17 @@ def wheel(tmp_path_factory) -> Path:
                                       ".pytest_cache", ".hypothesis", "*.so", "*.o"),
     )
     out = base / "dist"
-    run_logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), str(src)],
-               base / "pip-wheel.log", timeout=900)
-    wheels = sorted(out.glob("fast_litellm-*.whl"))
-    assert len(wheels) == 1, f"expected one fast_litellm wheel, got {wheels}"
-    return wheels[0]
+    run_logged([sys.executable, "setup.py", "-q", "sdist", "-d", str(out)],
+               base / "sdist.log", timeout=900, cwd=src)
+    dists = sorted(out.glob("fast_litellm-*.tar.gz")) or sorted(out.glob("fast-litellm-*.tar.gz"))
+    assert len(dists) == 1, f"expected one fast_litellm sdist, got {sorted(out.iterdir())}"
+    return dists[0]
 
 
 @pytest.fixture(scope="session")
-def clean_venv(tmp_path_factory, wheel: Path, dockerfile: Dockerfile) -> Path:
+def clean_venv(tmp_path_factory, sdist: Path, dockerfile: Dockerfile) -> Path:
     """A fresh venv (outside the repo) into which the Dockerfile's RUN line installs, as written,
-    except that `fast-litellm` is our freshly built wheel instead of the PyPI release."""
+    except that `fast-litellm` is our freshly built sdist instead of the PyPI release."""
     venv = tmp_path_factory.mktemp("clean-venv") / "venv"
     run_logged([sys.executable, "-m", "venv", str(venv)], venv.parent / "venv.log", timeout=300)
     env = dict(os.environ, PATH=f"{venv}/bin:{SYSTEM_PATH}", VIRTUAL_ENV=str(venv))
@@ -279,7 +281,7 @@ def clean_venv(tmp_path_factory, wheel: Path, dockerfile: Dockerfile) -> Path:
     for n, run in enumerate(dockerfile.runs):
         argv = shlex.split(run)
         replaced += argv.count("fast-litellm")
-        argv = [str(wheel) if tok == "fast-litellm" else tok for tok in argv]
+        argv = [str(sdist) if tok == "fast-litellm" else tok for tok in argv]
         exe = shutil.which(argv[0], path=env["PATH"])
         assert exe and exe.startswith(str(venv)), f"RUN {run!r}: {argv[0]} is not the venv's"
         argv[0] = exe

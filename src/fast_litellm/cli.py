@@ -4,6 +4,7 @@
     fast-litellm proxy --demo [--master-key sk-demo] [--port 4000]
     fast-litellm doctor [MODULE[:ATTR]]
     fast-litellm status
+    fast-litellm bench [--quick] [--rounds N] [--no-peer]   (from a source checkout)
 """
 
 from __future__ import annotations
@@ -213,6 +214,21 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the end-to-end benchmark of a source checkout (bench/ is not installed)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for root in (os.getcwd(), os.path.abspath(os.path.join(here, "..", ".."))):
+        script = os.path.join(root, "bench", "proxy_bench.py")
+        if os.path.isfile(script):
+            rc = subprocess.call([sys.executable, script, *args.bench_args])
+            if rc == 0:
+                rc = subprocess.call([sys.executable, os.path.join(root, "bench", "report.py")])
+            return rc
+    print("fast-litellm bench: needs a source checkout of fast-litellm (bench/proxy_bench.py); "
+          "run it from the checkout's root", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fast-litellm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("module", nargs="?", default="fast_litellm.app:app",
                    help="the gunicorn app, MODULE[:ATTR] (default fast_litellm.app:app)")
     d.set_defaults(func=cmd_doctor)
+    b = sub.add_parser("bench", help="end-to-end A/B proxy benchmark (source checkout); "
+                                     "arguments go to bench/proxy_bench.py")
+    b.add_argument("bench_args", nargs=argparse.REMAINDER)
+    b.set_defaults(func=cmd_bench)
     s = sub.add_parser("status", help="components and flags as this environment resolves them")
     s.set_defaults(func=cmd_status)
     return parser

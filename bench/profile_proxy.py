@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Where the stock proxy's CPU goes: py-spy under load, grouped by LiteLLM subsystem.
+
+    python bench/profile_proxy.py [--duration 20] [--profiles standard,limits,router,tokens]
+
+For each configuration profile of bench/proxy_bench.py, the stock proxy (one worker,
+pinned to CPU 0) is loaded by wrk at concurrency 8 while py-spy samples the worker
+(GIL-holding samples only, `--gil`). Stacks are attributed to subsystems by the file of
+their frames; the report gives the top functions by self and by total time, the share of
+each subsystem (inclusive: a sample counts for every subsystem on its stack), and the CPU
+per request that replacing the subsystem could remove at most (its inclusive share times
+the measured CPU per request). Writes docs/PROFILE.md and bench/results/profile-*.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as _dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proxy_bench as pb  # noqa: E402
+
+DOC = pb.ROOT / "docs" / "PROFILE.md"
+
+# (subsystem, regex on the frame's file path). First match wins for "self" attribution.
+SUBSYSTEMS = [
+    ("rate limiter", r"litellm/proxy/hooks/parallel_request_limiter|litellm/proxy/hooks/.*rate_limit"),
+    ("token counting", r"token_counter|tiktoken|litellm/litellm_core_utils/tokenizers"),
+    ("auth", r"litellm/proxy/auth/"),
+    ("router", r"litellm/router\.py|litellm/router_utils/|litellm/router_strategy/"),
+    ("cost", r"cost_calculator|litellm/litellm_core_utils/llm_cost_calc"),
+    ("model info / function_setup", r"get_model_info|function_setup|litellm/utils\.py"),
+    ("logging & callbacks", r"litellm_logging|litellm/integrations/|logging_callback|litellm/_logging|"
+                            r"proxy/hooks/|litellm/proxy/utils\.py|/logging/"),
+    ("response conversion", r"llm_response_utils|convert_dict_to_response|streaming_handler|"
+                            r"litellm/types/utils\.py"),
+    ("upstream call (OpenAI SDK, httpx, aiohttp)", r"/openai/|/httpx/|/httpcore/|/aiohttp/|"
+                                                  r"litellm/llms/|http_handler"),
+    ("middlewares (ASGI)", r"litellm/proxy/middleware/|starlette/middleware|/starlette/|/fastapi/"),
+    ("proxy request handling", r"litellm/proxy/"),
+    ("litellm core (main, completion)", r"litellm/main\.py|litellm/litellm_core_utils/"),
+    ("pydantic", r"/pydantic/|pydantic_core"),
+    ("asyncio / uvicorn / uvloop", r"asyncio|uvicorn|uvloop|/h11/"),
+    ("json / orjson", r"json"),
+]
+COMPILED = [(n, re.compile(p)) for n, p in SUBSYSTEMS]
+FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+
+
+def subsystem(path: str) -> str:
+    for name, rx in COMPILED:
+        if rx.search(path):
+            return name
+    return "other"
+
+
+def parse(raw: str):
+    stacks = []
+    for line in raw.splitlines():
+        line = line.strip()
+        if not line or " " not in line:
+            continue
+        stack, _, count = line.rpartition(" ")
+        try:
+            n = int(count)
+        except ValueError:
+            continue
+        frames = []
+        for fr in stack.split(";"):
+            m = FRAME.match(fr)
+            frames.append((m.group("func"), m.group("file")) if m else (fr, ""))
+        stacks.append((frames, n))
+    return stacks
+
+
+def analyse(stacks):
+    total = sum(n for _, n in stacks)
+    self_fn, total_fn = collections.Counter(), collections.Counter()
+    sub_incl, sub_self = collections.Counter(), collections.Counter()
+    pyd = 0
+    for frames, n in stacks:
+        if not frames:
+            continue
+        leaf = frames[-1]
+        self_fn[f"{leaf[0]} ({short(leaf[1])})"] += n
+        sub_self[subsystem(leaf[1])] += n
+        for key in {f"{f} ({short(p)})" for f, p in frames}:
+            total_fn[key] += n
+        for s in {subsystem(p) for _, p in frames}:
+            sub_incl[s] += n
+        if any("pydantic" in p for _, p in frames):
+            pyd += n
+    return total, self_fn, total_fn, sub_incl, sub_self, pyd
+
+
+def short(path: str) -> str:
+    i = path.find("site-packages/")
+    return path[i + len("site-packages/"):] if i >= 0 else path
+
+
+def profile_one(profile: str, duration: float, mock, work: Path, script: Path) -> dict:
+    kind = "small"
+    workload = "tokens" if profile == "tokens" else "chat"
+    proxy = pb.Proxy("stock", sys.executable, "stock", {}, profile, mock, kind, 1, True, work)
+    try:
+        proxy.ready()
+        body = pb.body_for(workload)
+        keys = 100 if profile == "limits" else 1
+        prefix = "sk-client-" if keys > 1 else pb.KEY
+        pb.run_wrk(proxy.url(), 8, 3.0, body, keys, script, prefix)  # warm-up
+        worker = pb.tree(proxy.proc.pid)[-1]
+        raw = work / f"{profile}.txt"
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker), "--duration", str(int(duration)),
+                                "--rate", "200", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        result = {}
+
+        def load():
+            c0 = pb.cpu_seconds(pb.tree(proxy.proc.pid))
+            w = pb.run_wrk(proxy.url(), 8, duration, body, keys, script, prefix)
+            c1 = pb.cpu_seconds(pb.tree(proxy.proc.pid))
+            ok = w["requests"] - w["non2xx"]
+            result.update(ok=ok, cpu_us=(c1 - c0) / ok * 1e6 if ok else None, rps=ok / (w["duration_us"] / 1e6))
+
+        t = threading.Thread(target=load)
+        t.start()
+        t.join()
+        spy.wait(60)
+        text = raw.read_text() if raw.exists() else ""
+        dest = pb.RESULTS / f"profile-{profile}.txt"
+        pb.RESULTS.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text)
+        result["stacks"] = parse(text)
+        result["raw"] = dest
+        return result
+    finally:
+        proxy.stop()
+
+
+def section(profile: str, res: dict) -> list[str]:
+    total, self_fn, total_fn, sub_incl, sub_self, pyd = analyse(res["stacks"])
+    cpu = res["cpu_us"]
+    out = [f"## `{profile}`", "",
+           f"{res['ok']} requests at concurrency 8, {res['rps']:.1f} requests/s, "
+           f"**{cpu:.0f} µs of CPU per request** (proxy process tree, /proc); {total} GIL-holding samples "
+           f"(`{res['raw'].relative_to(pb.ROOT)}`).", "",
+           "| subsystem | inclusive share | self share | at most removable, µs / request |",
+           "|---|---:|---:|---:|"]
+    for name, n in sub_incl.most_common():
+        out.append(f"| {name} | {100 * n / total:.1f} % | {100 * sub_self[name] / total:.1f} % | "
+                   f"{cpu * n / total:.0f} |")
+    out.append(f"| *pydantic, anywhere on the stack* | {100 * pyd / total:.1f} % | | {cpu * pyd / total:.0f} |")
+    out += ["", "Top functions by self time:", "", "| function | self |", "|---|---:|"]
+    out += [f"| `{k}` | {100 * n / total:.1f} % |" for k, n in self_fn.most_common(15)]
+    out += ["", "Top functions by total time:", "", "| function | total |", "|---|---:|"]
+    out += [f"| `{k}` | {100 * n / total:.1f} % |" for k, n in total_fn.most_common(25)]
+    return out + [""]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--profiles", default="standard,limits,router,tokens")
+    args = ap.parse_args(argv)
+    if not shutil.which("py-spy"):
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True)
+    pb.ensure_debian_tools()
+    meta = pb.machine()
+    work = Path(tempfile.mkdtemp(prefix="fl-profile-"))
+    script = work / "post.lua"
+    script.write_text(pb.LUA)
+    mock = pb.Mock(work)
+    lines = ["# Where the stock LiteLLM proxy spends its CPU", "",
+             f"Generated by `python bench/profile_proxy.py --duration {args.duration:g}` on "
+             f"{_dt.date.today().isoformat()}: litellm {meta['litellm']}, Python {meta['python']}, "
+             f"{meta['cpu']} ({meta['cores']} cores), commit `{meta['commit']}`.", "",
+             "Method: the stock proxy (gunicorn --preload, one UvicornWorker pinned to CPU 0; nginx mock and "
+             "wrk on CPU 1, concurrency 8) under load; `py-spy record --gil --rate 200` on the worker. "
+             "A sample is attributed to every subsystem on its stack (inclusive share) and to the "
+             "subsystem of its innermost frame (self share); subsystems are matched by file path in the "
+             "order of the table in `bench/profile_proxy.py` (the first match names a frame). "
+             "\"At most removable\" is the inclusive share times the CPU per request: what a replacement "
+             "costing nothing would save, an upper bound. Samples are GIL-holding only, so time in C "
+             "code that releases the GIL and in the kernel is under-counted; the CPU per request "
+             "figure is not.", ""]
+    try:
+        for profile in args.profiles.split(","):
+            print(f"profile: {profile}", file=sys.stderr, flush=True)
+            lines += section(profile, profile_one(profile, args.duration, mock, work, script))
+    finally:
+        mock.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text("\n".join(lines))
+    print(f"profile: wrote {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
