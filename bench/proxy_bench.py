@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -171,11 +172,16 @@ http {{
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
     location /small/ {{ default_type application/json; return 200 {_nginx_str(b['small'])}; }}
-    location /large/ {{ default_type application/json; return 200 {_nginx_str(b['large'])}; }}
-    location /stream/ {{ default_type text/event-stream; return 200 {_nginx_str(b['stream'])}; }}
+    # too long for a config string: a file, reached by an internal redirect (POST -> GET)
+    location /large/ {{ error_page 405 =200 /large.json; return 405; }}
+    location = /large.json {{ internal; default_type application/json; root {work}; }}
+    location /stream/ {{ error_page 405 =200 /stream.sse; return 405; }}
+    location = /stream.sse {{ internal; default_type text/event-stream; root {work}; }}
   }}
 }}
 """
+        (work / "large.json").write_text(b["large"])
+        (work / "stream.sse").write_text(b["stream"])
         (work / "nginx.conf").write_text(conf)
         self.proc = subprocess.Popen(["taskset", "-c", "1", nginx_bin(), "-c", str(work / "nginx.conf"),
                                       "-p", str(work), "-g", "daemon off;"], start_new_session=True)
@@ -411,7 +417,7 @@ def run_wrk(url: str, conc: int, duration: float, body: str, keys: int, script: 
     env = dict(os.environ, BENCH_BODY=body, BENCH_KEYS=str(keys), BENCH_KEY_PREFIX=key_prefix)
     threads = 1 if conc < 8 else 2
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t", str(threads), "-c", str(conc),
-                          "-d", f"{duration}s", "--timeout", "30s", "-s", str(script), url],
+                          "-d", f"{max(1, round(duration))}s", "--timeout", "30s", "-s", str(script), url],
                          capture_output=True, text=True, env=env)
     for line in out.stdout.splitlines():
         if line.startswith("WRKJSON "):
@@ -430,10 +436,22 @@ def measure(proxy: Proxy, workload: str, conc: int, duration: float, script: Pat
     c1 = cpu_seconds(tree(proxy.proc.pid))
     errors = w["connect"] + w["read"] + w["write"] + w["timeout"]
     ok = max(0, w["requests"] - w["non2xx"])
+    sample = None
+    if w["non2xx"]:  # show what a failing variant answers
+        req = urllib.request.Request(proxy.url(), data=body.encode(), headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {prefix}{'1' if keys > 1 else ''}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                sample = f"{resp.status} {resp.read(300)!r}"
+        except urllib.error.HTTPError as err:
+            sample = f"{err.code} {err.read(300)!r}"
+        except Exception as exc:  # noqa: BLE001
+            sample = repr(exc)
     secs = w["duration_us"] / 1e6
     return {"requests": w["requests"], "ok": ok, "non2xx": w["non2xx"], "errors": errors,
             "rps": ok / secs if secs else 0.0, "cpu_us_per_req": (c1 - c0) / ok * 1e6 if ok else None,
-            "p50_us": w["p50"], "p90_us": w["p90"], "p99_us": w["p99"], "pss_kb": proxy.pss()}
+            "p50_us": w["p50"], "p90_us": w["p90"], "p99_us": w["p99"], "pss_kb": proxy.pss(),
+            "error_sample": sample}
 
 
 # ---------------------------------------------------------------- the plan -------------
@@ -492,6 +510,7 @@ def summarise(runs: list[dict]) -> list[dict]:
                     "p50_us": stat("p50_us"), "p99_us": stat("p99_us"), "added_p50_us": stat("added_p50_us"),
                     "pss_kb": stat("pss_kb"), "errors": sum(r["errors"] + r["non2xx"] for r in rs),
                     "requests": sum(r["requests"] for r in rs),
+                    "error_sample": next((r["error_sample"] for r in rs if r.get("error_sample")), None),
                     "cpu_ratio_to_stock": ({"median": statistics.median(ratios), "min": min(ratios),
                                             "max": max(ratios)} if ratios else None)})
     return out
@@ -500,7 +519,7 @@ def summarise(runs: list[dict]) -> list[dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=5.0, help="seconds measured per point")
+    ap.add_argument("--duration", type=float, default=4.0, help="seconds measured per point")
     ap.add_argument("--quick", action="store_true", help="one profile, one concurrency (smoke run)")
     ap.add_argument("--no-peer", action="store_true", help="skip the published peer fast-litellm 0.1.10")
     ap.add_argument("--out", help="result file (default bench/results/<date>-<sha>.json)")
@@ -562,7 +581,7 @@ def main(argv=None) -> int:
     summary = summarise(runs)
     for s in summary:
         d = mock_direct.get(f"{s['kind']}/{'stream' if s['kind'] == 'stream' else ('tokens' if s['profile'] == 'tokens' else 'chat')}/c{s['conc']}")
-        if d and s["rps"]:
+        if d and s["rps"] and s["rps"]["median"] > 0:
             s["mock_speedup"] = d["rps"] / s["rps"]["median"]
     result = {"meta": {**meta, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        "rounds": args.rounds, "duration_s": args.duration, "quick": args.quick,

@@ -65,6 +65,11 @@ def tables(res: dict, src: Path) -> str:
             f"{fmt(s['cpu_ratio_to_stock'], digits=3)} | {fmt(s['rps'], digits=1)} | "
             f"{fmt(s['p50_us'], 1000, 1)} | {fmt(s['p99_us'], 1000, 1)} | {fmt(s['added_p50_us'], 1000, 1)} | "
             f"{s['errors']}/{s['requests']} | {fmt(s['pss_kb'], 1024)} |")
+    samples = [(s["variant"], s["error_sample"]) for s in rows if s.get("error_sample")]
+    if samples:
+        out += ["", "What failing variants answered (first error seen):", ""]
+        for v, e in dict(samples).items():
+            out.append(f"- `{v}`: `{e[:300]}`")
     out += ["", "Mock upstream called directly with the same load (nginx, one worker, CPU 1):", "",
             "| body / workload / concurrency | requests/s | p50 ms | speed-up over the slowest proxy variant |",
             "|---|---:|---:|---:|"]
