@@ -147,7 +147,7 @@ def read(
     return result
 
 
-def int_setting(name: str, default: float, minimum: float = 0) -> float:
+def number_setting(name: str, default: float, minimum: float = 0) -> float:
     raw = os.environ.get(PREFIX + name)
     if raw is None:
         return default

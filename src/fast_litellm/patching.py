@@ -165,9 +165,9 @@ class Registry:
         return comp
 
     def read_flags(self, env=None) -> None:
-        self.threshold = int(_flags.int_setting("BREAKER_THRESHOLD", 5, 1))
-        self.window = _flags.int_setting("BREAKER_WINDOW", 60.0, 0)
-        self.cooldown = _flags.int_setting("BREAKER_COOLDOWN", 300.0, 0)
+        self.threshold = int(_flags.number_setting("BREAKER_THRESHOLD", 5, 1))
+        self.window = _flags.number_setting("BREAKER_WINDOW", 60.0, 0)
+        self.cooldown = _flags.number_setting("BREAKER_COOLDOWN", 300.0, 0)
         defaults = {n: (_flags.ON if c.stable else _flags.OFF) for n, c in self.components.items()}
         for name, (mode, var) in _flags.read(defaults, env).items():
             comp = self.components[name]
