@@ -20,9 +20,9 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
 import pyperf  # noqa: E402
 
-# litellm imports cost ~5 s per process (~12 s with the proxy), and pyperf spawns one process per
-# value batch, so the defaults trade pyperf's 20 processes x 3 values for 6 x 5. `--fast` halves
-# this (3 processes); run.py --fast goes further (see README.md).
+# Importing litellm (and the proxy, for the rate limiter) takes seconds in every pyperf worker
+# process, so the defaults trade pyperf's 20 processes x 3 values for 6 x 5. pyperf's `--fast`
+# gives 3 x 3; run.py --fast goes further (see README.md).
 PROCESSES = 6
 VALUES = 5
 

@@ -58,10 +58,10 @@ def _auth(i: int, descriptors: int):
 
 
 def _keys(descriptors: int, n: int):
-    """Return key(i) -> UserAPIKeyAuth for i in [0, n). Holding a million validated
-    UserAPIKeyAuth objects would take 4-8 GB, so a pool of POOL objects is reused and, when
-    n > POOL, the identity fields of the pooled object are re-pointed at key i (plain setattr,
-    the model does not validate on assignment, ~0.3 us a field, inside the timed call)."""
+    """Return key(i) -> UserAPIKeyAuth for i in [0, n). A million validated UserAPIKeyAuth
+    objects (several KB each) would take gigabytes, so a pool of POOL objects is reused and,
+    when n > POOL, the identity fields of the pooled object are re-pointed at key i (plain
+    setattr: the model does not validate on assignment), inside the timed call."""
     pool = [_auth(i, descriptors) for i in range(min(n, POOL))]
     if n <= POOL:
         return lambda i: pool[i]

@@ -3,7 +3,8 @@
     .venv/bin/python bench/micro/run.py [--fast] [--only tokens|routing|ratelimit ...]
 
 Writes bench/results/micro-<name>.json (pyperf JSON, one suite per script),
-bench/results/micro-ratelimit-memory.json (tracemalloc step) and bench/results/micro-summary.md.
+micro-tokens-check.txt (inputs and token counts), micro-ratelimit-memory.json (tracemalloc step)
+and micro-summary.md, which covers every result file present (--only reruns some of them).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pyperf
@@ -43,7 +45,9 @@ def run_pyperf(name: str, extra: list[str], env: dict[str, str]) -> Path:
 
 def table(path: Path) -> list[str]:
     suite = pyperf.BenchmarkSuite.load(str(path))
-    rows = ["| benchmark | mean ± std (µs) | MB/s | values |", "|---|---:|---:|---:|"]
+    start, end = suite.get_dates() or (None, None)
+    rows = [f"`{path.name}`, run {start:%Y-%m-%d %H:%M} to {end:%H:%M} (local time)." if start else f"`{path.name}`", ""]
+    rows += ["| benchmark | mean ± std (µs) | MB/s | values |", "|---|---:|---:|---:|"]
     for bench in suite.get_benchmarks():
         mean, std = bench.mean(), (bench.stdev() if bench.get_nvalue() > 1 else 0.0)
         noisy = " (!)" if std > 0.1 * mean else ""
@@ -55,6 +59,10 @@ def table(path: Path) -> list[str]:
 
 def memory_tables(report: dict) -> list[str]:
     rows = [
+        f"Memory per descriptor (`micro-ratelimit-memory.json`, {report.get('date', '?')}"
+        f"{', --fast' if report.get('fast') else ''}; "
+        "tracemalloc, one request per key, not pyperf):",
+        "",
         "| descriptors/key | keys | cache | entries | entries/descriptor | retained bytes | bytes/descriptor |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
@@ -73,45 +81,66 @@ def memory_tables(report: dict) -> list[str]:
     return rows
 
 
+def run(name: str, fast: bool, env: dict[str, str]) -> None:
+    extra = list(FAST_ARGS) if fast else []
+    script = str(HERE / SCRIPTS[name])
+    if name == "tokens":
+        check = subprocess.run([sys.executable, script, "--check"], env=env, check=True, capture_output=True, text=True)
+        (RESULTS / "micro-tokens-check.txt").write_text(check.stdout)
+        if rust_status(check.stdout) != "ok":  # pyperf workers get a clean environment unless told to inherit
+            env = {**env, "MICRO_SKIP_RUST_TOKENIZER": "1"}
+            extra += ["--inherit-environ", "MICRO_SKIP_RUST_TOKENIZER"]
+    run_pyperf(name, extra, env)
+    if name == "ratelimit":
+        cmd = [sys.executable, script, "--memory", *(["--fast"] if fast else [])]
+        print(f"## ratelimit memory: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+        report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+        report = {"date": datetime.now().isoformat(timespec="minutes"), "fast": fast, **report}
+        (RESULTS / "micro-ratelimit-memory.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def rust_status(check_output: str) -> str:
+    prefix = "litellm-rust Tokenizer:"
+    return next((line[len(prefix):].strip() for line in check_output.splitlines() if line.startswith(prefix)), "?")
+
+
+def summary() -> str:
+    """The summary of every result file present, whichever run wrote it (each table names its file and date)."""
+    lines = [f"# Micro-benchmarks (python {sys.version.split()[0]})", "",
+             "Mean ± std of pyperf values; `(!)`: std above 10% of the mean. A `values` count of 3 is a "
+             "`--fast` run (quick, noisy).", ""]
+    for name in SCRIPTS:
+        path = RESULTS / f"micro-{name}.json"
+        if not path.exists():
+            continue
+        lines += [f"## {name}", ""]
+        check = RESULTS / "micro-tokens-check.txt"
+        if name == "tokens" and check.exists():
+            text = check.read_text()
+            lines += ["Inputs and counts (`bench_tokens.py --check`):", "", "```", text.strip(), "```", ""]
+            if rust_status(text) != "ok":
+                lines += [f"LiteLLM's Rust Tokenizer was not benchmarked: {rust_status(text)}", ""]
+        lines += table(path) + [""]
+        memory = RESULTS / "micro-ratelimit-memory.json"
+        if name == "ratelimit" and memory.exists():
+            lines += memory_tables(json.loads(memory.read_text())) + [""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fast", action="store_true", help="quick, noisy pass: " + " ".join(FAST_ARGS))
     parser.add_argument("--only", action="append", choices=sorted(SCRIPTS), help="run only these (repeatable)")
+    parser.add_argument("--summary-only", action="store_true", help="rebuild the summary from bench/results")
     args = parser.parse_args()
-    names = args.only or list(SCRIPTS)
-    extra = FAST_ARGS if args.fast else []
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     RESULTS.mkdir(parents=True, exist_ok=True)
-
-    lines = [f"# Micro-benchmarks ({'--fast: quick, noisy' if args.fast else 'full'} run)", ""]
-    lines += [f"python {sys.version.split()[0]}; pyperf {' '.join(extra) or 'defaults from _common.py'}; "
-              "(!) = std above 10% of the mean.", ""]
-    for name in names:
-        if name == "tokens":
-            check = subprocess.run([sys.executable, str(HERE / SCRIPTS[name]), "--check"], env=env,
-                                   check=True, capture_output=True, text=True).stdout
-            status = next(l.split(":", 1)[1].strip() for l in check.splitlines() if l.startswith("litellm-rust Tokenizer:"))
-            if status != "ok":  # pyperf workers get a clean environment unless told to inherit
-                env["MICRO_SKIP_RUST_TOKENIZER"] = "1"
-                extra = [*extra, "--inherit-environ", "MICRO_SKIP_RUST_TOKENIZER"]
-            lines += ["## tokens", "", "Inputs and counts (`bench_tokens.py --check`):", "", "```", check.strip(), "```", ""]
-            if status != "ok":
-                lines += [f"LiteLLM's Rust Tokenizer was not benchmarked: {status}", ""]
-        else:
-            lines += [f"## {name}", ""]
-        lines += table(run_pyperf(name, extra, env)) + [""]
-        extra = FAST_ARGS if args.fast else []
-        if name == "ratelimit":
-            cmd = [sys.executable, str(HERE / SCRIPTS[name]), "--memory", *(["--fast"] if args.fast else [])]
-            print(f"## ratelimit memory: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
-            report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
-            (RESULTS / "micro-ratelimit-memory.json").write_text(json.dumps(report, indent=2) + "\n")
-            lines += ["Memory per descriptor (tracemalloc, one request per key, not pyperf):", ""]
-            lines += memory_tables(report) + [""]
-
-    summary = "\n".join(lines)
-    (RESULTS / "micro-summary.md").write_text(summary + "\n")
-    print(summary)
+    if not args.summary_only:
+        for name in args.only or list(SCRIPTS):
+            run(name, args.fast, env)
+    text = summary()
+    (RESULTS / "micro-summary.md").write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":
