@@ -180,6 +180,7 @@ http {{
   }}
 }}
 """
+        work.chmod(0o755)  # nginx workers run unprivileged: they read the bodies below
         (work / "large.json").write_text(b["large"])
         (work / "stream.sse").write_text(b["stream"])
         (work / "nginx.conf").write_text(conf)
@@ -578,6 +579,11 @@ def main(argv=None) -> int:
         mock.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    bad = sorted({f"{r['profile']}/{r['kind']}/w{r['workers']}/c{r['conc']}" for r in runs
+                  if r["variant"] == "stock" and (r["errors"] or r["non2xx"])})
+    if bad:
+        print(f"bench: WARNING: the stock baseline had errors in {bad}: those points are not valid",
+              file=sys.stderr)
     summary = summarise(runs)
     for s in summary:
         d = mock_direct.get(f"{s['kind']}/{'stream' if s['kind'] == 'stream' else ('tokens' if s['profile'] == 'tokens' else 'chat')}/c{s['conc']}")
@@ -585,7 +591,7 @@ def main(argv=None) -> int:
             s["mock_speedup"] = d["rps"] / s["rps"]["median"]
     result = {"meta": {**meta, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        "rounds": args.rounds, "duration_s": args.duration, "quick": args.quick,
-                       "elapsed_s": round(time.monotonic() - t_start), **notes,
+                       "elapsed_s": round(time.monotonic() - t_start), **notes, "stock_errors": bad,
                        "mock_body_bytes": mock.sizes, "startup_lines": startup},
               "mock_direct": mock_direct, "runs": runs, "summary": summary}
     RESULTS.mkdir(parents=True, exist_ok=True)
