@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import proxy_bench as pb  # noqa: E402
 
 DOC = pb.ROOT / "docs" / "PROFILE.md"
+PYSPY = "py-spy"
 
 # (subsystem, regex on the frame's file path). First match wins for "self" attribution.
 SUBSYSTEMS = [
@@ -119,7 +120,7 @@ def profile_one(profile: str, duration: float, mock, work: Path, script: Path) -
         pb.run_wrk(proxy.url(), 8, 3.0, body, keys, script, prefix)  # warm-up
         worker = pb.tree(proxy.proc.pid)[-1]
         raw = work / f"{profile}.txt"
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker), "--duration", str(int(duration)),
+        spy = subprocess.Popen([PYSPY, "record", "--pid", str(worker), "--duration", str(int(duration)),
                                 "--rate", "200", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         result = {}
@@ -171,8 +172,11 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--profiles", default="standard,limits,router,tokens")
     args = ap.parse_args(argv)
-    if not shutil.which("py-spy"):
+    global PYSPY
+    PYSPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if not PYSPY:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True)
+        PYSPY = str(Path(sys.executable).parent / "py-spy")
     pb.ensure_debian_tools()
     meta = pb.machine()
     work = Path(tempfile.mkdtemp(prefix="fl-profile-"))
