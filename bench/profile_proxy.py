@@ -8,8 +8,8 @@ pinned to CPU 0) is loaded by wrk at concurrency 8 while py-spy samples the work
 (GIL-holding samples only, `--gil`). Stacks are attributed to subsystems by the file of
 their frames; the report gives the top functions by self and by total time, the share of
 each subsystem (inclusive: a sample counts for every subsystem on its stack), and the CPU
-per request that replacing the subsystem could remove at most (its inclusive share times
-the measured CPU per request). Writes docs/PROFILE.md and bench/results/profile-*.txt.
+per request that replacing the subsystem could remove at most (the share charged to it
+times the measured CPU per request). Writes docs/PROFILE.md and bench/results/profile-*.txt.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ import proxy_bench as pb  # noqa: E402
 
 DOC = pb.ROOT / "docs" / "PROFILE.md"
 PYSPY = "py-spy"
+FINDINGS = "<!-- findings: written by hand, kept when the tables above are regenerated -->"
 
 # (subsystem, regex on the frame's file path). First match wins for "self" attribution.
 SUBSYSTEMS = [
+    ("imports at request time", r"importlib\._bootstrap|<frozen importlib"),
     ("rate limiter", r"litellm/proxy/hooks/parallel_request_limiter|litellm/proxy/hooks/.*rate_limit"),
     ("token counting", r"token_counter|tiktoken|litellm/litellm_core_utils/tokenizers"),
     ("auth", r"litellm/proxy/auth/"),
@@ -54,6 +56,11 @@ SUBSYSTEMS = [
     ("json / orjson", r"json"),
 ]
 COMPILED = [(n, re.compile(p)) for n, p in SUBSYSTEMS]
+# library layers that do work on behalf of their caller: a sample in them is attributed to the
+# innermost frame of a named subsystem above them
+GENERIC = {"other", "asyncio / uvicorn / uvloop", "pydantic", "json / orjson"}
+BASE = re.compile(r"gunicorn/|uvicorn/|asyncio/|runpy|starlette/|fastapi/|_compat\.py|"
+                  r"middleware|_exception_handler|anyio/")
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -83,24 +90,33 @@ def parse(raw: str):
     return stacks
 
 
+def attribute(frames) -> str:
+    """The subsystem a sample is charged to: its innermost frame outside the generic layers."""
+    for _, path in reversed(frames):
+        s = subsystem(path)
+        if s not in GENERIC:
+            return s
+    return "event loop, server, other"
+
+
 def analyse(stacks):
     total = sum(n for _, n in stacks)
     self_fn, total_fn = collections.Counter(), collections.Counter()
-    sub_incl, sub_self = collections.Counter(), collections.Counter()
+    charged, sub_incl = collections.Counter(), collections.Counter()
     pyd = 0
     for frames, n in stacks:
         if not frames:
             continue
         leaf = frames[-1]
         self_fn[f"{leaf[0]} ({short(leaf[1])})"] += n
-        sub_self[subsystem(leaf[1])] += n
-        for key in {f"{f} ({short(p)})" for f, p in frames}:
+        charged[attribute(frames)] += n
+        for key in {f"{f} ({short(p)})" for f, p in frames if not BASE.search(p) and "frozen" not in p}:
             total_fn[key] += n
-        for s in {subsystem(p) for _, p in frames}:
+        for s in {subsystem(p) for _, p in frames} - GENERIC:
             sub_incl[s] += n
         if any("pydantic" in p for _, p in frames):
             pyd += n
-    return total, self_fn, total_fn, sub_incl, sub_self, pyd
+    return total, self_fn, total_fn, charged, sub_incl, pyd
 
 
 def short(path: str) -> str:
@@ -121,7 +137,7 @@ def profile_one(profile: str, duration: float, mock, work: Path, script: Path) -
         worker = pb.tree(proxy.proc.pid)[-1]
         raw = work / f"{profile}.txt"
         spy = subprocess.Popen([PYSPY, "record", "--pid", str(worker), "--duration", str(int(duration)),
-                                "--rate", "200", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"],
+                                "--rate", "200", "--gil", "--full-filenames", "--format", "raw", "--output", str(raw), "--nonblocking"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         result = {}
 
@@ -148,21 +164,22 @@ def profile_one(profile: str, duration: float, mock, work: Path, script: Path) -
 
 
 def section(profile: str, res: dict) -> list[str]:
-    total, self_fn, total_fn, sub_incl, sub_self, pyd = analyse(res["stacks"])
+    total, self_fn, total_fn, charged, sub_incl, pyd = analyse(res["stacks"])
     cpu = res["cpu_us"]
     out = [f"## `{profile}`", "",
            f"{res['ok']} requests at concurrency 8, {res['rps']:.1f} requests/s, "
            f"**{cpu:.0f} µs of CPU per request** (proxy process tree, /proc); {total} GIL-holding samples "
            f"(`{res['raw'].relative_to(pb.ROOT)}`).", "",
-           "| subsystem | inclusive share | self share | at most removable, µs / request |",
+           "| subsystem | charged share | at most removable, µs / request | inclusive share |",
            "|---|---:|---:|---:|"]
-    for name, n in sub_incl.most_common():
-        out.append(f"| {name} | {100 * n / total:.1f} % | {100 * sub_self[name] / total:.1f} % | "
-                   f"{cpu * n / total:.0f} |")
-    out.append(f"| *pydantic, anywhere on the stack* | {100 * pyd / total:.1f} % | | {cpu * pyd / total:.0f} |")
+    for name, n in charged.most_common():
+        incl = f"{100 * sub_incl[name] / total:.1f} %" if name in sub_incl else ""
+        out.append(f"| {name} | {100 * n / total:.1f} % | {cpu * n / total:.0f} | {incl} |")
+    out.append(f"| *pydantic, anywhere on the stack* | | {cpu * pyd / total:.0f} | {100 * pyd / total:.1f} % |")
     out += ["", "Top functions by self time:", "", "| function | self |", "|---|---:|"]
     out += [f"| `{k}` | {100 * n / total:.1f} % |" for k, n in self_fn.most_common(15)]
-    out += ["", "Top functions by total time:", "", "| function | total |", "|---|---:|"]
+    out += ["", "Top functions by total time (server, event-loop, ASGI and middleware frames left out):",
+            "", "| function | total |", "|---|---:|"]
     out += [f"| `{k}` | {100 * n / total:.1f} % |" for k, n in total_fn.most_common(25)]
     return out + [""]
 
@@ -189,11 +206,12 @@ def main(argv=None) -> int:
              f"{meta['cpu']} ({meta['cores']} cores), commit `{meta['commit']}`.", "",
              "Method: the stock proxy (gunicorn --preload, one UvicornWorker pinned to CPU 0; nginx mock and "
              "wrk on CPU 1, concurrency 8) under load; `py-spy record --gil --rate 200` on the worker. "
-             "A sample is attributed to every subsystem on its stack (inclusive share) and to the "
-             "subsystem of its innermost frame (self share); subsystems are matched by file path in the "
-             "order of the table in `bench/profile_proxy.py` (the first match names a frame). "
-             "\"At most removable\" is the inclusive share times the CPU per request: what a replacement "
-             "costing nothing would save, an upper bound. Samples are GIL-holding only, so time in C "
+             "Each frame is named by a subsystem, matched by file path in the order of the table in "
+             "`bench/profile_proxy.py`. A sample is *charged* to the innermost frame on its stack that "
+             "belongs to a named subsystem (time in pydantic, json or asyncio is charged to the "
+             "subsystem that called them); the *inclusive* share counts a sample for every subsystem on "
+             "its stack. \"At most removable\" is the charged share times the CPU per request: what a "
+             "replacement of that subsystem costing nothing would save, an upper bound. Samples are GIL-holding only, so time in C "
              "code that releases the GIL and in the kernel is under-counted; the CPU per request "
              "figure is not.", ""]
     try:
@@ -204,7 +222,10 @@ def main(argv=None) -> int:
         mock.stop()
         shutil.rmtree(work, ignore_errors=True)
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(lines))
+    keep = ""
+    if DOC.exists() and FINDINGS in DOC.read_text():
+        keep = DOC.read_text().split(FINDINGS, 1)[1]  # hand-written findings survive a re-run
+    DOC.write_text("\n".join(lines) + "\n" + FINDINGS + keep)
     print(f"profile: wrote {DOC}", file=sys.stderr)
     return 0
 
