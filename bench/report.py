@@ -110,9 +110,11 @@ def plots(res: dict, src: Path) -> None:
                 hi.append((st["max"] - st["median"]) / 1000)
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=v)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
-    ax.set_xticklabels([f"{c[0]}\nc={c[1]}" for c in configs], fontsize=7)
+    ax.set_xticklabels([f"{c[0]}, c={c[1]}" for c in configs], fontsize=7, rotation=25, ha="right")
     ax.set_ylabel("proxy CPU ms per request (median, min–max)")
-    ax.set_title(f"LiteLLM {res['meta']['litellm']} proxy, commit {res['meta']['commit']}")
+    failed = sorted({s["variant"] for s in res["summary"] if not s["cpu_us_per_req"]})
+    note = f" — no successful request: {', '.join(failed)}" if failed else ""
+    ax.set_title(f"LiteLLM {res['meta']['litellm']} proxy, commit {res['meta']['commit']}{note}", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(src.with_suffix(".png"), dpi=110)
