@@ -59,7 +59,7 @@ asan-test: install
 	  FAST_LITELLM_EXPECT_SANITIZED=1 \
 	  $(VPY) -m pytest -q -m "not e2e and not deploy" -p no:cacheprovider
 
-# The end-to-end A/B proxy benchmark (about 13 minutes on 2 cores), then plots and the
+# The end-to-end A/B proxy benchmark (about 11 minutes on 2 cores), then plots and the
 # tables of BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.
 bench: install
 	$(VPY) -m pip install -q -e '.[bench]'
