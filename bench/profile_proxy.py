@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as _dt
-import json
 import re
 import shutil
 import subprocess

@@ -1,7 +1,6 @@
 """The CLI: doctor (import order, active components, exit codes) and proxy --demo."""
 
 import json
-import os
 import re
 import subprocess
 import sys

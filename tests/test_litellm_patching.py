@@ -4,8 +4,6 @@ The probe plugin (tests/plugins/probe.py) patches get_llm_provider, which LiteLL
 into a dozen modules with ``from ... import``.
 """
 
-import json
-import os
 
 import pytest
 
