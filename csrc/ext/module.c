@@ -8,9 +8,9 @@
  *   Sampler(percent)      callable; True for `percent` % of calls (canary).
  *   seed(n) / reseed()    fix or renew the sampling stream of this process.
  *   abi_version()         integer; bumped when the binding's contract changes.
+ *   BPE(data, pattern)    a tiktoken rank table (tokenizer.c).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "fl_ext.h" /* Python.h first */
 
 #include <stdint.h>
 #include <sys/random.h>
@@ -20,10 +20,11 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 1
+#define FL_ABI_VERSION 2
 
 typedef struct {
     PyTypeObject *sampler_type;
+    PyTypeObject *bpe_type;
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -239,6 +240,9 @@ module_exec(PyObject *module)
     if (PyModule_AddType(module, st->sampler_type) < 0) {
         goto error;
     }
+    if (fl_ext_add_bpe_type(module, &st->bpe_type) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -252,6 +256,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     fl_state *st = get_state(module);
     Py_VISIT(st->sampler_type);
+    Py_VISIT(st->bpe_type);
     return 0;
 }
 
@@ -260,6 +265,7 @@ module_clear(PyObject *module)
 {
     fl_state *st = get_state(module);
     Py_CLEAR(st->sampler_type);
+    Py_CLEAR(st->bpe_type);
     return 0;
 }
 

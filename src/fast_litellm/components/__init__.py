@@ -14,7 +14,7 @@ import os
 from .._log import log
 
 # module names under fast_litellm.components, one per built-in component
-BUILTIN: tuple[str, ...] = ()
+BUILTIN: tuple[str, ...] = ("token_counter",)
 
 
 def load(registry) -> None:

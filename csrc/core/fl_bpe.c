@@ -1,0 +1,700 @@
+/* fl_bpe.c - see fl_bpe.h. */
+#include "fl_bpe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_RANK UINT32_MAX
+#define EMPTY_SLOT UINT32_MAX
+/* Pieces up to this many bytes are merged with the quadratic loop on the
+ * stack; longer ones with the heap merge. */
+#define SMALL_PIECE 128u
+
+struct fl_bpe {
+    fl_pattern pattern;
+    uint32_t size;      /* number of tokens */
+    uint32_t max_rank;
+    uint32_t *offset;   /* [max_rank + 1] start of token in blob */
+    uint16_t *length;   /* [max_rank + 1] 0 = no token with this rank */
+    unsigned char *blob;
+    size_t blob_len;
+    uint32_t *slots;    /* open addressing: rank, or EMPTY_SLOT */
+    uint32_t mask;      /* slot count - 1 (a power of two minus one) */
+};
+
+/* ---- hashing of token bytes ------------------------------------------ */
+
+static inline uint64_t
+load_le(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+/* A fast, well-mixing hash of a short byte string.  The table is built
+ * from the rank file only, so inputs cannot make it degrade: a lookup
+ * probes the same fixed table whatever the text. */
+static inline uint64_t
+hash_bytes(const unsigned char *p, size_t n)
+{
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * UINT64_C(0xBF58476D1CE4E5B9);
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        h = (h ^ load_le(p, n)) * UINT64_C(0x94D049BB133111EB);
+    }
+    h ^= h >> 29;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    h ^= h >> 32;
+    return h;
+}
+
+int
+fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
+              size_t len, uint32_t *rank)
+{
+    if (len == 0 || len > FL_BPE_MAX_TOKEN_LEN) {
+        return 0;
+    }
+    uint32_t i = (uint32_t)hash_bytes(bytes, len) & bpe->mask;
+    for (;;) {
+        uint32_t r = bpe->slots[i];
+        if (r == EMPTY_SLOT) {
+            return 0;
+        }
+        if (bpe->length[r] == len &&
+            memcmp(bpe->blob + bpe->offset[r], bytes, len) == 0) {
+            *rank = r;
+            return 1;
+        }
+        i = (i + 1) & bpe->mask;
+    }
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static int
+b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+/* Decode padded standard base64 src[0..n) into dst (room for n/4*3).
+ * Returns the decoded length, or -1 when src is not valid. */
+static long
+b64_decode(const unsigned char *src, size_t n, unsigned char *dst)
+{
+    size_t out = 0;
+    if (n == 0 || n % 4 != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            unsigned char c = src[i + (size_t)k];
+            if (c == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else {
+                if (pad) {
+                    return -1; /* data after padding */
+                }
+                v[k] = b64_value(c);
+                if (v[k] < 0) {
+                    return -1;
+                }
+            }
+        }
+        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
+                     ((uint32_t)v[2] << 6) | (uint32_t)v[3];
+        dst[out++] = (unsigned char)(w >> 16);
+        if (pad < 2) {
+            dst[out++] = (unsigned char)(w >> 8);
+        }
+        if (pad < 1) {
+            dst[out++] = (unsigned char)w;
+        }
+    }
+    return (long)out;
+}
+
+struct line {
+    const unsigned char *tok;
+    size_t tok_len;
+    uint32_t rank;
+};
+
+/* Split data into lines; parse "<b64> <rank>".  Fills lines[] (count in
+ * *n) when lines is not NULL; always returns the number of non-empty
+ * lines or an error. */
+static enum fl_status
+scan_lines(const unsigned char *data, size_t len, struct line *lines,
+           size_t *n, size_t *bad_line)
+{
+    size_t count = 0;
+    size_t lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const unsigned char *nl = memchr(data + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - data) : len;
+        size_t stop = end;
+        lineno++;
+        if (stop > pos && data[stop - 1] == '\r') {
+            stop--;
+        }
+        if (stop > pos) {
+            const unsigned char *sp = memchr(data + pos, ' ', stop - pos);
+            if (sp == NULL || sp == data + pos) {
+                *bad_line = lineno;
+                return FL_EINVAL;
+            }
+            size_t tok_len = (size_t)(sp - (data + pos));
+            size_t d = tok_len + 1;
+            uint64_t rank = 0;
+            if (pos + d >= stop) {
+                *bad_line = lineno;
+                return FL_EINVAL;
+            }
+            for (size_t k = pos + d; k < stop; k++) {
+                if (data[k] < '0' || data[k] > '9') {
+                    *bad_line = lineno;
+                    return FL_EINVAL;
+                }
+                rank = rank * 10 + (uint64_t)(data[k] - '0');
+                if (rank >= FL_BPE_MAX_RANKS) {
+                    *bad_line = lineno;
+                    return FL_EOVERFLOW;
+                }
+            }
+            if (tok_len > (FL_BPE_MAX_TOKEN_LEN / 3 + 1) * 4) {
+                *bad_line = lineno;
+                return FL_EOVERFLOW;
+            }
+            if (lines != NULL) {
+                lines[count].tok = data + pos;
+                lines[count].tok_len = tok_len;
+                lines[count].rank = (uint32_t)rank;
+            }
+            count++;
+            if (count > FL_BPE_MAX_RANKS) {
+                *bad_line = lineno;
+                return FL_EOVERFLOW;
+            }
+        }
+        pos = end + 1;
+    }
+    *n = count;
+    return FL_OK;
+}
+
+void
+fl_bpe_free(struct fl_bpe *bpe)
+{
+    if (bpe == NULL) {
+        return;
+    }
+    free(bpe->offset);
+    free(bpe->length);
+    free(bpe->blob);
+    free(bpe->slots);
+    free(bpe);
+}
+
+enum fl_status
+fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
+            struct fl_bpe **out, size_t *bad_line)
+{
+    enum fl_status st = FL_OK;
+    struct line *lines = NULL;
+    struct fl_bpe *bpe = NULL;
+    size_t n = 0;
+    size_t blob_cap = 0;
+    uint32_t max_rank = 0;
+    uint64_t slots = 1;
+
+    *out = NULL;
+    *bad_line = 0;
+    if (len > FL_BPE_MAX_FILE) {
+        st = FL_EOVERFLOW;
+        goto error;
+    }
+    st = scan_lines(data, len, NULL, &n, bad_line);
+    if (st != FL_OK) {
+        goto error;
+    }
+    if (n == 0) {
+        st = FL_EINVAL;
+        goto error;
+    }
+    lines = calloc(n, sizeof(*lines));
+    bpe = calloc(1, sizeof(*bpe));
+    if (lines == NULL || bpe == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    st = scan_lines(data, len, lines, &n, bad_line);
+    if (st != FL_OK) {
+        goto error;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (lines[i].rank > max_rank) {
+            max_rank = lines[i].rank;
+        }
+        blob_cap += lines[i].tok_len / 4 * 3;
+    }
+    while (slots < (uint64_t)n * 2) {
+        slots <<= 1;
+    }
+    bpe->pattern = pattern;
+    bpe->max_rank = max_rank;
+    bpe->offset = calloc((size_t)max_rank + 1, sizeof(uint32_t));
+    bpe->length = calloc((size_t)max_rank + 1, sizeof(uint16_t));
+    bpe->blob = malloc(blob_cap ? blob_cap : 1);
+    bpe->slots = malloc((size_t)slots * sizeof(uint32_t));
+    if (bpe->offset == NULL || bpe->length == NULL || bpe->blob == NULL ||
+        bpe->slots == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    if (blob_cap > UINT32_MAX) {
+        st = FL_EOVERFLOW;
+        goto error;
+    }
+    memset(bpe->slots, 0xFF, (size_t)slots * sizeof(uint32_t));
+    bpe->mask = (uint32_t)(slots - 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *dst = bpe->blob + bpe->blob_len;
+        long got = b64_decode(lines[i].tok, lines[i].tok_len, dst);
+        uint32_t r = lines[i].rank;
+        uint32_t dup = 0;
+        if (got <= 0 || (size_t)got > FL_BPE_MAX_TOKEN_LEN ||
+            bpe->length[r] != 0) {
+            *bad_line = i + 1; /* non-empty lines only: see below */
+            st = FL_EINVAL;
+            goto error;
+        }
+        if (fl_bpe_lookup(bpe, dst, (size_t)got, &dup)) {
+            *bad_line = i + 1;
+            st = FL_EINVAL;
+            goto error;
+        }
+        bpe->offset[r] = (uint32_t)bpe->blob_len;
+        bpe->length[r] = (uint16_t)got;
+        bpe->blob_len += (size_t)got;
+        uint32_t s = (uint32_t)hash_bytes(dst, (size_t)got) & bpe->mask;
+        while (bpe->slots[s] != EMPTY_SLOT) {
+            s = (s + 1) & bpe->mask;
+        }
+        bpe->slots[s] = r;
+        bpe->size++;
+    }
+    for (unsigned b = 0; b < 256; b++) {
+        unsigned char byte = (unsigned char)b;
+        uint32_t r;
+        if (!fl_bpe_lookup(bpe, &byte, 1, &r)) {
+            *bad_line = 0;
+            st = FL_EINVAL;
+            goto error;
+        }
+    }
+    free(lines);
+    *out = bpe;
+    return FL_OK;
+error:
+    free(lines);
+    fl_bpe_free(bpe);
+    return st;
+}
+
+uint32_t
+fl_bpe_size(const struct fl_bpe *bpe)
+{
+    return bpe->size;
+}
+
+uint32_t
+fl_bpe_max_rank(const struct fl_bpe *bpe)
+{
+    return bpe->max_rank;
+}
+
+size_t
+fl_bpe_memory(const struct fl_bpe *bpe)
+{
+    size_t ranks = (size_t)bpe->max_rank + 1;
+    return sizeof(*bpe) + ranks * (sizeof(uint32_t) + sizeof(uint16_t)) +
+           bpe->blob_len + ((size_t)bpe->mask + 1) * sizeof(uint32_t);
+}
+
+const unsigned char *
+fl_bpe_token(const struct fl_bpe *bpe, uint32_t rank, size_t *len)
+{
+    if (rank > bpe->max_rank || bpe->length[rank] == 0) {
+        return NULL;
+    }
+    *len = bpe->length[rank];
+    return bpe->blob + bpe->offset[rank];
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+void
+fl_tokbuf_free(struct fl_tokbuf *buf)
+{
+    free(buf->ids);
+    buf->ids = NULL;
+    buf->len = buf->cap = 0;
+}
+
+static enum fl_status
+tokbuf_push(struct fl_tokbuf *buf, uint32_t id)
+{
+    if (buf->len == buf->cap) {
+        size_t cap = buf->cap ? buf->cap * 2 : 64;
+        if (cap > SIZE_MAX / sizeof(uint32_t)) {
+            return FL_EOVERFLOW;
+        }
+        uint32_t *ids = realloc(buf->ids, cap * sizeof(uint32_t));
+        if (ids == NULL) {
+            return FL_ENOMEM;
+        }
+        buf->ids = ids;
+        buf->cap = cap;
+    }
+    buf->ids[buf->len++] = id;
+    return FL_OK;
+}
+
+static inline uint32_t
+rank_of(const struct fl_bpe *bpe, const unsigned char *p, size_t n)
+{
+    uint32_t r;
+    return fl_bpe_lookup(bpe, p, n, &r) ? r : NO_RANK;
+}
+
+/* ---- merging ---------------------------------------------------------- */
+
+/* tiktoken's loop: parts hold (start, rank of the pair starting there);
+ * repeatedly merge the leftmost lowest-ranked pair.  `start` and `rank`
+ * have room for n + 1 entries. */
+static enum fl_status
+merge_quadratic(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
+                size_t *start, uint32_t *rank, struct fl_tokbuf *out,
+                size_t *count)
+{
+    size_t parts = n + 1; /* entries; the last one is the end marker */
+    for (size_t i = 0; i < n; i++) {
+        start[i] = i;
+        rank[i] = i + 2 <= n ? rank_of(bpe, p + i, 2) : NO_RANK;
+    }
+    start[n] = n;
+    rank[n] = NO_RANK;
+    for (;;) {
+        uint32_t best = NO_RANK;
+        size_t at = 0;
+        for (size_t i = 0; i + 1 < parts; i++) {
+            if (rank[i] < best) {
+                best = rank[i];
+                at = i;
+            }
+        }
+        if (best == NO_RANK) {
+            break;
+        }
+        /* merge part at+1 into part at */
+        memmove(start + at + 1, start + at + 2,
+                (parts - at - 2) * sizeof(*start));
+        memmove(rank + at + 1, rank + at + 2,
+                (parts - at - 2) * sizeof(*rank));
+        parts--;
+        rank[at] = at + 2 < parts
+                       ? rank_of(bpe, p + start[at], start[at + 2] - start[at])
+                       : NO_RANK;
+        if (at > 0) {
+            rank[at - 1] = rank_of(bpe, p + start[at - 1],
+                                   start[at + 1] - start[at - 1]);
+        }
+    }
+    for (size_t i = 0; i + 1 < parts; i++) {
+        if (out != NULL) {
+            uint32_t r = rank_of(bpe, p + start[i], start[i + 1] - start[i]);
+            enum fl_status st = tokbuf_push(out, r);
+            if (st != FL_OK) {
+                return st;
+            }
+        }
+        (*count)++;
+    }
+    return FL_OK;
+}
+
+/* The same merges in O(n log n): a doubly linked list of parts and a
+ * binary min-heap of (rank, position) candidates with lazy deletion.  The
+ * heap orders by rank, then by position, so it picks exactly the pair the
+ * quadratic loop picks. */
+struct heap_item {
+    uint32_t rank;
+    uint32_t pos; /* index of the left part (its byte offset) */
+    uint32_t ver; /* the part's version when pushed */
+};
+
+static inline int
+item_less(const struct heap_item *a, const struct heap_item *b)
+{
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void
+heap_push(struct heap_item *h, size_t *n, struct heap_item it)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!item_less(&it, &h[parent])) {
+            break;
+        }
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = it;
+}
+
+static struct heap_item
+heap_pop(struct heap_item *h, size_t *n)
+{
+    struct heap_item top = h[0];
+    struct heap_item last = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) {
+            break;
+        }
+        if (c + 1 < *n && item_less(&h[c + 1], &h[c])) {
+            c++;
+        }
+        if (!item_less(&h[c], &last)) {
+            break;
+        }
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0) {
+        h[i] = last;
+    }
+    return top;
+}
+
+static enum fl_status
+merge_heap(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
+           struct fl_tokbuf *out, size_t *count)
+{
+    enum fl_status st = FL_OK;
+    /* next[i]: start of the part after the part starting at i (n = end);
+     * prev[i]: start of the part before; ver[i]: bumped on every change;
+     * alive[i]: a part starts at i. */
+    uint32_t *next = NULL;
+    uint32_t *prev = NULL;
+    uint32_t *ver = NULL;
+    unsigned char *alive = NULL;
+    struct heap_item *heap = NULL;
+    size_t hn = 0;
+    /* each merge pushes at most two items: n + 2n bounds the heap */
+    size_t heap_cap = 3 * n;
+
+    if (n > UINT32_MAX - 2 || heap_cap / 3 != n) {
+        st = FL_EOVERFLOW;
+        goto error;
+    }
+    next = malloc((n + 1) * sizeof(*next));
+    prev = malloc((n + 1) * sizeof(*prev));
+    ver = calloc(n + 1, sizeof(*ver));
+    alive = malloc(n + 1);
+    heap = malloc(heap_cap * sizeof(*heap));
+    if (next == NULL || prev == NULL || ver == NULL || alive == NULL ||
+        heap == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        next[i] = (uint32_t)(i + 1);
+        prev[i] = i == 0 ? UINT32_MAX : (uint32_t)(i - 1);
+        alive[i] = 1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint32_t r = rank_of(bpe, p + i, 2);
+        if (r != NO_RANK) {
+            struct heap_item it = {r, (uint32_t)i, 0};
+            heap_push(heap, &hn, it);
+        }
+    }
+    while (hn > 0) {
+        struct heap_item it = heap_pop(heap, &hn);
+        uint32_t a = it.pos;
+        if (!alive[a] || ver[a] != it.ver) {
+            continue; /* stale */
+        }
+        uint32_t b = next[a];
+        uint32_t c = next[b]; /* b < n holds: a valid pair exists */
+        /* merge b into a */
+        alive[b] = 0;
+        next[a] = c;
+        prev[c] = a;
+        ver[a]++;
+        if (c < n) {
+            uint32_t r = rank_of(bpe, p + a, next[c] - a);
+            if (r != NO_RANK) {
+                struct heap_item ni = {r, a, ver[a]};
+                heap_push(heap, &hn, ni);
+            }
+        }
+        if (prev[a] != UINT32_MAX) {
+            uint32_t z = prev[a];
+            ver[z]++;
+            uint32_t r = rank_of(bpe, p + z, c - z);
+            if (r != NO_RANK) {
+                struct heap_item ni = {r, z, ver[z]};
+                heap_push(heap, &hn, ni);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i = next[i]) {
+        if (out != NULL) {
+            st = tokbuf_push(out, rank_of(bpe, p + i, next[i] - i));
+            if (st != FL_OK) {
+                goto error;
+            }
+        }
+        (*count)++;
+    }
+error:
+    free(next);
+    free(prev);
+    free(ver);
+    free(alive);
+    free(heap);
+    return st;
+}
+
+enum fl_status
+fl_bpe_merge_piece(const struct fl_bpe *bpe, const unsigned char *piece,
+                   size_t len, int reference, struct fl_tokbuf *out,
+                   size_t *count)
+{
+    enum fl_status st = FL_OK;
+    size_t *start = NULL;
+    uint32_t *rank = NULL;
+
+    if (len == 0) {
+        return FL_OK;
+    }
+    if (!reference) {
+        uint32_t whole;
+        if (fl_bpe_lookup(bpe, piece, len, &whole)) {
+            (*count)++;
+            return out != NULL ? tokbuf_push(out, whole) : FL_OK;
+        }
+        if (len > SMALL_PIECE) {
+            return merge_heap(bpe, piece, len, out, count);
+        }
+        size_t s_start[SMALL_PIECE + 1];
+        uint32_t s_rank[SMALL_PIECE + 1];
+        return merge_quadratic(bpe, piece, len, s_start, s_rank, out, count);
+    }
+    /* the reference: tiktoken's loop as written, any length */
+    if (len + 1 > SIZE_MAX / sizeof(size_t)) {
+        return FL_EOVERFLOW;
+    }
+    start = malloc((len + 1) * sizeof(*start));
+    rank = malloc((len + 1) * sizeof(*rank));
+    if (start == NULL || rank == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    {
+        uint32_t whole;
+        if (fl_bpe_lookup(bpe, piece, len, &whole)) {
+            (*count)++;
+            st = out != NULL ? tokbuf_push(out, whole) : FL_OK;
+            goto error;
+        }
+    }
+    st = merge_quadratic(bpe, piece, len, start, rank, out, count);
+error:
+    free(start);
+    free(rank);
+    return st;
+}
+
+enum fl_status
+fl_bpe_encode(const struct fl_bpe *bpe, const unsigned char *text,
+              size_t len, struct fl_tokbuf *out, size_t *count)
+{
+    size_t pos = 0;
+    *count = 0;
+    while (pos < len) {
+        size_t n = fl_pretok_next(bpe->pattern, text, len, pos);
+        enum fl_status st = fl_bpe_merge_piece(bpe, text + pos, n, 0, out,
+                                               count);
+        if (st != FL_OK) {
+            return st;
+        }
+        pos += n;
+    }
+    return FL_OK;
+}
+
+enum fl_status
+fl_bpe_decode(const struct fl_bpe *bpe, const uint32_t *ids, size_t n,
+              unsigned char **buf, size_t *len, size_t *bad)
+{
+    size_t total = 0;
+    unsigned char *dst = NULL;
+    *buf = NULL;
+    *len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] > bpe->max_rank || bpe->length[ids[i]] == 0) {
+            *bad = i;
+            return FL_EINVAL;
+        }
+        total += bpe->length[ids[i]]; /* <= n * 1024: no overflow */
+    }
+    dst = malloc(total ? total : 1);
+    if (dst == NULL) {
+        return FL_ENOMEM;
+    }
+    total = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst + total, bpe->blob + bpe->offset[ids[i]],
+               bpe->length[ids[i]]);
+        total += bpe->length[ids[i]];
+    }
+    *buf = dst;
+    *len = total;
+    return FL_OK;
+}

@@ -1,0 +1,12 @@
+/* fl_ext.h - what the binding's files share with module.c. */
+#ifndef FL_EXT_H
+#define FL_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Create the heap type `BPE` for `module` (tokenizer.c) and add it to the
+ * module.  Returns a new reference in *type, or -1 with an exception. */
+int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
+
+#endif /* FL_EXT_H */
