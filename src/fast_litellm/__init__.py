@@ -16,10 +16,12 @@ import sys
 from . import _proxy, components as _components, patching
 from ._log import log
 from .patching import Component, Patch, fingerprint
+from .tokenizer import Encoding, count_tokens_batch, get_encoding
 
 __all__ = [
     "Component", "Patch", "fingerprint", "status", "revert", "apply", "configure",
     "active_components", "register", "REGISTRY", "__version__",
+    "get_encoding", "count_tokens_batch", "Encoding",
 ]
 
 try:

@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections import abc
 from collections.abc import Collection, Sequence
 from typing import AbstractSet, Literal
 
@@ -34,7 +35,7 @@ ENDOFPROMPT = "<|endofprompt|>"
 
 PAT_GPT2, PAT_CL100K, PAT_O200K = 0, 1, 2
 
-# name -> (pattern, special tokens, explicit n_vocab, SHA-256 of the rank file); facts
+# name -> (pattern, special tokens, n_vocab, SHA-256 of the rank file); facts
 # from tiktoken_ext.openai_public (tiktoken 0.14.0), checked against tiktoken in the tests.
 SPECS: dict[str, tuple[int, dict[str, int], int, str]] = {
     "r50k_base": (PAT_GPT2, {ENDOFTEXT: 50256}, 50257,
@@ -112,6 +113,16 @@ def _raise_disallowed(token: str):
         f"by passing `disallowed_special=(enc.special_tokens_set - {{{token!r}}})`.\n"
         "To disable this check for all special tokens, pass `disallowed_special=()`.\n"
     )
+
+
+def _check_token_sequence(tokens) -> None:
+    """tiktoken's (PyO3's) TypeErrors for token arguments that are no sequence of ints."""
+    if tokens is None:
+        raise TypeError("'None' is not an instance of 'Sequence'")
+    if isinstance(tokens, str):
+        raise TypeError("Can't extract `str` to `Vec`")
+    if not isinstance(tokens, abc.Sequence):
+        raise TypeError(f"'{type(tokens).__name__}' object is not an instance of 'Sequence'")
 
 
 class Encoding:
@@ -225,10 +236,12 @@ class Encoding:
     # -- decoding --------------------------------------------------------------------
 
     def decode_bytes(self, tokens: Sequence[int]) -> bytes:
+        if type(tokens) is not list:
+            _check_token_sequence(tokens)
         return self._bpe.decode_bytes(tokens, self._special_bytes)
 
     def decode(self, tokens: Sequence[int], errors: str = "replace") -> str:
-        return self._bpe.decode_bytes(tokens, self._special_bytes).decode("utf-8", errors=errors)
+        return self.decode_bytes(tokens).decode("utf-8", errors=errors)
 
     def decode_single_token_bytes(self, token: int) -> bytes:
         return self._bpe.decode_bytes([token], self._special_bytes)
@@ -264,9 +277,8 @@ def get_encoding(name: str) -> Encoding:
             data = _ranks_from_tiktoken(name)
         bpe = _native.BPE(data, pattern)
         enc = Encoding(name, bpe, specials)
-        if enc.n_vocab != n_vocab or bpe.size + len(specials) != n_vocab:
-            raise ValueError(f"rank file for {name} has {bpe.size} tokens; expected "
-                             f"{n_vocab - len(specials)}")
+        if enc.n_vocab != n_vocab:
+            raise ValueError(f"rank file for {name} gives n_vocab {enc.n_vocab}; expected {n_vocab}")
         enc = _LOADED.setdefault(key, enc)
     return enc
 
