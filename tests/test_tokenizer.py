@@ -262,6 +262,15 @@ def test_special_tokens_semantics(pairs, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_non_str_text_errors(pairs, name):
+    fast, ref = pairs[name]
+    for text in (5, None, b"ab", ["a"], 1.5):
+        for kw in ({}, {"disallowed_special": ()}, {"allowed_special": "all"}):
+            assert _outcome(lambda: fast.encode(text, **kw)) == _outcome(lambda: ref.encode(text, **kw))
+        assert _outcome(lambda: fast.encode_ordinary(text)) == _outcome(lambda: ref.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_lone_surrogates(pairs, name):
     fast, ref = pairs[name]
     for text in ["\ud800", "a\udfffb", "\ud83d\ude00", "x\ud83dy", "\udc00" * 5 + "text", "ok\ud800<|endoftext|>"]:
@@ -275,7 +284,7 @@ def test_lone_surrogates(pairs, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_decode_errors_match(pairs, name):
     fast, ref = pairs[name]
-    for ids in ([10**6], [-1], [2**40], ["a"], [ref.max_token_value + 1], [1.5], None, [None]):
+    for ids in ([10**6], [-1], [2**40], [2**63], [2**64], [-2**63 - 1], [2**32 - 1], [True], ["a"], [ref.max_token_value + 1], [1.5], None, [None]):
         assert _outcome(lambda: fast.decode_bytes(ids)) == _outcome(lambda: ref.decode_bytes(ids)), ids
     for ids in ([], [ref.eot_token], ref.encode("héllo wörld 🙂")[:-1], [0xe2 if name != "o200k_base" else 0]):
         for errors in ("replace", "strict", "ignore"):

@@ -136,8 +136,15 @@ encode_str(BPEObject *self, PyObject *text, struct fl_tokbuf *out,
     enum fl_status st;
 
     if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "argument 'text': expected str, got %s",
-                     Py_TYPE(text)->tp_name);
+        /* tiktoken's (PyO3's) wording */
+        if (text == Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "'None' is not an instance of 'str'");
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "'%s' object is not an instance of 'str'",
+                         Py_TYPE(text)->tp_name);
+        }
         goto error;
     }
     utf8 = PyUnicode_AsUTF8AndSize(text, &n);
@@ -284,7 +291,13 @@ to_u32(PyObject *obj, uint32_t *out)
     if (v == -1 && PyErr_Occurred()) {
         goto error;
     }
-    if (overflow || v < 0 || v > (long long)UINT32_MAX) {
+    if (overflow) {
+        /* tiktoken's message outside the range of an i64 ... */
+        PyErr_SetString(PyExc_OverflowError,
+                        "Python int too large to convert to C long");
+        goto error;
+    }
+    if (v < 0 || v > (long long)UINT32_MAX) { /* ... and outside a u32 */
         PyErr_SetString(PyExc_OverflowError,
                         "out of range integral type conversion attempted");
         goto error;

@@ -99,6 +99,9 @@ class Component:
     stable: bool = True  # on by default when no flag is set
     shadow_ok: bool = True  # False for components whose native path has side effects
     on_activate: Callable[[], None] | None = None  # after all patches applied
+    # functions the replacements rely on without replacing them ("module:attr",
+    # fingerprints): a changed one refuses the component like a changed target
+    guards: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
     mode: _flags.Mode = field(default=_flags.OFF)
     flag_var: str | None = None
@@ -209,6 +212,17 @@ class Registry:
             return
         if any(p.module not in sys.modules for p in comp.patches):
             return  # the import hook calls again when the module arrives
+        for target, fps in comp.guards:
+            g = Patch(target, lambda o: o, fps)
+            if g.module not in sys.modules:
+                return
+            try:
+                fp = fingerprint(_raw_function(_resolve(g)[2]))
+            except (AttributeError, ImportError, OSError, TypeError) as exc:
+                return self._refuse(comp, f"{target} (relied on): unavailable ({exc})")
+            if fp not in fps:
+                return self._refuse(comp, f"{target} (relied on) is not the function this release "
+                                          f"was tested with (fingerprint {fp})")
         resolved = []
         for p in comp.patches:
             try:

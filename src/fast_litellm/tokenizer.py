@@ -99,8 +99,19 @@ def _fix_surrogates(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def _special_regex(tokens: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("(" + "|".join(re.escape(t) for t in tokens) + ")")
+def _special_regex(tokens: frozenset[str]):
+    # the engine tiktoken uses for this search (its errors for non-str text included)
+    try:
+        import regex as engine
+    except ImportError:
+        engine = re
+    return engine.compile("(" + "|".join(engine.escape(t) for t in tokens) + ")")
+
+
+def _not_str(text) -> TypeError:
+    if text is None:
+        return TypeError("'None' is not an instance of 'str'")
+    return TypeError(f"'{type(text).__name__}' object is not an instance of 'str'")
 
 
 def _raise_disallowed(token: str):
@@ -193,6 +204,8 @@ class Encoding:
         return allowed_special
 
     def _encode_allowed(self, text: str, allowed) -> list[int]:
+        if not isinstance(text, str):
+            raise _not_str(text)
         allowed = [t for t in allowed if t in self._special_tokens]
         if not allowed:
             return self._bpe.encode_ordinary(text)

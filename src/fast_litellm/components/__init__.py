@@ -14,7 +14,7 @@ import os
 from .._log import log
 
 # module names under fast_litellm.components, one per built-in component
-BUILTIN: tuple[str, ...] = ("token_counter",)
+BUILTIN: tuple[str, ...] = ("token_counter", "batch_token_counting")
 
 
 def load(registry) -> None:

@@ -38,6 +38,9 @@ def _make_get_encoding(original):
 
     def get_encoding(name: str):
         if name in supported:
+            # as LiteLLM's tiktoken route does: importing default_encoding points
+            # TIKTOKEN_CACHE_DIR at the bundled rank files (or CUSTOM_TIKTOKEN_CACHE_DIR)
+            import litellm.litellm_core_utils.default_encoding  # noqa: F401
             return fast(name)
         return original(name)
 
@@ -68,14 +71,19 @@ def _same_encoding(a, b) -> bool:
     return getattr(a, "name", None) == getattr(b, "name", None)
 
 
-def _preload() -> None:
-    """Load the two encodings the proxy counts with in this process (before a --preload
-    fork, so that workers share the pages). A missing rank file is left to first use."""
+def _preload_now(_module=None) -> None:
     for name in ("cl100k_base", "o200k_base"):
-        try:
+        if _tok._read_rank_file(name) is not None:  # never ask tiktoken (network) here
             _tok.get_encoding(name)
-        except Exception:  # noqa: BLE001 - first use falls back to LiteLLM and says so
-            pass
+
+
+def _preload() -> None:
+    """Load the two encodings the proxy counts with, in this process, once LiteLLM has set
+    TIKTOKEN_CACHE_DIR (its default_encoding module): with gunicorn --preload that is the
+    master, and the workers share the pages. A missing rank file is left to first use."""
+    from .. import REGISTRY
+
+    REGISTRY.when_loaded("litellm.litellm_core_utils.default_encoding", _preload_now)
 
 
 def register(registry) -> None:

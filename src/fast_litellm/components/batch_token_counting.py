@@ -1,0 +1,202 @@
+"""batch_token_counting: one native call for all the texts of one count.
+
+LiteLLM's ``token_counter(messages=...)`` counts every string of every message separately
+(content, names, tool-call arguments, text blocks), each through three Python closures
+(extrapolation, 1,024-character chunking, the encoding), and a long text as one call per
+chunk. This component keeps LiteLLM's walk and arithmetic and only changes how the strings
+are counted: they are collected and counted by the C tokenizer in one call.
+
+Patched (litellm 1.108.7), only when the encoding is the C one (component ``token_counter``
+active and an OpenAI encoding selected); anything else runs LiteLLM's code:
+
+* ``token_counter._get_count_function(model, custom_tokenizer)`` returns a
+  :class:`FastCount`: LiteLLM's count function (extrapolation above
+  ``TOKEN_COUNTER_MAX_EXACT_CHARS``, chunks of ``TIKTOKEN_ENCODE_CHUNK_SIZE_CHARS``, the
+  encoding LiteLLM selects for the model) with the chunks of one text counted in one call,
+  and ``many(texts)`` for several texts.
+* ``token_counter._count_messages``: LiteLLM's loop over the messages, with the strings
+  counted in one batch at the end. Parts whose arithmetic is not a plain sum of counts
+  (images, documents, files, Anthropic blocks, and any content list when
+  ``default_token_count`` is set) are counted by LiteLLM's own helpers, unchanged.
+
+Texts are the same slices LiteLLM counts, so every count is identical (tests compare with
+unpatched LiteLLM).
+"""
+
+from __future__ import annotations
+
+from .. import tokenizer as _tok
+from ..patching import Component, Patch
+
+MOD = "litellm.litellm_core_utils.token_counter"
+GET_COUNT_FUNCTION = MOD + ":_get_count_function"
+COUNT_MESSAGES = MOD + ":_count_messages"
+
+FP_GET_COUNT_FUNCTION = frozenset({"6f9b838611a722ce"})
+FP_COUNT_MESSAGES = frozenset({"c3945ab68e0b202f"})
+# replicated, not replaced: a change to any of them refuses the component
+GUARDS = [
+    (MOD + ":_get_exact_count_function", frozenset({"936368c1de486cb9"})),
+    (MOD + ":_get_extrapolating_count_function", frozenset({"564efc4ae4e33753"})),
+    (MOD + ":_get_tiktoken_count_function", frozenset({"405de2badb32b0fe"})),
+    (MOD + ":_count_function_call_tokens", frozenset({"2530f1a263a4987f"})),
+    (MOD + ":_count_content_list", frozenset({"af028486e49ccf14"})),
+]
+
+
+class FastCount:
+    """LiteLLM's count function for an OpenAI encoding, on the C tokenizer."""
+
+    __slots__ = ("encoding", "chunk", "max_exact", "samples")
+
+    def __init__(self, encoding, chunk: int, max_exact: int, samples) -> None:
+        self.encoding = encoding
+        self.chunk = chunk
+        self.max_exact = max_exact
+        self.samples = samples  # LiteLLM's _evenly_spaced_samples
+
+    def _pieces(self, text: str) -> list[str]:
+        """The slices LiteLLM's exact count function counts separately for ``text``."""
+        chunk = self.chunk
+        if len(text) <= self.max_exact:
+            if len(text) <= chunk:
+                return [text]
+            return [text[i:i + chunk] for i in range(0, len(text), chunk)]
+        out = []
+        for sample in self.samples(text, self.max_exact):
+            out += [sample[i:i + chunk] for i in range(0, len(sample), chunk)]
+        return out
+
+    def _finish(self, text: str, counts) -> int:
+        total = sum(counts)
+        if len(text) <= self.max_exact:
+            return total
+        samples = self.samples(text, self.max_exact)
+        return round(total * len(text) / sum(len(s) for s in samples))
+
+    def __call__(self, text: str) -> int:
+        if len(text) <= self.chunk:
+            return self.encoding.count(text)
+        return self._finish(text, self.encoding.count_batch(self._pieces(text)))
+
+    def many(self, texts: list[str]) -> int:
+        """``sum(self(t) for t in texts)`` in one native call."""
+        chunk = self.chunk
+        if all(len(t) <= chunk for t in texts):
+            return sum(self.encoding.count_batch(texts))
+        flat: list[str] = []
+        spans = []
+        for t in texts:
+            p = self._pieces(t)
+            spans.append((t, len(flat), len(flat) + len(p)))
+            flat += p
+        counts = self.encoding.count_batch(flat)
+        return sum(self._finish(t, counts[a:b]) for t, a, b in spans)
+
+
+def _make_get_count_function(original):
+    import litellm
+    from litellm.litellm_core_utils import token_counter as tc
+
+    chunk = tc._get_tiktoken_count_function.__defaults__[0]
+    max_exact = tc._get_extrapolating_count_function.__defaults__[0]
+    samples = tc._evenly_spaced_samples
+    ours = _tok.Encoding
+
+    def _get_count_function(model=None, custom_tokenizer=None):
+        if custom_tokenizer is not None:
+            return original(model, custom_tokenizer)
+        if model is None:
+            encoding = tc.get_default_encoding()
+        else:
+            from litellm.utils import huggingface_tokenizer_kind
+
+            if litellm.disable_hf_tokenizer_download is not True:
+                try:
+                    kind = huggingface_tokenizer_kind(model)
+                except Exception:  # noqa: BLE001 - LiteLLM's own path handles odd models
+                    return original(model, custom_tokenizer)
+                if kind is not None:
+                    return original(model, custom_tokenizer)  # a Hugging Face tokenizer
+            encoding = tc.openai_tokenizer_encoding(model)
+        if type(encoding) is not ours:
+            return original(model, custom_tokenizer)
+        return FastCount(encoding, chunk, max_exact, samples)
+
+    return _get_count_function
+
+
+def _linear_content(content: list) -> bool:
+    """Content blocks whose count is a plain sum of string counts."""
+    for c in content:
+        if type(c) is str:
+            continue
+        if type(c) is not dict or c.get("type") != "text":
+            return False
+    return True
+
+
+def _make_count_messages(original):
+    from litellm.litellm_core_utils import token_counter as tc
+
+    call_tokens = tc._count_function_call_tokens
+    content_list = tc._count_content_list
+
+    def _count_messages(params, messages, use_default_image_token_count, default_token_count):
+        count = params.count_function
+        if type(count) is not FastCount:
+            return original(params, messages, use_default_image_token_count, default_token_count)
+        texts: list[str] = []
+        collect = texts.append
+
+        def collector(s):
+            collect(s)
+            return 0
+
+        num_tokens = 0
+        if len(messages) == 0:
+            return num_tokens
+        for message in messages:
+            num_tokens += params.tokens_per_message
+            for key, value in message.items():
+                if value is None:
+                    pass
+                elif key in ("tool_calls", "function_call"):
+                    num_tokens += call_tokens(key, value, message, collector)
+                elif isinstance(value, str):
+                    collect(value)
+                    if key == "name":
+                        num_tokens += params.tokens_per_name
+                elif key == "content" and isinstance(value, list):
+                    if default_token_count is None and _linear_content(value):
+                        num_tokens += content_list(collector, value, use_default_image_token_count, None)
+                    else:
+                        num_tokens += content_list(count, value, use_default_image_token_count,
+                                                   default_token_count)
+                elif key == "search_results" and isinstance(value, list):
+                    from litellm.litellm_core_utils.prompt_templates.common_utils import (
+                        extract_search_results_text,
+                    )
+
+                    search_results_text = extract_search_results_text(value)
+                    if search_results_text:
+                        collect(search_results_text)
+                else:
+                    continue
+        return num_tokens + count.many(texts)
+
+    return _count_messages
+
+
+def register(registry) -> None:
+    registry.register(Component(
+        name="batch_token_counting",
+        patches=[
+            # shadow mode compares the counts (_count_messages), not the count functions
+            Patch(GET_COUNT_FUNCTION, _make_get_count_function, FP_GET_COUNT_FUNCTION,
+                  compare=lambda a, b: callable(a) and callable(b)),
+            Patch(COUNT_MESSAGES, _make_count_messages, FP_COUNT_MESSAGES),
+        ],
+        guards=GUARDS,
+        description="the texts of one token count counted in one native call",
+    ))
