@@ -5,10 +5,19 @@
 #include <string.h>
 
 #define NO_RANK UINT32_MAX
-#define EMPTY_SLOT UINT32_MAX
+#define EMPTY_RANK UINT32_MAX
+#define LEN_BITS 11u /* FL_BPE_MAX_TOKEN_LEN fits */
+
+struct slot {
+    uint64_t head;    /* first 8 bytes, little-endian, zero padded */
+    uint32_t rank;    /* EMPTY_RANK: free slot */
+    uint32_t len_tag; /* length | tag << LEN_BITS */
+};
 /* Pieces up to this many bytes are merged with the quadratic loop on the
  * stack; longer ones with the heap merge. */
 #define SMALL_PIECE 128u
+
+struct slot;
 
 struct fl_bpe {
     fl_pattern pattern;
@@ -18,8 +27,16 @@ struct fl_bpe {
     uint16_t *length;   /* [max_rank + 1] 0 = no token with this rank */
     unsigned char *blob;
     size_t blob_len;
-    uint32_t *slots;    /* open addressing: rank, or EMPTY_SLOT */
+    /* open addressing, linear probing, load factor below 0.8.  A slot
+     * holds the token's first 8 bytes (zero padded), its rank and its
+     * length with a 21-bit tag of the hash: a token of up to 8 bytes is
+     * matched, and most non-matching probes are dismissed, without leaving
+     * the slot's cache line. */
+    struct slot *slots;
     uint32_t mask;      /* slot count - 1 (a power of two minus one) */
+    /* rank of every two-byte string (NO_RANK if none), indexed b0 << 8 | b1:
+     * the first round of every merge reads this instead of hashing */
+    uint32_t *pair_rank;
 };
 
 /* ---- hashing of token bytes ------------------------------------------ */
@@ -58,6 +75,23 @@ hash_bytes(const unsigned char *p, size_t n)
     return h;
 }
 
+static inline uint64_t
+head_of(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    if (n >= 8) {
+        memcpy(&v, p, 8); /* little-endian hosts: same as load_le */
+        return v;
+    }
+    return load_le(p, n);
+}
+
+static inline uint32_t
+len_tag_of(uint64_t h, size_t len)
+{
+    return (uint32_t)len | ((uint32_t)(h >> 43) << LEN_BITS);
+}
+
 int
 fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
               size_t len, uint32_t *rank)
@@ -65,15 +99,19 @@ fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
     if (len == 0 || len > FL_BPE_MAX_TOKEN_LEN) {
         return 0;
     }
-    uint32_t i = (uint32_t)hash_bytes(bytes, len) & bpe->mask;
+    uint64_t h = hash_bytes(bytes, len);
+    uint64_t head = head_of(bytes, len);
+    uint32_t lt = len_tag_of(h, len);
+    uint32_t i = (uint32_t)h & bpe->mask;
     for (;;) {
-        uint32_t r = bpe->slots[i];
-        if (r == EMPTY_SLOT) {
+        const struct slot *sl = &bpe->slots[i];
+        if (sl->rank == EMPTY_RANK) {
             return 0;
         }
-        if (bpe->length[r] == len &&
-            memcmp(bpe->blob + bpe->offset[r], bytes, len) == 0) {
-            *rank = r;
+        if (sl->len_tag == lt && sl->head == head &&
+            (len <= 8 || memcmp(bpe->blob + bpe->offset[sl->rank] + 8,
+                                bytes + 8, len - 8) == 0)) {
+            *rank = sl->rank;
             return 1;
         }
         i = (i + 1) & bpe->mask;
@@ -222,6 +260,7 @@ fl_bpe_free(struct fl_bpe *bpe)
     free(bpe->length);
     free(bpe->blob);
     free(bpe->slots);
+    free(bpe->pair_rank);
     free(bpe);
 }
 
@@ -267,7 +306,7 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
         }
         blob_cap += lines[i].tok_len / 4 * 3;
     }
-    while (slots < (uint64_t)n * 2) {
+    while (slots * 4 < (uint64_t)n * 5) { /* load factor <= 0.8 */
         slots <<= 1;
     }
     bpe->pattern = pattern;
@@ -275,7 +314,7 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
     bpe->offset = calloc((size_t)max_rank + 1, sizeof(uint32_t));
     bpe->length = calloc((size_t)max_rank + 1, sizeof(uint16_t));
     bpe->blob = malloc(blob_cap ? blob_cap : 1);
-    bpe->slots = malloc((size_t)slots * sizeof(uint32_t));
+    bpe->slots = malloc((size_t)slots * sizeof(struct slot));
     if (bpe->offset == NULL || bpe->length == NULL || bpe->blob == NULL ||
         bpe->slots == NULL) {
         st = FL_ENOMEM;
@@ -285,7 +324,9 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
         st = FL_EOVERFLOW;
         goto error;
     }
-    memset(bpe->slots, 0xFF, (size_t)slots * sizeof(uint32_t));
+    for (uint64_t k = 0; k < slots; k++) {
+        bpe->slots[k].rank = EMPTY_RANK;
+    }
     bpe->mask = (uint32_t)(slots - 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char *dst = bpe->blob + bpe->blob_len;
@@ -306,11 +347,14 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
         bpe->offset[r] = (uint32_t)bpe->blob_len;
         bpe->length[r] = (uint16_t)got;
         bpe->blob_len += (size_t)got;
-        uint32_t s = (uint32_t)hash_bytes(dst, (size_t)got) & bpe->mask;
-        while (bpe->slots[s] != EMPTY_SLOT) {
+        uint64_t h = hash_bytes(dst, (size_t)got);
+        uint32_t s = (uint32_t)h & bpe->mask;
+        while (bpe->slots[s].rank != EMPTY_RANK) {
             s = (s + 1) & bpe->mask;
         }
-        bpe->slots[s] = r;
+        bpe->slots[s].head = head_of(dst, (size_t)got);
+        bpe->slots[s].rank = r;
+        bpe->slots[s].len_tag = len_tag_of(h, (size_t)got);
         bpe->size++;
     }
     for (unsigned b = 0; b < 256; b++) {
@@ -321,6 +365,16 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
             st = FL_EINVAL;
             goto error;
         }
+    }
+    bpe->pair_rank = malloc(65536 * sizeof(uint32_t));
+    if (bpe->pair_rank == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    for (unsigned i = 0; i < 65536; i++) {
+        unsigned char two[2] = {(unsigned char)(i >> 8), (unsigned char)i};
+        uint32_t r;
+        bpe->pair_rank[i] = fl_bpe_lookup(bpe, two, 2, &r) ? r : NO_RANK;
     }
     free(lines);
     *out = bpe;
@@ -348,7 +402,8 @@ fl_bpe_memory(const struct fl_bpe *bpe)
 {
     size_t ranks = (size_t)bpe->max_rank + 1;
     return sizeof(*bpe) + ranks * (sizeof(uint32_t) + sizeof(uint16_t)) +
-           bpe->blob_len + ((size_t)bpe->mask + 1) * sizeof(uint32_t);
+           bpe->blob_len + ((size_t)bpe->mask + 1) * sizeof(struct slot) +
+           65536 * sizeof(uint32_t);
 }
 
 const unsigned char *
@@ -394,6 +449,9 @@ static inline uint32_t
 rank_of(const struct fl_bpe *bpe, const unsigned char *p, size_t n)
 {
     uint32_t r;
+    if (n == 2) {
+        return bpe->pair_rank[(unsigned)p[0] << 8 | p[1]];
+    }
     return fl_bpe_lookup(bpe, p, n, &r) ? r : NO_RANK;
 }
 
