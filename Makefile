@@ -1,4 +1,5 @@
 # Fast LiteLLM: `make run` starts the demo proxy on :4000; `make test` runs every test.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ CFLAGS_C := -std=c11 -Wall -Wextra -Werror -O1 -g -Icsrc/core
 CSRC_CORE := $(wildcard csrc/core/*.c)
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 
-.PHONY: all install run test pytest ctest valgrind asan-test apt-deps bench bench-micro clean
+.PHONY: all install run test pytest ctest valgrind fuzz asan-test apt-deps bench bench-micro clean
 
 all: install
 
@@ -27,12 +28,12 @@ run: install
 
 # Debian packages the tests use, installed when missing (root, as on CI).
 apt-deps:
-	@need=""; for b in valgrind:valgrind; do cmd=$${b%%:*}; pkg=$${b##*:}; \
+	@need=""; for b in valgrind:valgrind clang:clang; do cmd=$${b%%:*}; pkg=$${b##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || need="$$need $$pkg"; done; \
 	if [ -n "$$need" ]; then echo "apt-get install$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need) >/dev/null; fi
 
-test: install apt-deps ctest valgrind pytest asan-test
+test: install apt-deps ctest valgrind fuzz pytest asan-test
 
 pytest: install
 	$(VPY) -m pytest -q
@@ -47,6 +48,22 @@ ctest: $(CTESTS)
 valgrind: $(CTESTS)
 	@for t in $(CTESTS); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+# libFuzzer + ASan/UBSan on the C tokenizer (tests/fuzz/); a short run in `make test`,
+# longer with FUZZ_SECONDS=600. Rank files: the ones LiteLLM bundles.
+FUZZ_SECONDS ?= 30
+TOKDIR = $$($(VPY) -c "import importlib.util,os;print(os.path.join(os.path.dirname(importlib.util.find_spec('litellm').origin),'litellm_core_utils','tokenizers'))")
+build/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c $(CSRC_CORE) $(wildcard csrc/core/*.h)
+	@mkdir -p build/fuzz
+	clang -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Icsrc/core -o $@ $< $(CSRC_CORE)
+
+fuzz: install build/fuzz/fuzz_tokenizer
+	@d=$(TOKDIR); mkdir -p build/fuzz/corpus; \
+	FL_FUZZ_RANKS=$$d/9b5ad71b2ce5302211f9c61530b329a4922fc6a4:$$d/fb374d419588a4632f3f557e76b4b70aebbca790:$$d/ec7223a39ce59f226a68acc30dc1af2788490e15 \
+	  build/fuzz/fuzz_tokenizer -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	  build/fuzz/corpus 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY" ; \
+	  test $${PIPESTATUS[0]} -eq 0
 
 # The extension built with ASan/UBSan, and the Python suite (minus the slow
 # process-level suites, which run the same code) on it.
