@@ -74,7 +74,7 @@ asan-test: install
 	PYTHONPATH=build/asan LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  FAST_LITELLM_EXPECT_SANITIZED=1 \
-	  $(VPY) -m pytest -q -m "not e2e and not deploy" -p no:cacheprovider
+	  $(VPY) -m pytest -q -m "not e2e and not deploy and not exhaustive" -p no:cacheprovider
 
 # The end-to-end A/B proxy benchmark (about 11 minutes on 2 cores), then plots and the
 # tables of BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.

@@ -20,3 +20,8 @@ def pytest_configure(config):
         "markers",
         "e2e: the real LiteLLM proxy under gunicorn --preload with UvicornWorkers, over loopback",
     )
+    config.addinivalue_line(
+        "markers",
+        "exhaustive: every-code-point, 1 MB and whole-LiteLLM differential runs (minutes); "
+        "run by make test, left out of its ASan/UBSan pass, which runs the other tokenizer tests",
+    )

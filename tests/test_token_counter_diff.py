@@ -48,7 +48,7 @@ import hypothesis.strategies as st
 import pytest
 from _sub import run
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.exhaustive]
 
 SELFCHECK = os.environ.get("TOKEN_DIFF_SELFCHECK", "").strip().lower() in ("1", "true", "yes", "on")
 

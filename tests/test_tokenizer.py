@@ -114,6 +114,7 @@ def test_every_token_decodes_and_reencodes(pairs, name):
 ALL_CODE_POINTS = range(0x110000)
 
 
+@pytest.mark.exhaustive
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("name", NAMES)
 def test_every_code_point_alone(pairs, name):
@@ -129,6 +130,7 @@ def test_every_code_point_alone(pairs, name):
 CONTEXTS = ["a{}a", " {}1", "1{}'s", "{}{} ", "\n{}\t", "A{}b", "'{}s", "{}\u0301x", "  {}  "]
 
 
+@pytest.mark.exhaustive
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("ctx", CONTEXTS)
@@ -211,6 +213,7 @@ def test_real_corpora(pairs):
             assert_same_ids(fast, ref, text)
 
 
+@pytest.mark.exhaustive
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("unit", ["a", " ", "7", "🙂", "ab", "\n", "'s", "A", "\u0301", "x\u0301", "\t "])
 def test_pathological_runs(pairs, unit):
