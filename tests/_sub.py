@@ -23,6 +23,11 @@ def emit(obj):
 """
 
 
+# The framework tests watch the probe plugin alone; the built-in components have their own
+# tests (test_tokenizer, test_token_counter_diff, test_e2e_proxy), which turn them on.
+BUILTINS_OFF = {"FAST_LITELLM_TOKEN_COUNTER": "false", "FAST_LITELLM_BATCH_TOKEN_COUNTING": "false"}
+
+
 def env_with(extra: dict | None = None, plugins: str | None = "plugins.probe") -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAST_LITELLM_", "PROBE_"))}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -32,6 +37,7 @@ def env_with(extra: dict | None = None, plugins: str | None = "plugins.probe") -
     env.pop("CONFIG_FILE_PATH", None)
     if plugins:
         env["FAST_LITELLM_PLUGINS"] = plugins
+        env.update(BUILTINS_OFF)
     env.update(extra or {})
     return env
 

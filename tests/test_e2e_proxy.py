@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from _proc import free_port, http, kill_group, start, wait_file, wait_http
+from _sub import BUILTINS_OFF
 
 pytestmark = pytest.mark.e2e
 
@@ -98,6 +99,7 @@ def start_proxy(tmp_path, mock_port, app_text=APP_FAST, env_extra=None, config_v
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FAST_LITELLM_", "PROBE_")) and k not in (
                "CONFIG_FILE_PATH", "LITELLM_CONFIG", "WORKER_CONFIG", "PROMETHEUS_MULTIPROC_DIR")}
+    env.update(BUILTINS_OFF)
     env.update({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "FAST_LITELLM_PLUGINS": "plugins.probe",
                 config_var: str(work / "config.yaml"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))})
@@ -263,3 +265,47 @@ def test_flags_on_the_real_proxy(proxies, flag, extra, expect):
         assert any("shadow mismatch" in w for w in warns)
     else:
         assert native > 0 and python == 0
+
+
+TOKEN_PAYLOADS = [
+    {"model": "demo", "messages": [{"role": "user", "content": "Hello"}]},
+    {"model": "demo", "prompt": "The quick brown fox jumps over the lazy dog. " * 400},
+    {"model": "demo", "messages": [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "日本語のテキスト 🙂👩‍👩‍👧 and ſome 'LL contractions\r\n\t"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "{\"ok\": true}"},
+        {"role": "user", "content": [{"type": "text", "text": "x" * 5000}, {"type": "text", "text": "y"}]}]},
+    {"model": "gpt-4o", "messages": [{"role": "user", "content": "o200k: " + "ab1 " * 3000}]},
+    {"model": "demo", "messages": "not a list"},
+    {"model": "demo"},
+]
+
+
+def test_token_counting_on_the_real_proxy(proxies):
+    """The built-in token_counter and batch_token_counting components in the real proxy:
+    /utils/token_counter answers exactly as stock LiteLLM (status and body), on the C path."""
+    on = {"FAST_LITELLM_TOKEN_COUNTER": "true", "FAST_LITELLM_BATCH_TOKEN_COUNTING": "true"}
+    fast = proxies(env_extra=on)
+    stock = proxies(app_text=APP_STOCK, config_var="CONFIG_FILE_PATH")
+    assert fast.startup_lists() == ["['batch_token_counting', 'probe', 'token_counter']"] * 3
+    assert not [ln for ln in fast.fl_lines() if "WARNING" in ln]
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    for payload in TOKEN_PAYLOADS:
+        body = json.dumps(payload).encode()
+        got = http(fast.base + "/utils/token_counter", body, headers, timeout=60)
+        want = http(stock.base + "/utils/token_counter", body, headers, timeout=60)
+        assert got[0] == want[0], (payload, got, want)
+        assert json.loads(got[1]) == json.loads(want[1]), payload
+    assert json.loads(http(fast.base + "/utils/token_counter",
+                           json.dumps(TOKEN_PAYLOADS[1]).encode(), headers)[1])["total_tokens"] > 1000
+    # the C path served them (each worker counts its own: scrape until both answered)
+    native = 0
+    for _ in range(12):
+        native = max(native, _metric(fast.metrics(), "fast_litellm_calls_total",
+                                     component="token_counter", path="native") or 0)
+    assert native > 0
+    assert _metric(fast.metrics(), "fast_litellm_fallbacks_total", component="token_counter") == 0
+    for _ in range(5):
+        assert fast.chat()[0] == 200
