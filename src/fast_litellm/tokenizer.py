@@ -274,10 +274,17 @@ class Encoding:
 
 
 _LOADED: dict[tuple[str, str | None], Encoding] = {}
+# the same, keyed by the environment variables that decide the rank file (no hashing per call)
+_BY_ENV: dict[tuple[str, str | None, str | None], Encoding] = {}
 
 
 def get_encoding(name: str) -> Encoding:
     """The C encoding ``name`` (one of ``SUPPORTED``), loaded once per process and rank file."""
+    env = os.environ
+    fast_key = (name, env.get("TIKTOKEN_CACHE_DIR"), env.get("DATA_GYM_CACHE_DIR"))
+    enc = _BY_ENV.get(fast_key)
+    if enc is not None:
+        return enc
     if name not in SPECS:
         raise ValueError(f"fast_litellm has no C tokenizer for encoding {name!r}; "
                          f"it has {sorted(SUPPORTED)}")
@@ -293,6 +300,7 @@ def get_encoding(name: str) -> Encoding:
         if enc.n_vocab != n_vocab:
             raise ValueError(f"rank file for {name} gives n_vocab {enc.n_vocab}; expected {n_vocab}")
         enc = _LOADED.setdefault(key, enc)
+    _BY_ENV[fast_key] = enc
     return enc
 
 

@@ -82,7 +82,9 @@ class FastCount:
     def many(self, texts: list[str]) -> int:
         """``sum(self(t) for t in texts)`` in one native call."""
         chunk = self.chunk
-        if all(len(t) <= chunk for t in texts):
+        if not texts:
+            return 0
+        if max(map(len, texts)) <= chunk:
             return sum(self.encoding.count_batch(texts))
         flat: list[str] = []
         spans = []
