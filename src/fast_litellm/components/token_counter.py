@@ -21,6 +21,8 @@ own function: the caller sees tiktoken's behaviour.
 
 from __future__ import annotations
 
+import sys
+
 from ..patching import Component, Patch
 from .. import tokenizer as _tok
 
@@ -40,7 +42,8 @@ def _make_get_encoding(original):
         if name in supported:
             # as LiteLLM's tiktoken route does: importing default_encoding points
             # TIKTOKEN_CACHE_DIR at the bundled rank files (or CUSTOM_TIKTOKEN_CACHE_DIR)
-            import litellm.litellm_core_utils.default_encoding  # noqa: F401
+            if "litellm.litellm_core_utils.default_encoding" not in sys.modules:
+                import litellm.litellm_core_utils.default_encoding  # noqa: F401
             return fast(name)
         return original(name)
 
