@@ -41,14 +41,27 @@ struct fl_bpe {
 
 /* ---- hashing of token bytes ------------------------------------------ */
 
+/* The n < 8 bytes at p as an integer, bytes in memory order from the low
+ * end (on a big-endian host a different but equally consistent value: it
+ * is only ever hashed and compared with values made by this function).
+ * Two possibly overlapping loads instead of a byte loop; the overlapping
+ * bytes are equal, so OR-ing them is exact. */
 static inline uint64_t
 load_le(const unsigned char *p, size_t n)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return (uint64_t)a | ((uint64_t)b << (8 * (n - 4)));
     }
-    return v;
+    if (n >= 2) {
+        uint16_t a, b;
+        memcpy(&a, p, 2);
+        memcpy(&b, p + n - 2, 2);
+        return (uint64_t)a | ((uint64_t)b << (8 * (n - 2)));
+    }
+    return n == 1 ? p[0] : 0;
 }
 
 /* A fast, well-mixing hash of a short byte string.  The table is built
