@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402,F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm)
 
 import fast_litellm  # noqa: E402  (before litellm: patches on import)
-import litellm  # noqa: E402
+import litellm  # noqa: E402,F401  (imported after fast_litellm, on purpose)
 
 from bench_tokens import CHAT_1, CHAT_20, TOOLS, _prose, build_document  # noqa: E402
 

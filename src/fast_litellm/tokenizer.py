@@ -90,9 +90,6 @@ def _ranks_from_tiktoken(name: str) -> bytes:
                     for tok, rank in sorted(enc._mergeable_ranks.items(), key=lambda kv: kv[1]))
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def _fix_surrogates(text: str) -> str:
     # tiktoken's handling of a str that UTF-8 cannot encode
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
