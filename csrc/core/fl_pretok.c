@@ -231,6 +231,83 @@ contraction(const unsigned char *t, size_t len, size_t i, int ci)
     return 0;
 }
 
+/* ASCII fast paths.  Most pieces of English text and code start with an
+ * ASCII byte and are made of ASCII letters, digits or spaces; the helpers
+ * below return for them exactly what the general scanners compute, without
+ * decode(), and return 0 (defer to the general scanner) whenever a
+ * non-ASCII byte could change the answer.  In ASCII, \p{L} is A-Z and a-z,
+ * the o200k upper class is A-Z, the lower class a-z, and \p{N} is 0-9. */
+static inline int
+ascii_upper(unsigned char c)
+{
+    return (unsigned)(c - 'A') < 26;
+}
+
+static inline int
+ascii_lower(unsigned char c)
+{
+    return (unsigned)(c - 'a') < 26;
+}
+
+static inline int
+ascii_letter(unsigned char c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26;
+}
+
+static inline int
+ascii_digit(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
+
+/* t[pos] == ' ' (cl100k and o200k): two or more spaces followed by an ASCII
+ * byte that is not White_Space.  Nothing before \s+(?!\S) can match (the
+ * letter alternatives fail on the second space, the others need a non-space
+ * or a CR/LF), and that takes the run minus its last space. */
+static inline size_t
+spaces_fast(const unsigned char *t, size_t len, size_t pos)
+{
+    size_t j = pos + 1;
+    while (j < len && t[j] == ' ') {
+        j++;
+    }
+    if (j - pos < 2 || j == len || t[j] >= 0x80 ||
+        (fl_uniprops_ascii[t[j]] & FL_UP_WS)) {
+        return 0;
+    }
+    return j - 1 - pos;
+}
+
+/* o200k and cl100k, t[pos] ASCII and neither a letter nor a digit, and no
+ * letter alternative can match (the next byte, if any, is an ASCII
+ * non-letter): the piece of ` ?[^\s\p{L}\p{N}]+` + newlines, the single
+ * space before a digit, or the LF before an ASCII non-space.  0 if none of
+ * these applies.  `slash` as in run_newlines. */
+static inline size_t
+other_fast(const unsigned char *t, size_t len, size_t pos, int slash)
+{
+    unsigned char b = t[pos];
+    unsigned char c = pos + 1 < len ? t[pos + 1] : 0; /* 0: no next byte */
+    if (c >= 0x80 || ascii_letter(c)) {
+        return 0;
+    }
+    unsigned fb = fl_uniprops_ascii[b], fc = fl_uniprops_ascii[c];
+    size_t q;
+    if (!(fb & UP_LNW)) {
+        q = pos; /* [^\s\p{L}\p{N}]+ from b */
+    } else if (b == ' ' && pos + 1 < len && !(fc & UP_LNW)) {
+        q = pos + 1; /* ' ' then [^\s\p{L}\p{N}]+ from c */
+    } else if (b == ' ' && (fc & FL_UP_N)) {
+        return 1; /* \s+(?!\S) fails, \s+ takes the space */
+    } else if (b == '\n' && (pos + 1 == len || !(fc & FL_UP_WS))) {
+        return 1; /* \s*[\r\n]+ (cl100k: \s++$ or \s*[\r\n]) */
+    } else {
+        return 0;
+    }
+    return run_newlines(t, len, run_other(t, len, q + 1), slash) - pos;
+}
+
 /* GPT-2: '(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++
  *        |\s++$|\s+(?!\S)|\s */
 static size_t
@@ -277,6 +354,26 @@ next_cl100k(const unsigned char *t, size_t len, size_t pos)
         size_t n = contraction(t, len, pos + 1, 1);
         if (n) {
             return 1 + n;
+        }
+    }
+    if (b < 0x80) {
+        /* [^\r\n\p{L}\p{N}]?+\p{L}++, \p{N}{1,3}+ and runs of spaces */
+        if (ascii_letter(b)) {
+            return run_any(t, len, pos + 1, FL_UP_L) - pos;
+        }
+        if (ascii_digit(b)) {
+            return run_digits(t, len, pos, 3) - pos;
+        }
+        if (b != '\r' && b != '\n' && pos + 1 < len &&
+            ascii_letter(t[pos + 1])) {
+            return run_any(t, len, pos + 2, FL_UP_L) - pos;
+        }
+        size_t n = b == ' ' ? spaces_fast(t, len, pos) : 0;
+        if (n == 0) {
+            n = other_fast(t, len, pos, 0);
+        }
+        if (n) {
+            return n;
         }
     }
     unsigned f0;
@@ -373,11 +470,64 @@ o200k_upper(const unsigned char *t, size_t len, size_t s)
     return o200k_suffix(t, len, run_any(t, len, i, UP_W));
 }
 
+/* o200k, t[pos] ASCII: the letter alternatives when their letters start
+ * with an ASCII letter, at pos or after a one-byte prefix.  Then one of
+ * them matches: U* is the run of A-Z; if an a-z follows, the first
+ * alternative takes the W-run from there; otherwise it fails (no ASCII
+ * upper letter is in W) and the second takes the A-Z run alone.  Defers
+ * if the A-Z run stops at a non-ASCII byte. */
+static inline size_t
+o200k_ascii(const unsigned char *t, size_t len, size_t pos)
+{
+    unsigned char b = t[pos];
+    size_t s = pos;
+    if (!ascii_letter(b)) {
+        if (ascii_digit(b) || b == '\r' || b == '\n' || pos + 1 == len ||
+            !ascii_letter(t[pos + 1])) {
+            return 0;
+        }
+        s = pos + 1; /* [^\r\n\p{L}\p{N}]? takes b */
+    }
+    size_t i = s;
+    while (i < len && ascii_upper(t[i])) {
+        i++;
+    }
+    if (i < len && t[i] >= 0x80) {
+        return 0;
+    }
+    size_t e = i;
+    if (i < len && ascii_lower(t[i])) {
+        e = i + 1;
+        while (e < len && ascii_lower(t[e])) {
+            e++;
+        }
+        if (e < len && t[e] >= 0x80) {
+            e = run_any(t, len, e, UP_W); /* a-z, then any other W */
+        }
+    }
+    return o200k_suffix(t, len, e) - pos;
+}
+
 /* o200k: see the header for the pattern. */
 static size_t
 next_o200k(const unsigned char *t, size_t len, size_t pos)
 {
     unsigned char b = t[pos];
+    if (b < 0x80) {
+        if (ascii_digit(b)) {
+            return run_digits(t, len, pos, 3) - pos;
+        }
+        size_t n = o200k_ascii(t, len, pos);
+        if (n == 0 && b == ' ') {
+            n = spaces_fast(t, len, pos);
+        }
+        if (n == 0) {
+            n = other_fast(t, len, pos, 1);
+        }
+        if (n) {
+            return n;
+        }
+    }
     unsigned f0;
     size_t n0 = decode(t, len, pos, &f0);
     /* [^\r\n\p{L}\p{N}]? can take t[pos]; greedy, so it tries that first */
