@@ -38,7 +38,7 @@ test: install apt-deps ctest valgrind fuzz pytest asan-test
 pytest: install
 	$(VPY) -m pytest -q
 
-build/ctest/%: tests/c/%.c $(CSRC_CORE) $(wildcard csrc/core/*.h)
+build/ctest/%: tests/c/%.c $(CSRC_CORE) $(wildcard csrc/core/*.h) $(wildcard tests/c/*.h)
 	@mkdir -p build/ctest
 	$(CC) $(CFLAGS_C) -o $@ $< $(CSRC_CORE) -lm
 

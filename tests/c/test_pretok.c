@@ -10,18 +10,7 @@
 
 #include "fl_pretok.h"
 #include "fl_uniprops.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (cond) {                                                       \
-            passed++;                                                     \
-        } else {                                                          \
-            failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                 \
-    } while (0)
+#include "fl_check.h"
 
 static const char *const pat_names[] = {"gpt2", "cl100k", "o200k"};
 
@@ -392,6 +381,5 @@ main(void)
     test_contract();
     test_uniprops();
     test_linear_time();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return fl_check_report();
 }

@@ -3,19 +3,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fl_check.h"
 #include "fl_rng.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (cond) {                                                       \
-            passed++;                                                     \
-        } else {                                                          \
-            failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                 \
-    } while (0)
 
 static void
 test_seed_determinism(void)
@@ -94,6 +83,5 @@ main(void)
     test_zero_seed_not_stuck();
     test_threshold_bounds();
     test_sampling_rate();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return fl_check_report();
 }
