@@ -11,7 +11,9 @@ enum fl_status {
     FL_OK = 0,
     FL_EINVAL = 1,   /* an argument is outside its documented range */
     FL_ENOMEM = 2,   /* an allocation failed; nothing was changed */
-    FL_EOVERFLOW = 3 /* a size computation would overflow */
+    FL_EOVERFLOW = 3, /* a size computation would overflow */
+    FL_EFULL = 4,     /* a configured memory cap is reached; unchanged */
+    FL_EAGAIN = 5     /* not this function's case; nothing was changed */
 };
 
 #endif /* FL_STATUS_H */
