@@ -9,4 +9,8 @@
  * module.  Returns a new reference in *type, or -1 with an exception. */
 int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
 
+/* Create the heap type `TTLMap` (ttlmap.c) and add it to the module.
+ * Returns 0 with a new reference in *type, or -1 with an exception. */
+int fl_ext_add_ttlmap_type(PyObject *module, PyTypeObject **type);
+
 #endif /* FL_EXT_H */

@@ -20,11 +20,12 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 2
+#define FL_ABI_VERSION 3
 
 typedef struct {
     PyTypeObject *sampler_type;
     PyTypeObject *bpe_type;
+    PyTypeObject *ttlmap_type;
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -243,6 +244,9 @@ module_exec(PyObject *module)
     if (fl_ext_add_bpe_type(module, &st->bpe_type) < 0) {
         goto error;
     }
+    if (fl_ext_add_ttlmap_type(module, &st->ttlmap_type) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -257,6 +261,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     fl_state *st = get_state(module);
     Py_VISIT(st->sampler_type);
     Py_VISIT(st->bpe_type);
+    Py_VISIT(st->ttlmap_type);
     return 0;
 }
 
@@ -266,6 +271,7 @@ module_clear(PyObject *module)
     fl_state *st = get_state(module);
     Py_CLEAR(st->sampler_type);
     Py_CLEAR(st->bpe_type);
+    Py_CLEAR(st->ttlmap_type);
     return 0;
 }
 

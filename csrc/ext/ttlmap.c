@@ -1,0 +1,501 @@
+/* ttlmap.c - the heap type `TTLMap`: counters with expiry (csrc/core/fl_ttlmap).
+ *
+ *   TTLMap(hash_key: bytes, mem_cap: int = 0)   hash_key: 16 bytes
+ *   .set(key, value, now, ttl) -> int    0 stored, 1 not storable here
+ *                                        (key or value outside the map's
+ *                                        types or limits), 2 full (mem_cap)
+ *   .get(key, now) -> int | float | str | None
+ *   .incr(key, delta, now, ttl) -> int | None   None: do it the general way
+ *   .expiry(key) -> float | None,  .delete(key) -> bool,  .clear()
+ *   .sweep(now),  .reclaim() -> int,  .items() -> list[(key, exp, value)]
+ *   len(map),  .memory
+ *
+ * Keys are str (taken as UTF-8).  Any other key, or a str that has no
+ * UTF-8 form (lone surrogates) or is empty or longer than FL_TTLMAP_MAX_KEY
+ * bytes, is "not storable": set answers 1, get and expiry None, delete
+ * False.
+ * Values are int (exactly int, within int64), float (exactly float) or str.
+ * Every call runs with the GIL held: each is a fraction of a microsecond.
+ */
+#include "fl_ext.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include "fl_ttlmap.h"
+
+typedef struct {
+    PyObject_HEAD
+    struct fl_ttlmap *map;
+} TTLMapObject;
+
+enum { SET_STORED = 0, SET_NOT_STORABLE = 1, SET_FULL = 2 };
+
+static PyObject *
+status_error(enum fl_status st)
+{
+    if (st == FL_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    PyErr_Format(PyExc_ValueError, "ttlmap: invalid argument (status %d)",
+                 (int)st);
+    return NULL;
+}
+
+/* The UTF-8 of a str key: 1 with *buf and *len; 0 (no exception) when the key
+ * is not a str, has no UTF-8 form or is out of the map's limits: such a key
+ * is never in the map; -1 with an exception (memory). */
+static int
+key_utf8(PyObject *key, const char **buf, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(key)) {
+        return 0;
+    }
+    *buf = PyUnicode_AsUTF8AndSize(key, len);
+    if (*buf == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    if (*len == 0 || (size_t)*len > FL_TTLMAP_MAX_KEY) {
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+value_to_py(const struct fl_ttl_value *v)
+{
+    switch (v->kind) {
+    case FL_TTL_INT:
+        return PyLong_FromLongLong(v->i);
+    case FL_TTL_FLOAT:
+        return PyFloat_FromDouble(v->f);
+    case FL_TTL_STR:
+        return PyUnicode_DecodeUTF8((const char *)v->s, (Py_ssize_t)v->slen,
+                                    "strict");
+    }
+    PyErr_SetString(PyExc_SystemError, "ttlmap: unknown value kind");
+    return NULL;
+}
+
+static PyObject *
+TTLMap_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"hash_key", "mem_cap", NULL};
+    Py_buffer hk = {0};
+    int have_hk = 0;
+    Py_ssize_t mem_cap = 0;
+    TTLMapObject *self = NULL;
+    struct fl_ttlmap *map = NULL;
+    enum fl_status st;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*|n:TTLMap", kwlist, &hk,
+                                     &mem_cap)) {
+        goto error;
+    }
+    have_hk = 1;
+    if (hk.len != 16) {
+        PyErr_SetString(PyExc_ValueError, "hash_key must be 16 bytes");
+        goto error;
+    }
+    if (mem_cap < 0) {
+        PyErr_SetString(PyExc_ValueError, "mem_cap must be >= 0");
+        goto error;
+    }
+    st = fl_ttlmap_new((const unsigned char *)hk.buf, (size_t)mem_cap, &map);
+    if (st != FL_OK) {
+        if (st == FL_EINVAL) {
+            PyErr_SetString(PyExc_ValueError,
+                            "mem_cap is smaller than an empty map");
+        } else {
+            status_error(st);
+        }
+        goto error;
+    }
+    self = (TTLMapObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        goto error;
+    }
+    self->map = map;
+    PyBuffer_Release(&hk);
+    return (PyObject *)self;
+error:
+    fl_ttlmap_free(map);
+    if (have_hk) {
+        PyBuffer_Release(&hk);
+    }
+    return NULL;
+}
+
+static void
+TTLMap_dealloc(TTLMapObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    fl_ttlmap_free(self->map);
+    self->map = NULL;
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* Convert a value for the map: 1 with *v, 0 when it is not storable here,
+ * -1 with an exception. */
+static int
+value_from_py(PyObject *value, struct fl_ttl_value *v)
+{
+    if (PyLong_CheckExact(value)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (x == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow) {
+            return 0;
+        }
+        v->kind = FL_TTL_INT;
+        v->i = (int64_t)x;
+        return 1;
+    }
+    if (PyFloat_CheckExact(value)) {
+        v->kind = FL_TTL_FLOAT;
+        v->f = PyFloat_AS_DOUBLE(value);
+        return 1;
+    }
+    if (PyUnicode_CheckExact(value)) {
+        Py_ssize_t n = 0;
+        const char *s = PyUnicode_AsUTF8AndSize(value, &n);
+        if (s == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                return -1;
+            }
+            PyErr_Clear();
+            return 0;
+        }
+        if ((size_t)n > FL_TTLMAP_MAX_STR) {
+            return 0;
+        }
+        v->kind = FL_TTL_STR;
+        v->s = (const unsigned char *)s;
+        v->slen = (size_t)n;
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+TTLMap_set(TTLMapObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    struct fl_ttl_value v = {0};
+    double now, ttl;
+    int r;
+    enum fl_status st;
+
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set(key, value, now, ttl) takes 4 arguments");
+        return NULL;
+    }
+    now = PyFloat_AsDouble(args[2]);
+    if (now == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    ttl = PyFloat_AsDouble(args[3]);
+    if (ttl == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    r = key_utf8(args[0], &k, &klen);
+    if (r <= 0) {
+        return r < 0 ? NULL : PyLong_FromLong(SET_NOT_STORABLE);
+    }
+    r = value_from_py(args[1], &v);
+    if (r <= 0) {
+        return r < 0 ? NULL : PyLong_FromLong(SET_NOT_STORABLE);
+    }
+    if (!isfinite(now) || !isfinite(ttl)) {
+        return PyLong_FromLong(SET_NOT_STORABLE);
+    }
+    st = fl_ttlmap_set(self->map, k, (size_t)klen, &v, now, ttl);
+    if (st == FL_OK) {
+        return PyLong_FromLong(SET_STORED);
+    }
+    if (st == FL_EFULL) {
+        return PyLong_FromLong(SET_FULL);
+    }
+    if (st == FL_EINVAL) {
+        return PyLong_FromLong(SET_NOT_STORABLE);
+    }
+    return status_error(st);
+}
+
+static PyObject *
+TTLMap_get(TTLMapObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    struct fl_ttl_value v = {0};
+    double now;
+    int r;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "get(key, now) takes 2 arguments");
+        return NULL;
+    }
+    now = PyFloat_AsDouble(args[1]);
+    if (now == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    r = key_utf8(args[0], &k, &klen);
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    r = fl_ttlmap_get(self->map, k, (size_t)klen, now, &v, NULL);
+    if (r != 1) {
+        Py_RETURN_NONE;
+    }
+    return value_to_py(&v);
+}
+
+static PyObject *
+TTLMap_incr(TTLMapObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    long long delta;
+    int overflow = 0;
+    double now, ttl;
+    int64_t result = 0;
+    int r;
+    enum fl_status st;
+
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "incr(key, delta, now, ttl) takes 4 arguments");
+        return NULL;
+    }
+    if (!PyLong_CheckExact(args[1])) {
+        Py_RETURN_NONE;
+    }
+    delta = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (delta == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow) {
+        Py_RETURN_NONE;
+    }
+    now = PyFloat_AsDouble(args[2]);
+    if (now == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    ttl = PyFloat_AsDouble(args[3]);
+    if (ttl == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!isfinite(now) || !isfinite(ttl)) {
+        Py_RETURN_NONE;
+    }
+    r = key_utf8(args[0], &k, &klen);
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    st = fl_ttlmap_incr_int(self->map, k, (size_t)klen, (int64_t)delta, now,
+                            ttl, &result);
+    if (st == FL_OK) {
+        return PyLong_FromLongLong(result);
+    }
+    if (st == FL_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE; /* FL_EAGAIN, FL_EFULL, FL_EINVAL: the general way */
+}
+
+static PyObject *
+TTLMap_expiry(TTLMapObject *self, PyObject *key)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    double exp = 0.0;
+    int r = key_utf8(key, &k, &klen);
+
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (fl_ttlmap_expiry(self->map, k, (size_t)klen, &exp) != 1) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(exp);
+}
+
+static PyObject *
+TTLMap_delete(TTLMapObject *self, PyObject *key)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    int r = key_utf8(key, &k, &klen);
+
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_FALSE;
+    }
+    return PyBool_FromLong(fl_ttlmap_delete(self->map, k, (size_t)klen));
+}
+
+static PyObject *
+TTLMap_clear(TTLMapObject *self, PyObject *Py_UNUSED(arg))
+{
+    fl_ttlmap_clear(self->map);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+TTLMap_sweep(TTLMapObject *self, PyObject *arg)
+{
+    double now = PyFloat_AsDouble(arg);
+    if (now == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (isfinite(now)) {
+        fl_ttlmap_sweep(self->map, now);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+TTLMap_reclaim(TTLMapObject *self, PyObject *Py_UNUSED(arg))
+{
+    return PyLong_FromSize_t(fl_ttlmap_reclaim(self->map));
+}
+
+static PyObject *
+TTLMap_items(TTLMapObject *self, PyObject *Py_UNUSED(arg))
+{
+    PyObject *list = NULL;
+    PyObject *item = NULL;
+    size_t pos = 0;
+    const unsigned char *k = NULL;
+    size_t klen = 0;
+    double exp = 0.0;
+    struct fl_ttl_value v = {0};
+
+    list = PyList_New(0);
+    if (list == NULL) {
+        goto error;
+    }
+    while (fl_ttlmap_next(self->map, &pos, &k, &klen, &exp, &v)) {
+        PyObject *part = NULL;
+        item = PyTuple_New(3);
+        if (item == NULL) {
+            goto error;
+        }
+        part = PyUnicode_DecodeUTF8((const char *)k, (Py_ssize_t)klen,
+                                    "strict");
+        if (part == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(item, 0, part);
+        part = PyFloat_FromDouble(exp);
+        if (part == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(item, 1, part);
+        part = value_to_py(&v);
+        if (part == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(item, 2, part);
+        if (PyList_Append(list, item) < 0) {
+            goto error;
+        }
+        Py_CLEAR(item);
+    }
+    return list;
+error:
+    Py_XDECREF(item);
+    Py_XDECREF(list);
+    return NULL;
+}
+
+static Py_ssize_t
+TTLMap_len(TTLMapObject *self)
+{
+    return (Py_ssize_t)fl_ttlmap_len(self->map);
+}
+
+static PyObject *
+TTLMap_get_memory(TTLMapObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSize_t(fl_ttlmap_memory(self->map));
+}
+
+static PyMethodDef TTLMap_methods[] = {
+    {"set", (PyCFunction)(void (*)(void))TTLMap_set, METH_FASTCALL,
+     "set(key, value, now, ttl) -> 0 stored, 1 not storable, 2 full"},
+    {"get", (PyCFunction)(void (*)(void))TTLMap_get, METH_FASTCALL,
+     "get(key, now) -> value or None"},
+    {"incr", (PyCFunction)(void (*)(void))TTLMap_incr, METH_FASTCALL,
+     "incr(key, delta, now, ttl) -> new int, or None: not this case"},
+    {"expiry", (PyCFunction)TTLMap_expiry, METH_O,
+     "expiry(key) -> the stored expiry or None"},
+    {"delete", (PyCFunction)TTLMap_delete, METH_O,
+     "delete(key) -> True if an entry was removed"},
+    {"clear", (PyCFunction)TTLMap_clear, METH_NOARGS, "remove every entry"},
+    {"sweep", (PyCFunction)TTLMap_sweep, METH_O,
+     "sweep(now): a set elsewhere swept at now"},
+    {"reclaim", (PyCFunction)TTLMap_reclaim, METH_NOARGS,
+     "remove dead entries now; returns how many"},
+    {"items", (PyCFunction)TTLMap_items, METH_NOARGS,
+     "[(key, expiry, value)] of the entries no sweep has removed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef TTLMap_getset[] = {
+    {"memory", (getter)TTLMap_get_memory, NULL,
+     "bytes allocated by the map", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot TTLMap_slots[] = {
+    {Py_tp_new, TTLMap_new},
+    {Py_tp_dealloc, TTLMap_dealloc},
+    {Py_tp_methods, TTLMap_methods},
+    {Py_tp_getset, TTLMap_getset},
+    {Py_mp_length, TTLMap_len},
+    {Py_tp_doc, "TTLMap(hash_key, mem_cap=0): counters with expiry, in C."},
+    {0, NULL},
+};
+
+static PyType_Spec TTLMap_spec = {
+    .name = "fast_litellm._native.TTLMap",
+    .basicsize = sizeof(TTLMapObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = TTLMap_slots,
+};
+
+int
+fl_ext_add_ttlmap_type(PyObject *module, PyTypeObject **type)
+{
+    *type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &TTLMap_spec,
+                                                     NULL);
+    if (*type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, *type) < 0) {
+        Py_CLEAR(*type);
+        return -1;
+    }
+    return 0;
+}
