@@ -35,6 +35,7 @@ SETTINGS = {
     "BREAKER_WINDOW",
     "BREAKER_COOLDOWN",
     "DISABLE",
+    "RATE_LIMITER_MAX_MEMORY",
 }
 
 _TRUE = {"true", "1", "on", "yes"}
