@@ -1,0 +1,172 @@
+"""rate_limiter A/B: LiteLLM's v3 limiter on its stock InMemoryCache and on CounterCache.
+
+One process, variants interleaved (stock, counter_cache, stock, ...) for ``--rounds``
+rounds of about ``--seconds`` each: the cost of one ``async_pre_call_hook`` (what the proxy
+runs per request), built as the proxy builds it (bench_ratelimit.build_limiter), for 1 and
+8 descriptors over 10 and 1,000,000 keys (round-robin). Reported: median per-call time
+over rounds with min-max, and the ratio stock / counter_cache round by round. Then memory:
+bytes per descriptor held by each cache after one request per key (tracemalloc for the
+Python store, the C table's own count for CounterCache), and the enforcement probe (keys
+with rpm_limit=3, 10 requests each, round-robin: how many 429s).
+
+    .venv/bin/python bench/micro/bench_rate_limiter_ab.py [--rounds 5] [--seconds 0.5] [--json out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+# the component would swap the "stock" variant's cache too: this script builds both itself
+os.environ["FAST_LITELLM_RATE_LIMITER"] = "false"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+import bench_ratelimit as br  # noqa: E402
+
+
+def per_call(fn, seconds: float) -> float:
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds:
+            return el / n
+
+
+def stats(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def make_cache(kind: str):
+    from litellm.caching.in_memory_cache import InMemoryCache
+
+    from fast_litellm.counter_cache import CounterCache
+
+    if kind == "stock":
+        return InMemoryCache()
+    if kind == "stock-unbounded":
+        return InMemoryCache(max_size_in_memory=10**9)
+    return CounterCache(InMemoryCache())
+
+
+def pre_call(kind: str, descriptors: int, n: int):
+    limiter, cache = br.build_limiter(make_cache(kind))
+    key = br._keys(descriptors, n)
+    loop = _common.event_loop()
+    state = {"i": 0}
+
+    def call():
+        i = state["i"]
+        state["i"] = i + 1 if i + 1 < n else 0
+        data = {**br.REQUEST, "litellm_call_id": f"call-{i}"}
+        return loop.run_until_complete(limiter.async_pre_call_hook(
+            user_api_key_dict=key(i), cache=cache, data=data, call_type=br.CALL_TYPE))
+
+    return call
+
+
+def memory(kind: str, descriptors: int, keys: int) -> dict:
+    limiter, cache = br.build_limiter(make_cache(kind))
+    auths = [br._auth(i, descriptors) for i in range(keys)]
+    loop = _common.event_loop()
+
+    async def one(i: int) -> None:
+        await limiter.async_pre_call_hook(user_api_key_dict=auths[i], cache=cache,
+                                          data={**br.REQUEST, "litellm_call_id": f"call-{i}"},
+                                          call_type=br.CALL_TYPE)
+
+    loop.run_until_complete(one(0))
+    mem = cache.in_memory_cache
+    mem.flush_cache()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(keys):
+        loop.run_until_complete(one(i))
+    gc.collect()
+    py_bytes = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    c_bytes = getattr(mem, "memory", 0)
+    total = descriptors * keys
+    return {"cache": kind, "descriptors_per_key": descriptors, "keys": keys, "entries": len(mem.cache_dict),
+            "python_bytes": py_bytes, "c_table_bytes": c_bytes,
+            "bytes_per_descriptor": round((py_bytes + c_bytes) / total, 1)}
+
+
+def enforcement(kind: str, descriptors: int, keys: int, rpm_limit: int = 3, per_key: int = 10) -> dict:
+    limiter, cache = br.build_limiter(make_cache(kind))
+    auths = [br._auth(i, descriptors) for i in range(keys)]
+    for auth in auths:
+        auth.rpm_limit = rpm_limit
+    loop = _common.event_loop()
+    rejected = 0
+    for r in range(per_key * keys):
+        try:
+            loop.run_until_complete(limiter.async_pre_call_hook(
+                user_api_key_dict=auths[r % keys], cache=cache, data=dict(br.REQUEST), call_type=br.CALL_TYPE))
+        except Exception as exc:  # noqa: BLE001
+            if getattr(exc, "status_code", None) != 429:
+                raise
+            rejected += 1
+    return {"cache": kind, "descriptors_per_key": descriptors, "keys": keys, "rejected_429": rejected,
+            "expected_429": (per_key - rpm_limit) * keys}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=0.5)
+    ap.add_argument("--memory-keys", type=int, default=20_000)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    _common.quiet_litellm()
+
+    groups = {}
+    for d in (1, 8):
+        for n in (10, 1_000_000):
+            groups[f"pre_call descriptors={d} keys={n:,}"] = {
+                kind: pre_call(kind, d, n) for kind in ("stock", "counter_cache")}
+    times = {g: {v: [] for v in vs} for g, vs in groups.items()}
+    for _ in range(args.rounds):
+        for g, vs in groups.items():
+            for v, fn in vs.items():
+                times[g][v].append(per_call(fn, args.seconds))
+
+    out = {"rounds": args.rounds, "seconds": args.seconds, "groups": {}}
+    for g, vs in times.items():
+        ratios = [a / b for a, b in zip(vs["stock"], vs["counter_cache"])]
+        out["groups"][g] = {v: {"us": stats([t * 1e6 for t in ts])} for v, ts in vs.items()}
+        out["groups"][g]["counter_cache"]["speedup_vs_stock"] = stats(ratios)
+    out["memory"] = [memory(k, d, args.memory_keys // d) for d in (1, 8)
+                     for k in ("stock", "stock-unbounded", "counter_cache")]
+    out["enforcement"] = [enforcement(k, d, n) for d, n in ((1, 10), (1, 150), (8, 20))
+                          for k in ("stock", "counter_cache")]
+    text = json.dumps(out, indent=1)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text)
+    for g, rows in out["groups"].items():
+        print(f"\n{g}")
+        for v, r in rows.items():
+            sp = r.get("speedup_vs_stock")
+            extra = f"  x{sp['median']:.2f} [{sp['min']:.2f}-{sp['max']:.2f}]" if sp else ""
+            print(f"  {v:14s} {r['us']['median']:>9,.1f} us [{r['us']['min']:,.1f}-{r['us']['max']:,.1f}]{extra}")
+    print("\nmemory")
+    for m in out["memory"]:
+        print(f"  {m}")
+    print("\nenforcement")
+    for e in out["enforcement"]:
+        print(f"  {e}")
+
+
+if __name__ == "__main__":
+    main()
