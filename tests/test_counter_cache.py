@@ -292,3 +292,25 @@ def test_ttlmap_binding_errors():
     assert m.delete("k") and not m.delete("k")
     m.clear()
     assert len(m) == 0
+
+
+def test_object_values_are_kept_beyond_200_and_capped():
+    """Dict values (the limiter's parallel-request gauges) live in the wrapped store: no
+    eviction at 200; at FAST_LITELLM_RATE_LIMITER_MAX_OBJECTS LiteLLM's eviction applies,
+    counted."""
+    from fast_litellm.metrics import Stats
+
+    stats = Stats()
+    clock, ref, ours = pair(max_size=10**9)
+    small = CounterCache(InMemoryCache(clock=clock), max_objects=300, stats=stats)
+    for i in range(1000):
+        for c in (ref, ours, small):
+            c.set_cache(f"gauge{i}", {f"slot{i}": 1.0}, ttl=3600)
+    assert ours.max_size_in_memory == 10**9 and small.max_size_in_memory == 200
+    got = [ours.get_cache(f"gauge{i}") for i in range(1000)]
+    assert got == [ref.get_cache(f"gauge{i}") for i in range(1000)]
+    assert all(g is not None for g in got)
+    # the same object, as LiteLLM hands it out (the limiter mutates it after a get)
+    assert ours.get_cache("gauge7") is ours.get_cache("gauge7")
+    held = sum(small.get_cache(f"gauge{i}") is not None for i in range(1000))
+    assert 200 < held <= 300 and stats.fallbacks > 0

@@ -19,13 +19,15 @@ A :class:`CounterCache` replaces that ``InMemoryCache`` and keeps its rules, rea
   cap it first reclaims every expired entry, and an entry that still does not fit is
   stored the way LiteLLM stores it (the wrapped ``InMemoryCache``, 200 entries, its own
   eviction), counted as a fallback of the ``rate_limiter`` component and logged once;
-* every other value (sets, dicts, models, bools, huge ints ...) and every other key type
-  is stored in the wrapped ``InMemoryCache`` itself: LiteLLM's code, LiteLLM's behaviour.
+* every other value (the parallel-request gauges, which are dicts; sets, models, bools,
+  huge ints ...) and every other key type is stored in the wrapped ``InMemoryCache``
+  itself: LiteLLM's code and rules, the same objects (a dict LiteLLM mutates after a get is
+  the stored dict) - except that it holds up to ``FAST_LITELLM_RATE_LIMITER_MAX_OBJECTS``
+  entries (default 100,000) before LiteLLM's eviction applies, counted and logged once.
   A key lives in exactly one of the two stores.
 
 Differences from LiteLLM, all deliberate: live entries are not evicted at
-``max_size_in_memory`` (it still bounds the wrapped store, and ``0`` still disables the
-cache); one clock reading per operation instead of LiteLLM's several; ``cache_dict`` and
+``max_size_in_memory`` (``0`` still disables the cache); one clock reading per operation instead of LiteLLM's several; ``cache_dict`` and
 ``ttl_dict`` are read-only snapshots (LiteLLM's debug endpoints read them).
 
 The table is created at the first write, in the process that writes (under gunicorn
@@ -48,6 +50,8 @@ from ._log import log
 
 DEFAULT_MAX_MEMORY = 512 * 1024 * 1024
 MAX_MEMORY_VAR = "FAST_LITELLM_RATE_LIMITER_MAX_MEMORY"
+DEFAULT_MAX_OBJECTS = 100_000
+MAX_OBJECTS_VAR = "FAST_LITELLM_RATE_LIMITER_MAX_OBJECTS"
 
 _STORED, _NOT_STORABLE, _FULL = 0, 1, 2
 # a str LiteLLM's json.loads turns into an int (bounded: int() of a long digit string
@@ -56,19 +60,26 @@ _json_int = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z", re.ASCII).match
 _time = time.time
 
 
-def max_memory_from_env() -> int:
-    raw = os.environ.get(MAX_MEMORY_VAR, "").strip()
+def _count_from_env(var: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(var, "").strip()
     if not raw:
-        return DEFAULT_MAX_MEMORY
+        return default
     try:
         val = int(raw)
-        if val < 0:
+        if val < minimum:
             raise ValueError
     except ValueError:
-        log.warning("%s=%r is not a byte count; using %d", MAX_MEMORY_VAR, raw,
-                    DEFAULT_MAX_MEMORY)
-        return DEFAULT_MAX_MEMORY
+        log.warning("%s=%r is not a whole number >= %d; using %d", var, raw, minimum, default)
+        return default
     return val
+
+
+def max_memory_from_env() -> int:
+    return _count_from_env(MAX_MEMORY_VAR, DEFAULT_MAX_MEMORY, 0)
+
+
+def max_objects_from_env() -> int:
+    return _count_from_env(MAX_OBJECTS_VAR, DEFAULT_MAX_OBJECTS, 1)
 
 
 def _loads(s: str) -> Any:
@@ -85,25 +96,31 @@ class CounterCache(InMemoryCache):
     """An ``InMemoryCache`` whose counters live in C and are never evicted while live."""
 
     def __init__(self, wrapped: InMemoryCache | None = None, *, max_memory: int | None = None,
-                 stats: Any = None) -> None:
+                 max_objects: int | None = None, stats: Any = None) -> None:
         # BaseCache/InMemoryCache __init__ are not called: the wrapped cache holds that
         # state (and keeps whatever entries it already had).
         self._py = wrapped if wrapped is not None else InMemoryCache()
-        py_clock = self._py._clock
-        self._now = py_clock
+        self._now = self._py._clock
         self._map = None
         self._max_memory = max_memory_from_env() if max_memory is None else max_memory
+        self._max_objects = max_objects_from_env() if max_objects is None else max_objects
         self._stats = stats
         self._warned_full = False
+        # the configured size is reported as is; the wrapped store (objects: the parallel
+        # request gauges are dicts) holds up to max_objects entries before LiteLLM's
+        # eviction starts; 0 still disables the cache
+        self._max_size = self._py.max_size_in_memory
+        self.max_size_in_memory = self._max_size
 
     # ---- the wrapped cache's settings, shared --------------------------------------
     @property
     def max_size_in_memory(self):
-        return self._py.max_size_in_memory
+        return self._max_size
 
     @max_size_in_memory.setter
     def max_size_in_memory(self, value) -> None:
-        self._py.max_size_in_memory = value
+        self._max_size = value
+        self._py.max_size_in_memory = 0 if value == 0 else max(value, self._max_objects)
 
     @property
     def default_ttl(self):
@@ -191,9 +208,18 @@ class CounterCache(InMemoryCache):
         if not self._warned_full:
             self._warned_full = True
             log.warning("rate_limiter: the counter table reached %s=%d bytes with only live "
-                        "entries; new entries go to LiteLLM's in-memory cache (200 entries, "
-                        "evicts) until entries expire (first key: %.80r)",
-                        MAX_MEMORY_VAR, self._max_memory, key)
+                        "entries; new entries go to the object store (%s=%d entries, then "
+                        "LiteLLM's eviction) until entries expire (first key: %.80r)",
+                        MAX_MEMORY_VAR, self._max_memory, MAX_OBJECTS_VAR, self._max_objects, key)
+
+    def _objects_full(self, key) -> None:
+        if self._stats is not None:
+            self._stats.fallbacks += 1
+        if not self._warned_full:
+            self._warned_full = True
+            log.warning("rate_limiter: the object store reached %s=%d entries; LiteLLM's "
+                        "eviction applies to it from now on (first key: %.80r)",
+                        MAX_OBJECTS_VAR, self._max_objects, key)
 
     def _set_general(self, key, value, kwargs) -> None:
         """LiteLLM's set_cache, for a value or key the table does not hold (or when full)."""
@@ -212,6 +238,9 @@ class CounterCache(InMemoryCache):
                 heapq.heappush(py.expiration_heap, (exp, key))
             else:
                 m.delete(key)
+        pyd = py.cache_dict
+        if len(pyd) >= py.max_size_in_memory > 0 and key not in pyd:
+            self._objects_full(key)  # LiteLLM's eviction is about to drop an entry
         py.set_cache(key, value, **kwargs)
 
     async def async_set_cache(self, key, value, **kwargs):

@@ -36,6 +36,7 @@ SETTINGS = {
     "BREAKER_COOLDOWN",
     "DISABLE",
     "RATE_LIMITER_MAX_MEMORY",
+    "RATE_LIMITER_MAX_OBJECTS",
 }
 
 _TRUE = {"true", "1", "on", "yes"}
