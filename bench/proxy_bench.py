@@ -524,12 +524,21 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="one profile, one concurrency (smoke run)")
     ap.add_argument("--no-peer", action="store_true", help="skip the published peer fast-litellm 0.1.10")
     ap.add_argument("--out", help="result file (default bench/results/<date>-<sha>.json)")
+    ap.add_argument("--profile", action="append",
+                    help="run only the plan steps of this profile (repeatable): standard, limits, router, tokens")
+    ap.add_argument("--variant", action="append",
+                    help="run only this variant (repeatable): stock, fast, only:<component>, peer-0.1.10")
     args = ap.parse_args(argv)
 
     ensure_debian_tools()
     t_start = time.monotonic()
     meta = machine()
-    vs, notes = variants(not args.no_peer)
+    vs, notes = variants(not args.no_peer and (not args.variant or "peer-0.1.10" in args.variant))
+    if args.variant:
+        unknown = set(args.variant) - {v[0] for v in vs}
+        if unknown:
+            ap.error(f"unknown variant(s): {sorted(unknown)}")
+        vs = [v for v in vs if v[0] in args.variant]
     work = Path(tempfile.mkdtemp(prefix="fl-bench-"))
     script = work / "post.lua"
     script.write_text(LUA)
@@ -538,7 +547,10 @@ def main(argv=None) -> int:
     mock_direct: dict = {}
     startup: dict = {}
     try:
-        for step in plan(args.quick):
+        steps = [st for st in plan(args.quick) if not args.profile or st["profile"] in args.profile]
+        if not steps:
+            ap.error(f"no plan step for profile(s) {args.profile}")
+        for step in steps:
             label = f"{step['profile']}/{step['kind']}/w{step['workers']}"
             for conc in step["conc"]:
                 key = f"{step['kind']}/{step['workload']}/c{conc}"
@@ -591,12 +603,14 @@ def main(argv=None) -> int:
             s["mock_speedup"] = d["rps"] / s["rps"]["median"]
     result = {"meta": {**meta, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        "rounds": args.rounds, "duration_s": args.duration, "quick": args.quick,
+                       "profiles": args.profile, "variants": args.variant,
                        "elapsed_s": round(time.monotonic() - t_start), **notes, "stock_errors": bad,
                        "mock_body_bytes": mock.sizes, "startup_lines": startup},
               "mock_direct": mock_direct, "runs": runs, "summary": summary}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = Path(args.out) if args.out else RESULTS / (
-        f"{_dt.date.today().isoformat()}-{meta['commit']}{'-quick' if args.quick else ''}.json")
+        f"{_dt.date.today().isoformat()}-{meta['commit']}{'-quick' if args.quick else ''}"
+        f"{'-partial' if args.profile or args.variant else ''}.json")
     out.write_text(json.dumps(result, indent=1))
     print(f"bench: wrote {out} ({result['meta']['elapsed_s']} s)", file=sys.stderr)
     print(out)

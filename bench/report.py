@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn a proxy_bench.py result into PNG plots and the tables of BENCHMARKS.md.
 
-    python bench/report.py [RESULT.json]      (default: the newest non-quick result)
+    python bench/report.py [RESULT.json]      (default: the newest full result)
 
 Only figures present in the JSON are written; the tables sit between the markers
 <!-- bench:begin --> and <!-- bench:end --> in BENCHMARKS.md, the rest of the file is prose.
@@ -20,8 +20,10 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def newest() -> Path:
+    # proxy runs are named <date>-<sha>.json; micro-, tokens-ab-, ratelimit-ab- and the
+    # -quick / -partial runs are not full proxy results
     files = sorted(p for p in RESULTS.glob("*.json")
-                   if not p.name.startswith("micro-") and "-quick" not in p.name)
+                   if p.name[:1].isdigit() and "-quick" not in p.name and "-partial" not in p.name)
     if not files:
         raise SystemExit("report: no result in bench/results (run make bench)")
     return max(files, key=lambda p: p.stat().st_mtime)
