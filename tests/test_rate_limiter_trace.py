@@ -495,3 +495,39 @@ def test_component_patches_internal_usage_cache(flag):
     else:
         assert "rate_limiter" not in res["active"], res
         assert res["type"] == "InMemoryCache" and res["is_counter"] is False, res
+
+
+METRICS_PROBE = """
+import fast_litellm
+from litellm.caching.dual_cache import DualCache
+from litellm.proxy.utils import InternalUsageCache
+from prometheus_client import REGISTRY, generate_latest
+usage = InternalUsageCache(DualCache())
+mem = usage.dual_cache.in_memory_cache
+small = InternalUsageCache(DualCache()).dual_cache.in_memory_cache
+for i in range(100):
+    mem.set_cache(f"{{api_key:k{i}}}:requests", i, ttl=60)
+    small.set_cache(f"{{api_key:k{i}}}:requests", i, ttl=60)
+mem.set_cache("gauge", {"slot": 1.0}, ttl=60)
+objects = len(mem._py.cache_dict) + len(small._py.cache_dict)
+text = generate_latest(REGISTRY).decode()
+emit({"lines": [ln for ln in text.splitlines() if ln.startswith("fast_litellm_") and "rate_limiter" in ln],
+      "entries": len(mem._map) + len(small._map), "bytes": mem.memory + small.memory,
+      "objects": objects})
+"""
+
+
+def test_rate_limiter_metrics():
+    """Gauges of the tables, and the memory cap: 4 KB per table, so many of the 100 counters
+    of each cache overflow to the object store, each counted as a fallback, logged once."""
+    res, err = run(METRICS_PROBE, {"FAST_LITELLM_RATE_LIMITER": "true",
+                                   "FAST_LITELLM_RATE_LIMITER_MAX_MEMORY": "4096"}, plugins=None)
+    lines = dict(ln.rsplit(" ", 1) for ln in res["lines"])
+    key = '{component="rate_limiter"}'
+    assert float(lines["fast_litellm_counter_table_entries" + key]) == res["entries"] > 0
+    assert float(lines["fast_litellm_counter_table_bytes" + key]) == res["bytes"] <= 2 * 4096
+    assert float(lines["fast_litellm_counter_object_entries" + key]) == res["objects"]
+    overflowed = res["objects"] - 1  # all but the gauge dict
+    assert overflowed > 0 and overflowed + res["entries"] == 200
+    assert float(lines["fast_litellm_fallbacks_total" + key]) == overflowed
+    assert err.count("rate_limiter: the counter table reached") == 2  # once per cache

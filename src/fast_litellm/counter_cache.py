@@ -41,7 +41,8 @@ import json
 import os
 import re
 import time
-from typing import Any
+import weakref
+from typing import Any, Callable
 
 from litellm.caching.in_memory_cache import InMemoryCache
 
@@ -58,6 +59,20 @@ _STORED, _NOT_STORABLE, _FULL = 0, 1, 2
 # may raise where json.loads would give the string back)
 _json_int = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z", re.ASCII).match
 _time = time.time
+# every CounterCache of this process, for the metrics (no strong references)
+_LIVE: "weakref.WeakSet[CounterCache]" = weakref.WeakSet()
+
+
+def table_stats() -> dict[str, int]:
+    """Totals over this process's CounterCaches: C table bytes and entries, object entries."""
+    out = {"bytes": 0, "entries": 0, "objects": 0}
+    for c in list(_LIVE):
+        m = c._map
+        if m is not None:
+            out["bytes"] += m.memory
+            out["entries"] += len(m)
+        out["objects"] += len(c._py.cache_dict)
+    return out
 
 
 def _count_from_env(var: str, default: int, minimum: int) -> int:
@@ -96,7 +111,8 @@ class CounterCache(InMemoryCache):
     """An ``InMemoryCache`` whose counters live in C and are never evicted while live."""
 
     def __init__(self, wrapped: InMemoryCache | None = None, *, max_memory: int | None = None,
-                 max_objects: int | None = None, stats: Any = None) -> None:
+                 max_objects: int | None = None, stats: Any = None,
+                 on_fallback: Callable[[], None] | None = None) -> None:
         # BaseCache/InMemoryCache __init__ are not called: the wrapped cache holds that
         # state (and keeps whatever entries it already had).
         self._py = wrapped if wrapped is not None else InMemoryCache()
@@ -105,7 +121,9 @@ class CounterCache(InMemoryCache):
         self._max_memory = max_memory_from_env() if max_memory is None else max_memory
         self._max_objects = max_objects_from_env() if max_objects is None else max_objects
         self._stats = stats
+        self._on_fallback = on_fallback
         self._warned_full = False
+        _LIVE.add(self)
         # the configured size is reported as is; the wrapped store (objects: the parallel
         # request gauges are dicts) holds up to max_objects entries before LiteLLM's
         # eviction starts; 0 still disables the cache
@@ -202,9 +220,14 @@ class CounterCache(InMemoryCache):
                 self._full(key)
         self._set_general(key, value, kwargs)
 
-    def _full(self, key) -> None:
+    def _count_fallback(self) -> None:
         if self._stats is not None:
             self._stats.fallbacks += 1
+        if self._on_fallback is not None:
+            self._on_fallback()
+
+    def _full(self, key) -> None:
+        self._count_fallback()
         if not self._warned_full:
             self._warned_full = True
             log.warning("rate_limiter: the counter table reached %s=%d bytes with only live "
@@ -213,8 +236,7 @@ class CounterCache(InMemoryCache):
                         MAX_MEMORY_VAR, self._max_memory, MAX_OBJECTS_VAR, self._max_objects, key)
 
     def _objects_full(self, key) -> None:
-        if self._stats is not None:
-            self._stats.fallbacks += 1
+        self._count_fallback()
         if not self._warned_full:
             self._warned_full = True
             log.warning("rate_limiter: the object store reached %s=%d entries; LiteLLM's "

@@ -154,7 +154,20 @@ class _Collector:
         act = GaugeMetricFamily("fast_litellm_component_active",
                                 "1 when the component is active in the process",
                                 labels=["component"])
+        extra: dict[str, GaugeMetricFamily] = {}
         for comp in self._components():
+            gauges = getattr(comp, "gauges", None)
+            if gauges is not None:
+                try:
+                    values = gauges()
+                except Exception:  # noqa: BLE001 - a broken gauge must not break the scrape
+                    values = {}
+                for suffix, (help_text, value) in values.items():
+                    fam = extra.get(suffix)
+                    if fam is None:
+                        fam = extra[suffix] = GaugeMetricFamily(f"fast_litellm_{suffix}", help_text,
+                                                                labels=["component"])
+                    fam.add_metric([comp.name], value)
             st = comp.stats
             calls.add_metric([comp.name, "native"], st.native)
             calls.add_metric([comp.name, "python"], st.python)
@@ -162,7 +175,7 @@ class _Collector:
             mm.add_metric([comp.name], st.mismatches)
             tr.add_metric([comp.name], st.trips)
             act.add_metric([comp.name], 1 if comp.active else 0)
-        return [calls, fb, mm, tr, act]
+        return [calls, fb, mm, tr, act, *extra.values()]
 
 
 def metrics_asgi_app(exporter: Exporter):

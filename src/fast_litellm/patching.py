@@ -102,6 +102,9 @@ class Component:
     # functions the replacements rely on without replacing them ("module:attr",
     # fingerprints): a changed one refuses the component like a changed target
     guards: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    # () -> {metric suffix: (help, value)}: gauges read at scrape time (single-process
+    # metrics), exported as fast_litellm_<suffix>{component=...}
+    gauges: Callable[[], dict[str, tuple[str, float]]] | None = None
 
     mode: _flags.Mode = field(default=_flags.OFF)
     flag_var: str | None = None

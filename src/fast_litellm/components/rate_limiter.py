@@ -58,12 +58,23 @@ GUARDS = [(_IMC + name, frozenset({fp})) for name, fp in (
 
 
 def register(registry) -> None:
+    def gauges():
+        from ..counter_cache import table_stats
+
+        t = table_stats()
+        return {
+            "counter_table_bytes": ("Bytes held by the rate-limit counter tables (C)", t["bytes"]),
+            "counter_table_entries": ("Entries in the rate-limit counter tables (C)", t["entries"]),
+            "counter_object_entries": ("Rate-limit entries of other types (Python objects)", t["objects"]),
+        }
+
     comp = Component(
         name="rate_limiter",
         patches=[],
         description="rate-limit counters in a C table: exact at any number of keys",
         shadow_ok=False,
         guards=GUARDS,
+        gauges=gauges,
     )
 
     def make_init(original):
@@ -74,7 +85,8 @@ def register(registry) -> None:
         def __init__(self, dual_cache):
             mem = getattr(dual_cache, "in_memory_cache", None)
             if type(mem) is InMemoryCache:
-                dual_cache.in_memory_cache = CounterCache(mem, stats=comp.stats)
+                dual_cache.in_memory_cache = CounterCache(
+                    mem, stats=comp.stats, on_fallback=lambda: registry.exporter.flush(comp))
             original(self, dual_cache)
 
         return __init__
