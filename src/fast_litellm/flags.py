@@ -37,6 +37,7 @@ SETTINGS = {
     "DISABLE",
     "RATE_LIMITER_MAX_MEMORY",
     "RATE_LIMITER_MAX_OBJECTS",
+    "OTEL_SEED_RECHECK",
 }
 
 _TRUE = {"true", "1", "on", "yes"}
