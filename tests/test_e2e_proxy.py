@@ -309,3 +309,40 @@ def test_token_counting_on_the_real_proxy(proxies):
     assert _metric(fast.metrics(), "fast_litellm_fallbacks_total", component="token_counter") == 0
     for _ in range(5):
         assert fast.chat()[0] == 200
+
+
+def test_every_builtin_component_on_the_real_proxy(proxies):
+    """Every built-in component on (the zero-config default), gunicorn --preload with two
+    workers: the same answers as stock LiteLLM, and each component served natively."""
+    from fast_litellm.components import BUILTIN
+
+    fast = proxies(env_extra={f"FAST_LITELLM_{c.upper()}": "true" for c in BUILTIN})
+    stock = proxies(app_text=APP_STOCK, config_var="CONFIG_FILE_PATH")
+    assert fast.startup_lists() == [repr(sorted([*BUILTIN, "probe"]))] * 3, fast.fl_lines()
+    assert not [ln for ln in fast.fl_lines() if "WARNING" in ln]
+    for stream in (False, True):
+        s1, h1, b1 = fast.chat_full(stream)
+        s2, h2, b2 = stock.chat_full(stream)
+        assert s1 == s2 == 200
+        norm = _normal_stream if stream else _normal_body
+        assert norm(b1) == norm(b2)
+        assert set(h1) - VOLATILE_HEADERS == set(h2) - VOLATILE_HEADERS
+    for body in (b"{not json", b'{"model": "no-such-model", "messages": []}'):
+        r1 = http(fast.base + "/v1/chat/completions", body,
+                  {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        r2 = http(stock.base + "/v1/chat/completions", body,
+                  {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        assert r1[0] == r2[0] and r1[0] >= 400
+        assert json.loads(r1[1]) == json.loads(r2[1])
+    for _ in range(6):
+        assert fast.chat()[0] == 200
+    # each worker counts its own (single-process metrics): scrape until both answered
+    native = 0
+    for _ in range(12):
+        native = max(native, _metric(fast.metrics(), "fast_litellm_calls_total",
+                                     component="otel_seed", path="native") or 0)
+    assert native > 0
+    text = fast.metrics()
+    for comp in BUILTIN:
+        assert _metric(text, "fast_litellm_component_active", component=comp) == 1, comp
+        assert _metric(text, "fast_litellm_fallbacks_total", component=comp) == 0, comp
