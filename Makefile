@@ -28,7 +28,7 @@ run: install
 
 # Debian packages the tests use, installed when missing (root, as on CI).
 apt-deps:
-	@need=""; for b in valgrind:valgrind clang:clang; do cmd=$${b%%:*}; pkg=$${b##*:}; \
+	@need=""; for b in valgrind:valgrind clang:clang redis-server:redis-server; do cmd=$${b%%:*}; pkg=$${b##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || need="$$need $$pkg"; done; \
 	if [ -n "$$need" ]; then echo "apt-get install$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need) >/dev/null; fi
