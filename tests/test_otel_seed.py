@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import types
 
-import pytest
 
 from _sub import run
 

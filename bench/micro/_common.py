@@ -104,3 +104,26 @@ def loop_overhead_setup() -> Callable[[], object]:
         return None
 
     return lambda: loop.run_until_complete(noop())
+
+
+# ---- interleaved A/B runs (bench_*_ab.py) -----------------------------------------------
+
+def per_call(fn: Callable[[], object], seconds: float, min_calls: int = 3) -> float:
+    """Seconds per call of fn: one warm-up call, then calls for at least `seconds` (and at
+    least `min_calls`)."""
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds and n >= min_calls:
+            return el / n
+
+
+def spread(values) -> dict:
+    """Median with min-max, the form every A/B result is reported in."""
+    import statistics
+
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+

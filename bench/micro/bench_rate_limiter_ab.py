@@ -18,9 +18,7 @@ import argparse
 import gc
 import json
 import os
-import statistics
 import sys
-import time
 import tracemalloc
 
 # the component would swap the "stock" variant's cache too: this script builds both itself
@@ -31,19 +29,8 @@ import _common  # noqa: E402
 import bench_ratelimit as br  # noqa: E402
 
 
-def per_call(fn, seconds: float) -> float:
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        el = time.perf_counter() - t0
-        if el >= seconds:
-            return el / n
 
 
-def stats(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def make_cache(kind: str):
@@ -139,13 +126,13 @@ def main() -> None:
     for _ in range(args.rounds):
         for g, vs in groups.items():
             for v, fn in vs.items():
-                times[g][v].append(per_call(fn, args.seconds))
+                times[g][v].append(_common.per_call(fn, args.seconds))
 
     out = {"rounds": args.rounds, "seconds": args.seconds, "groups": {}}
     for g, vs in times.items():
         ratios = [a / b for a, b in zip(vs["stock"], vs["counter_cache"])]
-        out["groups"][g] = {v: {"us": stats([t * 1e6 for t in ts])} for v, ts in vs.items()}
-        out["groups"][g]["counter_cache"]["speedup_vs_stock"] = stats(ratios)
+        out["groups"][g] = {v: {"us": _common.spread([t * 1e6 for t in ts])} for v, ts in vs.items()}
+        out["groups"][g]["counter_cache"]["speedup_vs_stock"] = _common.spread(ratios)
     out["memory"] = [memory(k, d, args.memory_keys // d) for d in (1, 8)
                      for k in ("stock", "stock-unbounded", "counter_cache")]
     out["enforcement"] = [enforcement(k, d, n) for d, n in ((1, 10), (1, 150), (8, 20))

@@ -23,9 +23,7 @@ import datetime
 import json
 import os
 import random
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402,F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm)
@@ -43,19 +41,8 @@ STRATEGIES = {
 }
 
 
-def per_call(fn, seconds: float) -> float:
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        el = time.perf_counter() - t0
-        if el >= seconds and n >= 3:
-            return el / n
 
 
-def stats(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def warm(router, attr: str, loop) -> None:
@@ -111,15 +98,15 @@ def main() -> None:
         for k, fn in cases.items():
             for v, toggle in (("litellm", fast_litellm.revert), ("fast_litellm", fast_litellm.apply)):
                 toggle()
-                times[k][v].append(per_call(fn, args.seconds))
+                times[k][v].append(_common.per_call(fn, args.seconds))
     fast_litellm.apply()
 
     out = {"rounds": args.rounds, "seconds": args.seconds, "rows": []}
     print(f"{'strategy':24s} {'n':>5s}  {'litellm us':>26s}  {'fast_litellm us':>24s}  speedup")
     for (strategy, n), t in times.items():
         ratios = [a / b for a, b in zip(t["litellm"], t["fast_litellm"])]
-        row = {"strategy": strategy, "n": n, "litellm_us": stats([x * 1e6 for x in t["litellm"]]),
-               "fast_litellm_us": stats([x * 1e6 for x in t["fast_litellm"]]), "speedup": stats(ratios)}
+        row = {"strategy": strategy, "n": n, "litellm_us": _common.spread([x * 1e6 for x in t["litellm"]]),
+               "fast_litellm_us": _common.spread([x * 1e6 for x in t["fast_litellm"]]), "speedup": _common.spread(ratios)}
         out["rows"].append(row)
         a, b, s = row["litellm_us"], row["fast_litellm_us"], row["speedup"]
         print(f"{strategy:24s} {n:>5d}  {a['median']:>10,.1f} [{a['min']:,.1f}-{a['max']:,.1f}]"

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402,F401  (LITELLM_LOCAL_MODEL_COST_MAP before litellm)
@@ -30,19 +28,8 @@ import litellm  # noqa: E402,F401  (imported after fast_litellm, on purpose)
 from bench_tokens import CHAT_1, CHAT_20, TOOLS, _prose, build_document  # noqa: E402
 
 
-def per_call(fn, seconds: float) -> float:
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        el = time.perf_counter() - t0
-        if el >= seconds:
-            return el / n
 
 
-def stats(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def main() -> None:
@@ -107,7 +94,7 @@ def main() -> None:
                 if need != "any" and need != state:
                     (fast_litellm.apply if need == "fast" else fast_litellm.revert)()
                     state = need
-                times[g][v].append(per_call(fn, args.seconds))
+                times[g][v].append(_common.per_call(fn, args.seconds))
     fast_litellm.apply()
 
     out = {"litellm": litellm.__version__ if hasattr(litellm, "__version__") else "1.108.7",
@@ -117,9 +104,9 @@ def main() -> None:
         rows = {}
         for v in vs:
             ratios = [b / x for b, x in zip(times[g][base], times[g][v])]
-            rows[v] = {"us": stats([t * 1e6 for t in times[g][v]]), "speedup_vs_" + base: stats(ratios)}
+            rows[v] = {"us": _common.spread([t * 1e6 for t in times[g][v]]), "speedup_vs_" + base: _common.spread(ratios)}
             if size:
-                rows[v]["MB_s"] = stats([size / t / 1e6 for t in times[g][v]])
+                rows[v]["MB_s"] = _common.spread([size / t / 1e6 for t in times[g][v]])
         out["groups"][g] = rows
     text = json.dumps(out, indent=1)
     if args.json:
