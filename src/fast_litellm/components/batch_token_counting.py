@@ -31,9 +31,11 @@ from ..patching import Component, Patch
 MOD = "litellm.litellm_core_utils.token_counter"
 GET_COUNT_FUNCTION = MOD + ":_get_count_function"
 COUNT_MESSAGES = MOD + ":_count_messages"
+TOKEN_COUNTER = MOD + ":token_counter"
 
 FP_GET_COUNT_FUNCTION = frozenset({"6f9b838611a722ce"})
 FP_COUNT_MESSAGES = frozenset({"c3945ab68e0b202f"})
+FP_TOKEN_COUNTER = frozenset({"0fe1c1d2bbd07b33"})
 # replicated, not replaced: a change to any of them refuses the component
 GUARDS = [
     (MOD + ":_get_exact_count_function", frozenset({"936368c1de486cb9"})),
@@ -41,6 +43,13 @@ GUARDS = [
     (MOD + ":_get_tiktoken_count_function", frozenset({"405de2badb32b0fe"})),
     (MOD + ":_count_function_call_tokens", frozenset({"2530f1a263a4987f"})),
     (MOD + ":_count_content_list", frozenset({"af028486e49ccf14"})),
+    # token_counter's fast path: its parameters, extra tokens, message copies, verbose prints
+    (MOD + ":_MessageCountParams", frozenset({"a5ead1b6b3326cc7"})),
+    (MOD + ":_count_extra", frozenset({"61cb2330c8f4a8f9"})),
+    ("litellm.utils:convert_list_message_to_dict", frozenset({"929ad71f0221012b"})),
+    ("litellm.utils:cleanup_none_field_in_message", frozenset({"30a682f24095306f"})),
+    ("litellm.utils:convert_to_dict", frozenset({"4cfab38469b1aedd"})),
+    ("litellm.utils:print_verbose", frozenset({"b9705e77f202cc7f"})),
 ]
 
 
@@ -190,6 +199,127 @@ def _make_count_messages(original):
     return _count_messages
 
 
+
+# -- token_counter(messages=...) in one pass ------------------------------------------
+
+# calls of the patched token_counter: answered by the fast path, or by LiteLLM's function
+FAST_PATH = {"served": 0, "delegated": 0}
+
+
+def _make_token_counter(original):
+    """``token_counter`` for the request path's shape: a list of plain dict messages, an
+    OpenAI encoding, optional tools. One pass over the messages (LiteLLM first copies every
+    message without its None fields, then walks the copies: the walk skips None values, so
+    the copies change nothing), ``_MessageCountParams`` inline, the tools formatted by
+    LiteLLM's own formatter, and every string counted in one native call.
+
+    Everything on the fast path is pure while LiteLLM's debug output is off (its only side
+    effects are DEBUG log lines and ``set_verbose`` prints, so with either on, or with any
+    other shape, LiteLLM's own function runs). On any exception, LiteLLM's function runs
+    from the start and raises its own exception, with its own message."""
+    import logging
+
+    import litellm
+    from litellm import utils as lu
+    from litellm.litellm_core_utils import token_counter as tc
+
+    call_tokens = tc._count_function_call_tokens
+    content_list = tc._count_content_list
+    format_defs = tc._format_function_definitions
+    # LiteLLM's code the fast path stands in for: a monkeypatched one disables it
+    same = ((tc, "_count_function_call_tokens", call_tokens), (tc, "_count_content_list", content_list),
+            (tc, "_format_function_definitions", format_defs), (tc, "_count_extra", tc._count_extra),
+            (tc, "_MessageCountParams", tc._MessageCountParams),
+            (lu, "convert_list_message_to_dict", lu.convert_list_message_to_dict))
+    debug = logging.DEBUG
+    loggers = (tc.verbose_logger, lu.verbose_logger)
+
+    def fast(model, messages, count_response_tokens, tools, tool_choice,
+             use_default_image_token_count):
+        """The count, or None when LiteLLM's own function must answer."""
+        count = tc._get_count_function(model, None)
+        if type(count) is not FastCount:
+            return None
+        # _MessageCountParams (its warning for unknown models is off: checked by the caller)
+        if tc.uses_legacy_message_accounting(model):
+            per_message, per_name = 4, -1
+        else:
+            per_message, per_name = 3, 1
+        texts: list[str] = []
+        collect = texts.append
+
+        def collector(s):
+            collect(s)
+            return 0
+
+        num_tokens = 0
+        system = False
+        for message in messages:
+            num_tokens += per_message
+            for key, value in message.items():
+                if value is None:
+                    continue
+                if key in ("tool_calls", "function_call"):
+                    stripped = {k: v for k, v in message.items() if v is not None}
+                    num_tokens += call_tokens(key, value, stripped, collector)
+                elif isinstance(value, str):
+                    collect(value)
+                    if key == "name":
+                        num_tokens += per_name
+                    elif key == "role" and value == "system":
+                        system = True
+                elif key == "role":
+                    return None  # a role that is no str: LiteLLM compares it itself
+                elif key == "content" and isinstance(value, list):
+                    if not _linear_content(value):
+                        return None  # images, documents ...: LiteLLM's path
+                    num_tokens += content_list(collector, value, use_default_image_token_count, None)
+                elif key == "search_results" and isinstance(value, list):
+                    return None
+        if count_response_tokens is False:
+            num_tokens += 3
+            if tools:
+                collect(format_defs(tools))
+                num_tokens += 9
+                if system:
+                    num_tokens -= 4
+            if tool_choice == "none":
+                num_tokens += 1
+            elif isinstance(tool_choice, dict):
+                num_tokens += 7
+                collect(str(tool_choice["function"]["name"]))
+        return num_tokens + count.many(texts)
+
+    def token_counter(model="", custom_tokenizer=None, text=None, messages=None,
+                      count_response_tokens=False, tools=None, tool_choice=None,
+                      use_default_image_token_count=False, default_token_count=None):
+        if (text is None and custom_tokenizer is None and default_token_count is None
+                and type(messages) is list and type(model) is str
+                and (tools is None or type(tools) is list)
+                and (tool_choice is None or type(tool_choice) is str or type(tool_choice) is dict)
+                and litellm.disable_token_counter is not True
+                and litellm.set_verbose is not True
+                and not loggers[0].isEnabledFor(debug) and not loggers[1].isEnabledFor(debug)
+                and all(getattr(mod, name) is fn for mod, name, fn in same)
+                and all(type(m) is dict for m in messages)):
+            try:
+                n = fast(model, messages, count_response_tokens, tools, tool_choice,
+                         use_default_image_token_count or False)
+            except Exception:  # noqa: BLE001 - LiteLLM's function raises its own, below
+                n = None
+            if n is not None:
+                FAST_PATH["served"] += 1
+                return n
+        FAST_PATH["delegated"] += 1
+        return original(model=model, custom_tokenizer=custom_tokenizer, text=text,
+                        messages=messages, count_response_tokens=count_response_tokens,
+                        tools=tools, tool_choice=tool_choice,
+                        use_default_image_token_count=use_default_image_token_count,
+                        default_token_count=default_token_count)
+
+    return token_counter
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="batch_token_counting",
@@ -198,6 +328,8 @@ def register(registry) -> None:
             Patch(GET_COUNT_FUNCTION, _make_get_count_function, FP_GET_COUNT_FUNCTION,
                   compare=lambda a, b: callable(a) and callable(b)),
             Patch(COUNT_MESSAGES, _make_count_messages, FP_COUNT_MESSAGES),
+            # LiteLLM's exceptions are raised by LiteLLM's own function, called from ours
+            Patch(TOKEN_COUNTER, _make_token_counter, FP_TOKEN_COUNTER, passthrough=(Exception,)),
         ],
         guards=GUARDS,
         description="the texts of one token count counted in one native call",
