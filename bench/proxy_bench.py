@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """End-to-end A/B benchmark of the LiteLLM proxy as users run it.
 
-    python bench/proxy_bench.py [--rounds 3] [--duration 5] [--quick] [--no-peer]
+    python bench/proxy_bench.py [--rounds 6] [--duration 2] [--warmup 3] [--quick] [--no-peer]
 
 * Upstream: nginx (Debian; installed when missing) serves canned chat.completion bodies
   (~400 B, ~8 KB) and an SSE stream, with `return 200` (no disk, no Python).
 * Load: wrk (Debian) with a Lua script for POST bodies.
 * The proxy under test: gunicorn --preload, UvicornWorker, one worker pinned to CPU 0;
   nginx and wrk pinned to CPU 1. A second profile runs two workers, unpinned.
-* Variants run side by side, interleaved (A B C, B C A, C A B, ...): stock LiteLLM (same
-  venv, fast_litellm not imported), fast_litellm with every component, each component
-  alone, and the peer `fast-litellm` 0.1.10 in its own venv. Every variant of a profile is
-  started once; the ones not being measured are SIGSTOPped so they take no CPU.
-* Headline: proxy CPU microseconds per successful request (user+sys of the proxy's
-  process tree from /proc). Also requests/s, latency p50/p99 (wrk), latency added over
-  calling the mock directly, errors, worker PSS.
+* Variants run side by side, interleaved, with a stock window between any two others
+  (S A S B S C, then S B S C S A, ...): stock LiteLLM (same venv, fast_litellm not
+  imported), fast_litellm with every component, each component alone at the point of its
+  profile where it has work, and the peer `fast-litellm` 0.1.10 in its own venv (one
+  point: it fails every request). Every variant of a profile is started once; the ones not
+  being measured are SIGSTOPped so they take no CPU.
+* Headline: proxy CPU microseconds per request: user+sys of the proxy's process tree from
+  /proc, read with the proxy idle before and after the window, over the upstream calls it
+  made meanwhile (nginx's stub_status counter). Each window's ratio to stock is taken
+  against the stock windows just before and after it. Also requests/s, latency p50/p99
+  (wrk), latency added over calling the mock directly, errors, worker PSS.
 
 Writes bench/results/<date>-<sha>.json; bench/report.py turns it into plots and the
 tables of BENCHMARKS.md.
@@ -171,6 +175,8 @@ http {{
   client_body_buffer_size 64k;
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
+    # requests served so far: the exact number of upstream calls a proxy made in a window
+    location = /nginx_status {{ stub_status; }}
     location /small/ {{ default_type application/json; return 200 {_nginx_str(b['small'])}; }}
     # too long for a config string: a file, reached by an internal redirect (POST -> GET)
     location /large/ {{ error_page 405 =200 /large.json; return 405; }}
@@ -190,6 +196,12 @@ http {{
 
     def base(self, kind: str) -> str:
         return f"http://127.0.0.1:{self.port}/{kind}/v1"
+
+    def served(self) -> int:
+        """nginx's request counter (stub_status), this status request included."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nginx_status", timeout=5) as r:
+            lines = r.read().decode().splitlines()
+        return int(lines[2].split()[2])  # " accepts handled requests"
 
     def stop(self) -> None:
         kill_tree(self.proc)
@@ -426,15 +438,38 @@ def run_wrk(url: str, conc: int, duration: float, body: str, keys: int, script: 
     raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
 
 
-def measure(proxy: Proxy, workload: str, conc: int, duration: float, script: Path) -> dict:
+def quiesce(pid: int, still: float = 0.25, timeout: float = 15.0) -> float:
+    """Wait until the proxy's process tree uses no CPU for ``still`` seconds (it has finished
+    the requests wrk abandoned when it stopped, and their logging); its CPU seconds then."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(tree(pid))
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = cpu_seconds(tree(pid))
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= still:
+            break
+    return last
+
+
+def measure(proxy: Proxy, mock: Mock, workload: str, conc: int, duration: float, script: Path,
+            warmup: float = 1.0) -> dict:
+    """One window. CPU per request = the proxy tree's CPU from idle to idle, divided by the
+    upstream calls it made in between (nginx's counter): wrk stops with requests in flight,
+    which the proxy still finishes (and the warm-up's before the window), so wrk's own count
+    would charge a varying number of requests' CPU to the window."""
     keys = 100 if proxy.dir.name.startswith("limits") else 1
     prefix = "sk-client-" if keys > 1 else KEY
     body = body_for(workload)
-    run_wrk(proxy.url(), conc, 1.0, body, keys, script, prefix)  # warm-up
-    pids = tree(proxy.proc.pid)
-    c0 = cpu_seconds(pids)
+    if warmup > 0:
+        run_wrk(proxy.url(), conc, warmup, body, keys, script, prefix)
+    c0 = quiesce(proxy.proc.pid)
+    u0 = mock.served()
     w = run_wrk(proxy.url(), conc, duration, body, keys, script, prefix)
-    c1 = cpu_seconds(tree(proxy.proc.pid))
+    c1 = quiesce(proxy.proc.pid)
+    upstream = mock.served() - u0 - 1  # less the second status request
     errors = w["connect"] + w["read"] + w["write"] + w["timeout"]
     ok = max(0, w["requests"] - w["non2xx"])
     sample = None
@@ -449,8 +484,10 @@ def measure(proxy: Proxy, workload: str, conc: int, duration: float, script: Pat
         except Exception as exc:  # noqa: BLE001
             sample = repr(exc)
     secs = w["duration_us"] / 1e6
-    return {"requests": w["requests"], "ok": ok, "non2xx": w["non2xx"], "errors": errors,
-            "rps": ok / secs if secs else 0.0, "cpu_us_per_req": (c1 - c0) / ok * 1e6 if ok else None,
+    return {"requests": w["requests"], "ok": ok, "non2xx": w["non2xx"], "errors": errors, "upstream": upstream,
+            "rps": ok / secs if secs else 0.0,
+            "cpu_us_per_req": (c1 - c0) / upstream * 1e6 if ok and upstream > 0 else None,
+            "cpu_us_per_ok_wrk": (c1 - c0) / ok * 1e6 if ok else None,
             "p50_us": w["p50"], "p90_us": w["p90"], "p99_us": w["p99"], "pss_kb": proxy.pss(),
             "error_sample": sample}
 
@@ -458,19 +495,37 @@ def measure(proxy: Proxy, workload: str, conc: int, duration: float, script: Pat
 # ---------------------------------------------------------------- the plan -------------
 
 def plan(quick: bool) -> list[dict]:
-    """(profile, upstream body kind, workload, workers, pinned, concurrency levels)."""
+    """(profile, upstream body kind, workload, workers, pinned, concurrency levels, variants).
+
+    ``stock`` and ``fast`` run at every point. A component alone (``only:<name>``) runs at
+    the point of the profile where it has work to do, and the peer at one point (it fails
+    every request): each extra window costs a share of the 15-minute budget."""
     if quick:
         return [{"profile": "standard", "kind": "small", "workload": "chat", "workers": 1, "pin": True,
-                 "conc": [8]}]
+                 "conc": [8], "extra": {8: ["peer-0.1.10"]}}]
     return [
-        {"profile": "standard", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [1, 8, 32]},
+        {"profile": "standard", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [1, 8, 32],
+         "extra": {8: ["only:otel_seed", "only:rate_limiter", "peer-0.1.10"]}},
         {"profile": "standard", "kind": "large", "workload": "chat", "workers": 1, "pin": True, "conc": [8]},
         {"profile": "standard", "kind": "stream", "workload": "stream", "workers": 1, "pin": True, "conc": [8]},
-        {"profile": "limits", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [8]},
-        {"profile": "router", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [8]},
-        {"profile": "tokens", "kind": "small", "workload": "tokens", "workers": 1, "pin": True, "conc": [8]},
+        {"profile": "limits", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [8],
+         "extra": {8: ["only:rate_limiter"]}},
+        {"profile": "router", "kind": "small", "workload": "chat", "workers": 1, "pin": True, "conc": [8],
+         "extra": {8: ["only:routing"]}},
+        {"profile": "tokens", "kind": "small", "workload": "tokens", "workers": 1, "pin": True, "conc": [8],
+         "extra": {8: ["only:token_counter", "only:batch_token_counting"]}},
         {"profile": "standard", "kind": "small", "workload": "chat", "workers": 2, "pin": False, "conc": [8, 32]},
     ]
+
+
+def step_variants(step: dict, conc: int | None = None) -> set[str]:
+    """The variants measured at one point of a step (every point when conc is None)."""
+    extra = step.get("extra", {})
+    names = {"stock", "fast"}
+    for c, vs in extra.items():
+        if conc is None or c == conc:
+            names.update(vs)
+    return names
 
 
 def variants(include_peer: bool) -> tuple[list[tuple[str, str, str, dict]], dict]:
@@ -491,21 +546,29 @@ def variants(include_peer: bool) -> tuple[list[tuple[str, str, str, dict]], dict
     return out, notes
 
 
+def bracket_ratio(r: dict, stock: list[dict]) -> float | None:
+    """r's CPU per request over the mean of the stock windows measured just before and just
+    after it at the same point (one of them at the ends of the run)."""
+    before = [s for s in stock if s["seq"] < r["seq"] and s.get("cpu_us_per_req")]
+    after = [s for s in stock if s["seq"] > r["seq"] and s.get("cpu_us_per_req")]
+    near = ([before[-1]] if before else []) + ([after[0]] if after else [])
+    if not near or not r.get("cpu_us_per_req"):
+        return None
+    return r["cpu_us_per_req"] / (sum(s["cpu_us_per_req"] for s in near) / len(near))
+
+
 def summarise(runs: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r["profile"], r["kind"], r["workers"], r["conc"], r["variant"]), []).append(r)
-    stock = {(k[0], k[1], k[2], k[3], r["round"]): r for k, rs in groups.items() if k[4] == "stock" for r in rs}
     out = []
     for key, rs in groups.items():
         def stat(field):
             vals = [r[field] for r in rs if r.get(field) is not None]
             return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)} if vals else None
-        ratios = []
-        for r in rs:
-            s = stock.get((key[0], key[1], key[2], key[3], r["round"]))
-            if s and s.get("cpu_us_per_req") and r.get("cpu_us_per_req"):
-                ratios.append(r["cpu_us_per_req"] / s["cpu_us_per_req"])
+        stock = sorted(groups.get(key[:4] + ("stock",), []), key=lambda s: s["seq"])
+        ratios = [x for x in (bracket_ratio(r, stock) for r in rs) if x is not None] if key[4] != "stock" else \
+            [1.0 for r in rs if r.get("cpu_us_per_req")]
         out.append({"profile": key[0], "kind": key[1], "workers": key[2], "conc": key[3], "variant": key[4],
                     "rounds": len(rs), "cpu_us_per_req": stat("cpu_us_per_req"), "rps": stat("rps"),
                     "p50_us": stat("p50_us"), "p99_us": stat("p99_us"), "added_p50_us": stat("added_p50_us"),
@@ -513,14 +576,27 @@ def summarise(runs: list[dict]) -> list[dict]:
                     "requests": sum(r["requests"] for r in rs),
                     "error_sample": next((r["error_sample"] for r in rs if r.get("error_sample")), None),
                     "cpu_ratio_to_stock": ({"median": statistics.median(ratios), "min": min(ratios),
-                                            "max": max(ratios)} if ratios else None)})
+                                            "max": max(ratios), "n": len(ratios),
+                                            "q1": _quantile(ratios, 0.25), "q3": _quantile(ratios, 0.75)}
+                                           if ratios else None)})
     return out
+
+
+def _quantile(vals: list[float], q: float) -> float:
+    v = sorted(vals)
+    if len(v) == 1:
+        return v[0]
+    return statistics.quantiles(v, n=4, method="inclusive")[{0.25: 0, 0.75: 2}[q]]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=4.0, help="seconds measured per point")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--duration", type=float, default=2.0, help="seconds measured per window")
+    ap.add_argument("--warmup", type=float, default=3.0,
+                    help="seconds of load on each proxy before its first window at a point")
+    ap.add_argument("--window-warmup", type=float, default=0.0,
+                    help="seconds of load before every window (0: none; windows are measured idle to idle)")
     ap.add_argument("--quick", action="store_true", help="one profile, one concurrency (smoke run)")
     ap.add_argument("--no-peer", action="store_true", help="skip the published peer fast-litellm 0.1.10")
     ap.add_argument("--out", help="result file (default bench/results/<date>-<sha>.json)")
@@ -559,9 +635,10 @@ def main(argv=None) -> int:
                                 body_for(step["workload"]), 1, script)
                     mock_direct[key] = {"rps": m["requests"] / (m["duration_us"] / 1e6), "p50_us": m["p50"],
                                         "p99_us": m["p99"], "non2xx": m["non2xx"]}
-            print(f"bench: starting {len(vs)} proxies for {label}", file=sys.stderr, flush=True)
+            step_vs = [v for v in vs if v[0] in step_variants(step)]
+            print(f"bench: starting {len(step_vs)} proxies for {label}", file=sys.stderr, flush=True)
             proxies = [Proxy(name, py, app, env, step["profile"], mock, step["kind"], step["workers"],
-                             step["pin"], work) for name, py, app, env in vs]
+                             step["pin"], work) for name, py, app, env in step_vs]
             try:
                 for p in proxies:
                     p.ready()
@@ -569,14 +646,22 @@ def main(argv=None) -> int:
                     p.pause()
                 for rnd in range(args.rounds):
                     for conc in step["conc"]:
-                        order = proxies[rnd % len(proxies):] + proxies[:rnd % len(proxies)]
+                        # stock, then every other variant with stock between them (rotated
+                        # each round): each window's ratio is taken against the stock windows
+                        # just before and after it (this machine's speed drifts by tens of
+                        # per cent within a minute)
+                        stock = [p for p in proxies if p.variant == "stock"]
+                        others = [p for p in proxies if p.variant != "stock" and p.variant in step_variants(step, conc)]
+                        others = others[rnd % len(others):] + others[:rnd % len(others)] if others else []
+                        order = [x for o in others for x in stock + [o]] or stock
                         for p in order:
                             p.resume()
-                            r = measure(p, step["workload"], conc, args.duration, script)
+                            r = measure(p, mock, step["workload"], conc, args.duration, script,
+                                        args.warmup if rnd == 0 else args.window_warmup)
                             p.pause()
                             direct = mock_direct[f"{step['kind']}/{step['workload']}/c{conc}"]
                             r.update({"profile": step["profile"], "kind": step["kind"], "workers": step["workers"],
-                                      "conc": conc, "variant": p.variant, "round": rnd,
+                                      "conc": conc, "variant": p.variant, "round": rnd, "seq": len(runs),
                                       "added_p50_us": r["p50_us"] - direct["p50_us"]})
                             runs.append(r)
                             cpu = r["cpu_us_per_req"]

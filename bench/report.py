@@ -33,7 +33,9 @@ def fmt(stat, scale=1.0, digits=0):
     if not stat:
         return "–"
     f = f"{{:.{digits}f}}"
-    return f"{f.format(stat['median'] / scale)} ({f.format(stat['min'] / scale)}–{f.format(stat['max'] / scale)})"
+    iqr = f" [{f.format(stat['q1'] / scale)}–{f.format(stat['q3'] / scale)}]" if "q1" in stat else ""
+    return (f"{f.format(stat['median'] / scale)}{iqr} "
+            f"({f.format(stat['min'] / scale)}–{f.format(stat['max'] / scale)})")
 
 
 def label(s) -> str:
@@ -49,13 +51,15 @@ def tables(res: dict, src: Path) -> str:
     out = [
         f"Run: `{src.relative_to(ROOT)}`: {m['date']}, commit `{m['commit']}`, litellm {m['litellm']}, "
         f"fast-litellm {m['fast_litellm']}, Python {m['python']}, {m['cpu']} ({m['cores']} cores), "
-        f"{m['rounds']} interleaved rounds × {m['duration_s']:g} s per point, {m['elapsed_s']} s in all.",
+        f"{m['rounds']} interleaved rounds × {m['duration_s']:g} s per window, {m['elapsed_s']} s in all.",
         "",
         f"Built-in components at this commit: {m.get('components') or 'none'}. "
         f"Peer: {m.get('peer', 'not run')}.",
         "",
-        "Medians over rounds, with (min–max). The ratio compares each variant with stock in the same "
-        "round; below 1 means less CPU than stock.",
+        "Medians over rounds, with (min–max). CPU per request is the proxy's process-tree CPU from idle "
+        "to idle over the upstream calls it made (nginx's counter). The ratio divides each window's "
+        "CPU per request by that of the stock windows measured just before and just after it; "
+        "it is given as median [interquartile range] (min–max); below 1 means less CPU than stock.",
         "",
         "| configuration | conc. | variant | CPU µs / request | ratio to stock | requests/s | p50 ms | p99 ms "
         "| added p50 ms | errors | worker PSS MB |",
