@@ -9,6 +9,7 @@
  *   seed(n) / reseed()    fix or renew the sampling stream of this process.
  *   abi_version()         integer; bumped when the binding's contract changes.
  *   BPE(data, pattern)    a tiktoken rank table (tokenizer.c).
+ *   format_tools(tools)   the tools text token_counter counts (toolfmt.c).
  */
 #include "fl_ext.h" /* Python.h first */
 
@@ -20,7 +21,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 3
+#define FL_ABI_VERSION 4
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -222,6 +223,9 @@ static PyMethodDef module_methods[] = {
      "(tests)."},
     {"reseed", mod_reseed, METH_NOARGS,
      "reseed()\n--\n\nRenew the sampling stream from the kernel's entropy."},
+    {"format_tools", fl_ext_format_tools, METH_O,
+     "format_tools(tools: list) -> str | None: LiteLLM's _format_function_definitions "
+     "for JSON-shaped tools; None where LiteLLM's own function must answer"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},

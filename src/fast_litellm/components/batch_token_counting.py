@@ -46,6 +46,12 @@ GUARDS = [
     # token_counter's fast path: its parameters, extra tokens, message copies, verbose prints
     (MOD + ":_MessageCountParams", frozenset({"a5ead1b6b3326cc7"})),
     (MOD + ":_count_extra", frozenset({"61cb2330c8f4a8f9"})),
+    # the tools text, formatted in C (csrc/ext/toolfmt.c) for JSON-shaped tools
+    (MOD + ":_format_function_definitions", frozenset({"1f4a31ff7608906a"})),
+    (MOD + ":_function_definitions_for_tool", frozenset({"8ab302f9f1b6b88f"})),
+    (MOD + ":_format_single_function_definition", frozenset({"9475109481a16ca8"})),
+    (MOD + ":_format_object_parameters", frozenset({"6562c1aba6e49817"})),
+    (MOD + ":_format_type", frozenset({"c975e9b89d751c0d"})),
     ("litellm.utils:convert_list_message_to_dict", frozenset({"929ad71f0221012b"})),
     ("litellm.utils:cleanup_none_field_in_message", frozenset({"30a682f24095306f"})),
     ("litellm.utils:convert_to_dict", frozenset({"4cfab38469b1aedd"})),
@@ -211,7 +217,7 @@ def _make_token_counter(original):
     OpenAI encoding, optional tools. One pass over the messages (LiteLLM first copies every
     message without its None fields, then walks the copies: the walk skips None values, so
     the copies change nothing), ``_MessageCountParams`` inline, the tools formatted by
-    LiteLLM's own formatter, and every string counted in one native call.
+    the C formatter (LiteLLM's for shapes it does not reproduce), and every string counted in one native call.
 
     Everything on the fast path is pure while LiteLLM's debug output is off (its only side
     effects are DEBUG log lines and ``set_verbose`` prints, so with either on, or with any
@@ -226,6 +232,9 @@ def _make_token_counter(original):
     call_tokens = tc._count_function_call_tokens
     content_list = tc._count_content_list
     format_defs = tc._format_function_definitions
+    from .. import _native
+
+    format_tools = _native.format_tools
     # LiteLLM's code the fast path stands in for: a monkeypatched one disables it
     same = ((tc, "_count_function_call_tokens", call_tokens), (tc, "_count_content_list", content_list),
             (tc, "_format_function_definitions", format_defs), (tc, "_count_extra", tc._count_extra),
@@ -279,7 +288,8 @@ def _make_token_counter(original):
         if count_response_tokens is False:
             num_tokens += 3
             if tools:
-                collect(format_defs(tools))
+                text = format_tools(tools)  # C; None: a shape only LiteLLM's function formats
+                collect(format_defs(tools) if text is None else text)
                 num_tokens += 9
                 if system:
                     num_tokens -= 4
