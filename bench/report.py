@@ -102,10 +102,11 @@ def plots(res: dict, src: Path) -> None:
     rows = [s for s in res["summary"] if s["cpu_us_per_req"]]
     configs = sorted({(label(s), s["conc"]) for s in rows}, key=lambda c: (c[0], c[1]))
     variants = sorted({s["variant"] for s in rows}, key=lambda v: (v != "stock", v))
-    fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(configs)), 5))
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(max(8, 1.4 * len(configs)), 9), sharex=True)
     width = 0.8 / max(1, len(variants))
     for i, v in enumerate(variants):
         xs, ys, lo, hi = [], [], [], []
+        rx, ry, rlo, rhi = [], [], [], []
         for j, c in enumerate(configs):
             s = next((s for s in rows if (label(s), s["conc"]) == c and s["variant"] == v), None)
             if s:
@@ -114,14 +115,24 @@ def plots(res: dict, src: Path) -> None:
                 ys.append(st["median"] / 1000)
                 lo.append((st["median"] - st["min"]) / 1000)
                 hi.append((st["max"] - st["median"]) / 1000)
+                r = s.get("cpu_ratio_to_stock")
+                if r and v != "stock":
+                    rx.append(j + i * width)
+                    ry.append(r["median"])
+                    rlo.append(r["median"] - r.get("q1", r["min"]))
+                    rhi.append(r.get("q3", r["max"]) - r["median"])
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=v)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
-    ax.set_xticklabels([f"{c[0]}, c={c[1]}" for c in configs], fontsize=7, rotation=25, ha="right")
+        if rx:
+            ax2.errorbar(rx, ry, yerr=[rlo, rhi], fmt="o", capsize=3, color=f"C{i}", label=v)
+    ax2.axhline(1.0, color="black", linewidth=0.8)
+    ax2.set_ylabel("CPU per request / stock\n(median, interquartile range)")
+    ax2.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
+    ax2.set_xticklabels([f"{c[0]}, c={c[1]}" for c in configs], fontsize=7, rotation=25, ha="right")
     ax.set_ylabel("proxy CPU ms per request (median, min–max)")
     failed = sorted({s["variant"] for s in res["summary"] if not s["cpu_us_per_req"]})
     note = f" — no successful request: {', '.join(failed)}" if failed else ""
     ax.set_title(f"LiteLLM {res['meta']['litellm']} proxy, commit {res['meta']['commit']}{note}", fontsize=10)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(src.with_suffix(".png"), dpi=110)
 
