@@ -28,10 +28,10 @@ def main(argv=None) -> int:
     (ra, a), (rb, b) = load(a_path), load(b_path)
     print(f"Runs `{a_path}` (commit {ra['meta']['commit']}) and `{b_path}` (commit {rb['meta']['commit']}).\n")
     print("| configuration | variant | ratio run 1, median [IQR] (min–max) | ratio run 2 | "
-          "each median inside the other's min–max | stock µs/request run 1 / run 2 |")
-    print("|---|---|---:|---:|:---:|---:|")
+          "min–max ranges overlap | each median inside the other's min–max | stock µs/request run 1 / run 2 |")
+    print("|---|---|---:|---:|:---:|:---:|---:|")
     points = sorted({k for k, _ in a} & {k for k, _ in b})
-    inside = total = 0
+    inside = overlap = total = 0
     agree = disagree = ties = 0
     for p in points:
         ratios = {}
@@ -41,16 +41,19 @@ def main(argv=None) -> int:
                 ratios[v] = (r1, r2)
                 continue
             if not r1 or not r2:
-                print(f"| {'/'.join(map(str, p))} | {v} | – (no successful request) | – | – | |")
+                print(f"| {'/'.join(map(str, p))} | {v} | – (no successful request) | – | – | – | |")
                 continue
             ratios[v] = (r1, r2)
             ok = r1["min"] <= r2["median"] <= r1["max"] and r2["min"] <= r1["median"] <= r2["max"]
             inside += ok
+            ov = not (r1["max"] < r2["min"] or r2["max"] < r1["min"])
+            overlap += ov
             total += 1
             s1, s2 = a[(p, "stock")]["cpu_us_per_req"]["median"], b[(p, "stock")]["cpu_us_per_req"]["median"]
             iqr = lambda r: f" [{r['q1']:.3f}–{r['q3']:.3f}]" if "q1" in r else ""  # noqa: E731
             print(f"| {'/'.join(map(str, p))} | {v} | {r1['median']:.3f}{iqr(r1)} ({r1['min']:.2f}–{r1['max']:.2f}) | "
-                  f"{r2['median']:.3f}{iqr(r2)} ({r2['min']:.2f}–{r2['max']:.2f}) | {'yes' if ok else '**no**'} | "
+                  f"{r2['median']:.3f}{iqr(r2)} ({r2['min']:.2f}–{r2['max']:.2f}) | {'yes' if ov else '**no**'} | "
+                  f"{'yes' if ok else '**no**'} | "
                   f"{s1:.0f} / {s2:.0f} |")
         names = sorted(v for v in ratios if ratios[v][0] and ratios[v][1])
         for i, x in enumerate(names):
@@ -62,7 +65,8 @@ def main(argv=None) -> int:
                     disagree += o1 != o2
                 else:
                     ties += 1
-    print(f"\nEach run's median inside the other's min–max for {inside} of {total} variant ratios. "
+    print(f"\nMin–max ranges of the two runs overlap for {overlap} of {total} variant ratios; each run's "
+          f"median is inside the other's min–max for {inside} of {total}. "
           f"Pairs of variants at a point: ordered the same way in both runs {agree}, in opposite "
           f"ways {disagree}, within the noise (interquartile ranges overlap) in at least one run {ties}.")
     return 0
