@@ -343,6 +343,8 @@ def test_every_builtin_component_on_the_real_proxy(proxies):
                                      component="otel_seed", path="native") or 0)
     assert native > 0
     text = fast.metrics()
+    # the master froze the proxy's start-up heap before forking; each worker inherits it
+    assert (_metric(text, "fast_litellm_gc_frozen_objects", component="gc_freeze") or 0) > 100_000
     for comp in BUILTIN:
         assert _metric(text, "fast_litellm_component_active", component=comp) == 1, comp
         assert _metric(text, "fast_litellm_fallbacks_total", component=comp) == 0, comp

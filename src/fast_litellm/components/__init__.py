@@ -14,7 +14,8 @@ import os
 from .._log import log
 
 # module names under fast_litellm.components, one per built-in component
-BUILTIN: tuple[str, ...] = ("token_counter", "batch_token_counting", "rate_limiter", "otel_seed", "routing")
+BUILTIN: tuple[str, ...] = ("token_counter", "batch_token_counting", "rate_limiter", "otel_seed", "routing",
+                             "gc_freeze")
 
 
 def load(registry) -> None:
