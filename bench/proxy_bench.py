@@ -514,7 +514,8 @@ def plan(quick: bool) -> list[dict]:
          "extra": {8: ["only:routing"]}},
         {"profile": "tokens", "kind": "small", "workload": "tokens", "workers": 1, "pin": True, "conc": [8],
          "extra": {8: ["only:token_counter", "only:batch_token_counting"]}},
-        {"profile": "standard", "kind": "small", "workload": "chat", "workers": 2, "pin": False, "conc": [8]},
+        {"profile": "standard", "kind": "small", "workload": "chat", "workers": 2, "pin": False, "conc": [8],
+         "extra": {8: ["only:gc_freeze"]}},
     ]
 
 
