@@ -469,6 +469,35 @@ truthy(PyObject *v)
     return v == NULL ? 0 : PyObject_IsTrue(v);
 }
 
+/* d.get(first) or d.get(second), both JSON */
+static int
+get_json_or(struct ctx *c, PyObject *d, enum key_id first, enum key_id second, PyObject **out)
+{
+    int rc = get_json(c, d, first, out);
+    int t;
+    if (rc != OK) {
+        return rc;
+    }
+    if ((t = truthy(*out)) < 0) {
+        return ERR;
+    }
+    return t ? OK : get_json(c, d, second, out);
+}
+
+/* a function definition dict: its name, description and parameters */
+static int
+fmt_definition(struct ctx *c, PyObject *d)
+{
+    int err = 0;
+    PyObject *name = get(c, d, K_NAME, &err);
+    PyObject *desc = err ? NULL : get(c, d, K_DESCRIPTION, &err);
+    PyObject *params = err ? NULL : get(c, d, K_PARAMETERS, &err);
+    if (err) {
+        return ERR;
+    }
+    return fmt_function(c, name, desc, params);
+}
+
 static int
 fmt_tool(struct ctx *c, PyObject *tool)
 {
@@ -478,7 +507,6 @@ fmt_tool(struct ctx *c, PyObject *tool)
     PyObject *name;
     PyObject *desc;
     int rc;
-    int t;
 
     if (!is_json(tool)) {
         return BAIL;
@@ -490,52 +518,21 @@ fmt_tool(struct ctx *c, PyObject *tool)
         return rc;
     }
     if (function != NULL && PyDict_CheckExact(function)) {
-        PyObject *fn, *fd, *fp;
-        int err = 0;
-        fn = get(c, function, K_NAME, &err);
-        if (!err) {
-            fd = get(c, function, K_DESCRIPTION, &err);
-        }
-        if (!err) {
-            fp = get(c, function, K_PARAMETERS, &err);
-        }
-        if (err) {
-            return ERR;
-        }
-        return fmt_function(c, fn, fd, fp);
+        return fmt_definition(c, function);
     }
-    /* function_declarations or functionDeclarations */
-    if ((rc = get_json(c, tool, K_FUNCTION_DECLARATIONS, &decls)) != OK) {
-        return rc;
-    }
-    if ((t = truthy(decls)) < 0) {
-        return ERR;
-    }
-    if (!t && (rc = get_json(c, tool, K_FUNCTIONDECLARATIONS, &decls)) != OK) {
+    if ((rc = get_json_or(c, tool, K_FUNCTION_DECLARATIONS, K_FUNCTIONDECLARATIONS, &decls)) != OK) {
         return rc;
     }
     if (decls != NULL && PyList_CheckExact(decls)) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(decls); i++) {
             PyObject *d = PyList_GET_ITEM(decls, i);
-            PyObject *fn, *fd, *fp;
-            int err = 0;
             if (!is_json(d)) {
                 return BAIL;
             }
             if (!PyDict_CheckExact(d)) {
                 continue;
             }
-            fn = get(c, d, K_NAME, &err);
-            if (!err) {
-                fd = get(c, d, K_DESCRIPTION, &err);
-            }
-            if (!err) {
-                fp = get(c, d, K_PARAMETERS, &err);
-            }
-            if (err) {
-                return ERR;
-            }
-            rc = fmt_function(c, fn, fd, fp);
+            rc = fmt_definition(c, d);
             if (rc != OK) {
                 return rc;
             }
@@ -543,13 +540,7 @@ fmt_tool(struct ctx *c, PyObject *tool)
         return OK;
     }
     /* a bare tool: input_schema or parameters, name, description */
-    if ((rc = get_json(c, tool, K_INPUT_SCHEMA, &params)) != OK) {
-        return rc;
-    }
-    if ((t = truthy(params)) < 0) {
-        return ERR;
-    }
-    if (!t && (rc = get_json(c, tool, K_PARAMETERS, &params)) != OK) {
+    if ((rc = get_json_or(c, tool, K_INPUT_SCHEMA, K_PARAMETERS, &params)) != OK) {
         return rc;
     }
     if ((rc = get_json(c, tool, K_NAME, &name)) != OK) {

@@ -143,6 +143,20 @@ def _make_get_count_function(original):
     return _get_count_function
 
 
+def _collector():
+    """``(texts, collect, collector)``: a list, its ``append``, and a count function for
+    LiteLLM's helpers that collects each text into the list and counts 0 (the texts are
+    counted afterwards in one native call)."""
+    texts: list[str] = []
+    collect = texts.append
+
+    def collector(s):
+        collect(s)
+        return 0
+
+    return texts, collect, collector
+
+
 def _linear_content(content: list) -> bool:
     """Content blocks whose count is a plain sum of string counts."""
     for c in content:
@@ -163,13 +177,7 @@ def _make_count_messages(original):
         count = params.count_function
         if type(count) is not FastCount:
             return original(params, messages, use_default_image_token_count, default_token_count)
-        texts: list[str] = []
-        collect = texts.append
-
-        def collector(s):
-            collect(s)
-            return 0
-
+        texts, collect, collector = _collector()
         num_tokens = 0
         if len(messages) == 0:
             return num_tokens
@@ -254,13 +262,7 @@ def _make_token_counter(original):
             per_message, per_name = 4, -1
         else:
             per_message, per_name = 3, 1
-        texts: list[str] = []
-        collect = texts.append
-
-        def collector(s):
-            collect(s)
-            return 0
-
+        texts, collect, collector = _collector()
         num_tokens = 0
         system = False
         for message in messages:
