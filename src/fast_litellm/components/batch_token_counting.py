@@ -157,6 +157,57 @@ def _collector():
     return texts, collect, collector
 
 
+def _walk(tc, messages, per_message, per_name, collect, collector, count,
+          use_default_image_token_count, default_token_count, pure):
+    """LiteLLM's ``_count_messages`` loop with the texts handed to ``collect`` (counted later,
+    in one native call): ``(tokens so far, a message has role "system")``.
+
+    ``pure``: only work without side effects, and whose exceptions LiteLLM's function will
+    raise again: None (hand the call to LiteLLM) at a role that is not a str (LiteLLM compares
+    it with ``==``), content blocks that are not text (image fetches, documents) and
+    ``search_results``. The tool-call helper gets ``message`` as given (LiteLLM passes its
+    copy without None fields): it appears only in the text of an exception, and then a pure
+    caller hands the call to LiteLLM, which raises its own."""
+    call_tokens = tc._count_function_call_tokens
+    content_list = tc._count_content_list
+    num_tokens = 0
+    system = False
+    for message in messages:
+        num_tokens += per_message
+        for key, value in message.items():
+            if value is None:
+                continue
+            if key in ("tool_calls", "function_call"):
+                num_tokens += call_tokens(key, value, message, collector)
+            elif isinstance(value, str):
+                collect(value)
+                if key == "name":
+                    num_tokens += per_name
+                elif key == "role" and value == "system":
+                    system = True
+            elif pure and key == "role":
+                return None
+            elif key == "content" and isinstance(value, list):
+                if default_token_count is None and _linear_content(value):
+                    num_tokens += content_list(collector, value, use_default_image_token_count, None)
+                elif pure:
+                    return None
+                else:
+                    num_tokens += content_list(count, value, use_default_image_token_count,
+                                               default_token_count)
+            elif key == "search_results" and isinstance(value, list):
+                if pure:
+                    return None
+                from litellm.litellm_core_utils.prompt_templates.common_utils import (
+                    extract_search_results_text,
+                )
+
+                search_results_text = extract_search_results_text(value)
+                if search_results_text:
+                    collect(search_results_text)
+    return num_tokens, system
+
+
 def _linear_content(content: list) -> bool:
     """Content blocks whose count is a plain sum of string counts."""
     for c in content:
@@ -170,48 +221,17 @@ def _linear_content(content: list) -> bool:
 def _make_count_messages(original):
     from litellm.litellm_core_utils import token_counter as tc
 
-    call_tokens = tc._count_function_call_tokens
-    content_list = tc._count_content_list
-
     def _count_messages(params, messages, use_default_image_token_count, default_token_count):
         count = params.count_function
         if type(count) is not FastCount:
             return original(params, messages, use_default_image_token_count, default_token_count)
         texts, collect, collector = _collector()
-        num_tokens = 0
-        if len(messages) == 0:
-            return num_tokens
-        for message in messages:
-            num_tokens += params.tokens_per_message
-            for key, value in message.items():
-                if value is None:
-                    pass
-                elif key in ("tool_calls", "function_call"):
-                    num_tokens += call_tokens(key, value, message, collector)
-                elif isinstance(value, str):
-                    collect(value)
-                    if key == "name":
-                        num_tokens += params.tokens_per_name
-                elif key == "content" and isinstance(value, list):
-                    if default_token_count is None and _linear_content(value):
-                        num_tokens += content_list(collector, value, use_default_image_token_count, None)
-                    else:
-                        num_tokens += content_list(count, value, use_default_image_token_count,
-                                                   default_token_count)
-                elif key == "search_results" and isinstance(value, list):
-                    from litellm.litellm_core_utils.prompt_templates.common_utils import (
-                        extract_search_results_text,
-                    )
-
-                    search_results_text = extract_search_results_text(value)
-                    if search_results_text:
-                        collect(search_results_text)
-                else:
-                    continue
+        num_tokens, _ = _walk(tc, messages, params.tokens_per_message, params.tokens_per_name, collect,
+                              collector, count, use_default_image_token_count, default_token_count,
+                              pure=False)
         return num_tokens + count.many(texts)
 
     return _count_messages
-
 
 
 # -- token_counter(messages=...) in one pass ------------------------------------------
@@ -237,14 +257,13 @@ def _make_token_counter(original):
     from litellm import utils as lu
     from litellm.litellm_core_utils import token_counter as tc
 
-    call_tokens = tc._count_function_call_tokens
-    content_list = tc._count_content_list
     format_defs = tc._format_function_definitions
     from .. import _native
 
     format_tools = _native.format_tools
     # LiteLLM's code the fast path stands in for: a monkeypatched one disables it
-    same = ((tc, "_count_function_call_tokens", call_tokens), (tc, "_count_content_list", content_list),
+    same = ((tc, "_count_function_call_tokens", tc._count_function_call_tokens),
+            (tc, "_count_content_list", tc._count_content_list),
             (tc, "_format_function_definitions", format_defs), (tc, "_count_extra", tc._count_extra),
             (tc, "_MessageCountParams", tc._MessageCountParams),
             (lu, "convert_list_message_to_dict", lu.convert_list_message_to_dict))
@@ -263,30 +282,11 @@ def _make_token_counter(original):
         else:
             per_message, per_name = 3, 1
         texts, collect, collector = _collector()
-        num_tokens = 0
-        system = False
-        for message in messages:
-            num_tokens += per_message
-            for key, value in message.items():
-                if value is None:
-                    continue
-                if key in ("tool_calls", "function_call"):
-                    stripped = {k: v for k, v in message.items() if v is not None}
-                    num_tokens += call_tokens(key, value, stripped, collector)
-                elif isinstance(value, str):
-                    collect(value)
-                    if key == "name":
-                        num_tokens += per_name
-                    elif key == "role" and value == "system":
-                        system = True
-                elif key == "role":
-                    return None  # a role that is no str: LiteLLM compares it itself
-                elif key == "content" and isinstance(value, list):
-                    if not _linear_content(value):
-                        return None  # images, documents ...: LiteLLM's path
-                    num_tokens += content_list(collector, value, use_default_image_token_count, None)
-                elif key == "search_results" and isinstance(value, list):
-                    return None
+        walked = _walk(tc, messages, per_message, per_name, collect, collector, count,
+                       use_default_image_token_count, None, pure=True)
+        if walked is None:
+            return None
+        num_tokens, system = walked
         if count_response_tokens is False:
             num_tokens += 3
             if tools:
