@@ -124,6 +124,42 @@ get(struct ctx *c, PyObject *d, enum key_id key, int *err)
     return v;
 }
 
+/* .get(key) that must be JSON; *out borrowed (NULL when absent) */
+static int
+get_json(struct ctx *c, PyObject *d, enum key_id key, PyObject **out)
+{
+    int err = 0;
+    *out = get(c, d, key, &err);
+    if (err) {
+        return ERR;
+    }
+    if (*out != NULL && !is_json(*out)) {
+        return BAIL;
+    }
+    return OK;
+}
+
+static int
+truthy(PyObject *v)
+{
+    return v == NULL ? 0 : PyObject_IsTrue(v);
+}
+
+/* d.get(first) or d.get(second), both JSON */
+static int
+get_json_or(struct ctx *c, PyObject *d, enum key_id first, enum key_id second, PyObject **out)
+{
+    int rc = get_json(c, d, first, out);
+    int t;
+    if (rc != OK) {
+        return rc;
+    }
+    if ((t = truthy(*out)) < 0) {
+        return ERR;
+    }
+    return t ? OK : get_json(c, d, second, out);
+}
+
 static int
 str_eq(PyObject *s, const char *lit)
 {
@@ -251,17 +287,10 @@ fmt_object(struct ctx *c, PyObject *parameters, int indent, int depth)
     if (depth > TOOLFMT_MAX_DEPTH) {
         return BAIL;
     }
-    properties = get(c, parameters, K_PROPERTIES, &err);
-    if (err) {
-        return ERR;
+    if ((rc = get_json(c, parameters, K_PROPERTIES, &properties)) != OK) {
+        return rc;
     }
-    if (properties == NULL) {
-        return OK; /* "" */
-    }
-    if (!is_json(properties)) {
-        return BAIL;
-    }
-    truth = PyObject_IsTrue(properties);
+    truth = truthy(properties);
     if (truth < 0) {
         return ERR;
     }
@@ -291,14 +320,10 @@ fmt_object(struct ctx *c, PyObject *parameters, int indent, int depth)
         if (!PyUnicode_CheckExact(key) || !PyDict_CheckExact(props)) {
             return BAIL;
         }
-        desc = get(c, props, K_DESCRIPTION, &err);
-        if (err) {
-            return ERR;
+        if ((rc = get_json(c, props, K_DESCRIPTION, &desc)) != OK) {
+            return rc;
         }
         if (desc != NULL) {
-            if (!is_json(desc)) {
-                return BAIL;
-            }
             truth = PyObject_IsTrue(desc);
             if (truth < 0) {
                 return ERR;
@@ -366,7 +391,6 @@ fmt_function(struct ctx *c, PyObject *name, PyObject *desc, PyObject *params)
 {
     int truth;
     int rc;
-    int err = 0;
     int has_desc = 0;
     PyObject *properties = NULL;
     int object_form = 0;
@@ -402,17 +426,11 @@ fmt_function(struct ctx *c, PyObject *name, PyObject *desc, PyObject *params)
     }
     /* parameters_value = .get("parameters") or {}; not a Mapping -> {} */
     if (PyDict_CheckExact(params)) {
-        properties = get(c, params, K_PROPERTIES, &err);
-        if (err) {
-            return ERR;
+        if ((rc = get_json(c, params, K_PROPERTIES, &properties)) != OK) {
+            return rc;
         }
-        if (properties != NULL) {
-            if (!is_json(properties)) {
-                return BAIL;
-            }
-            if (PyDict_CheckExact(properties) && PyDict_GET_SIZE(properties) > 0) {
-                object_form = 1;
-            }
+        if (properties != NULL && PyDict_CheckExact(properties) && PyDict_GET_SIZE(properties) > 0) {
+            object_form = 1;
         }
     }
     if (has_desc) {
@@ -446,42 +464,6 @@ fmt_function(struct ctx *c, PyObject *name, PyObject *desc, PyObject *params)
         return ERR;
     }
     return newline(c); /* the empty line after each function */
-}
-
-/* .get(key) that must be JSON; *out borrowed (NULL when absent) */
-static int
-get_json(struct ctx *c, PyObject *d, enum key_id key, PyObject **out)
-{
-    int err = 0;
-    *out = get(c, d, key, &err);
-    if (err) {
-        return ERR;
-    }
-    if (*out != NULL && !is_json(*out)) {
-        return BAIL;
-    }
-    return OK;
-}
-
-static int
-truthy(PyObject *v)
-{
-    return v == NULL ? 0 : PyObject_IsTrue(v);
-}
-
-/* d.get(first) or d.get(second), both JSON */
-static int
-get_json_or(struct ctx *c, PyObject *d, enum key_id first, enum key_id second, PyObject **out)
-{
-    int rc = get_json(c, d, first, out);
-    int t;
-    if (rc != OK) {
-        return rc;
-    }
-    if ((t = truthy(*out)) < 0) {
-        return ERR;
-    }
-    return t ? OK : get_json(c, d, second, out);
 }
 
 /* a function definition dict: its name, description and parameters */
