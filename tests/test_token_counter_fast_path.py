@@ -24,6 +24,7 @@ import fast_litellm  # noqa: F401  (patches on import)
 import litellm
 from fast_litellm.components import batch_token_counting as btc
 from litellm.litellm_core_utils import token_counter as tc
+from test_toolfmt import _schema  # JSON-schema generator (odd enums, type lists, nesting)
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-3.5-turbo", "gpt-3.5-turbo-0301", "azure/gpt-35-turbo",
           "unknown-model-xyz", ""]
@@ -33,25 +34,6 @@ WORDS = ["hello", " world", "naïve", "東京", "🙂", "\n\n", "  ", "'s", "123
 
 def _text(r: random.Random, n: int = 8) -> str:
     return "".join(r.choice(WORDS) for _ in range(r.randint(0, n)))
-
-
-def _schema(r: random.Random, depth: int = 0) -> dict:
-    kind = r.choice(["string", "integer", "number", "boolean", "null", "array", "object", "enum", None]
-                    if depth < 3 else ["string", "number"])
-    if kind == "array":
-        s = {"type": "array", "items": _schema(r, depth + 1)}
-    elif kind == "object":
-        props = {f"p{i}": _schema(r, depth + 1) for i in range(r.randint(0, 4))}
-        s = {"type": "object", "properties": props}
-        if props and r.random() < 0.6:
-            s["required"] = r.sample(sorted(props), r.randint(1, len(props)))
-    elif kind == "enum":
-        s = {"type": r.choice(["string", "integer"]), "enum": [_text(r, 2) or "x", r.randint(0, 9)]}
-    else:
-        s = {} if kind is None else {"type": kind}
-    if r.random() < 0.4:
-        s["description"] = _text(r, 3)
-    return s
 
 
 def _tool(r: random.Random, i: int) -> dict:

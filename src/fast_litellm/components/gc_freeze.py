@@ -6,7 +6,8 @@ process. Python's cyclic collector walks all of it on every full collection: abo
 160 ms each here, ten of them while a worker starts, more under load. Under gunicorn
 ``--preload`` that walk also writes to every object's GC header, so each forked worker
 un-shares the pages it inherited from the master: measured here (demo proxy, two
-workers, 300 requests), 248 MB of PSS per worker without this component, 173 MB with it.
+workers, 300 requests, ``bench/memory/gc_freeze_pss.sh``), 243 MB of PSS per worker
+without this component, 165-172 MB with it.
 
 When ``litellm.proxy.proxy_server`` has finished loading (in the gunicorn master under
 ``--preload``, in each worker otherwise), this component runs one ``gc.collect()`` and
