@@ -42,6 +42,11 @@ build/ctest/%: tests/c/%.c $(CSRC_CORE) $(wildcard csrc/core/*.h) $(wildcard tes
 	@mkdir -p build/ctest
 	$(CC) $(CFLAGS_C) -o $@ $< $(CSRC_CORE) -lm
 
+# test_bpe compiles fl_bpe.c itself, with a test-only table limit
+build/ctest/test_bpe: tests/c/test_bpe.c $(CSRC_CORE) $(wildcard csrc/core/*.h) $(wildcard tests/c/*.h)
+	@mkdir -p build/ctest
+	$(CC) $(CFLAGS_C) -o $@ $< $(filter-out csrc/core/fl_bpe.c,$(CSRC_CORE)) -lm
+
 ctest: $(CTESTS)
 	@for t in $(CTESTS); do echo "== $$t"; $$t || exit 1; done
 

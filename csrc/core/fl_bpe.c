@@ -6,13 +6,25 @@
 
 #define NO_RANK UINT32_MAX
 #define EMPTY_RANK UINT32_MAX
-#define LEN_BITS 11u /* FL_BPE_MAX_TOKEN_LEN fits */
+/* The longest probe sequence the table allows (a span has 8 bits); a
+ * build that would exceed it retries with twice the slots.  Tests set it
+ * lower to exercise that path. */
+#ifndef FL_BPE_MAX_SPAN
+#define FL_BPE_MAX_SPAN 255u
+#endif
+#define MAX_DIST FL_BPE_MAX_SPAN
 
 struct slot {
-    uint64_t head;    /* first 8 bytes, little-endian, zero padded */
-    uint32_t rank;    /* EMPTY_RANK: free slot */
-    uint32_t len_tag; /* length | tag << LEN_BITS */
+    uint64_t head; /* first 8 bytes, little-endian, zero padded */
+    uint32_t rank; /* EMPTY_RANK: free slot */
+    /* bits 0-10: token length (FL_BPE_MAX_TOKEN_LEN fits), 11-23: 13 more
+     * bits of the hash (KEY_MASK covers both: one compare), 24-31: span:
+     * the entries whose home is this slot lie within the next `span` slots
+     * from here (0: there are none). */
+    uint32_t meta;
 };
+#define KEY_MASK 0xFFFFFFu
+#define SPAN_SHIFT 24u
 /* Pieces up to this many bytes are merged with the quadratic loop on the
  * stack; longer ones with the heap merge. */
 #define SMALL_PIECE 128u
@@ -27,16 +39,23 @@ struct fl_bpe {
     uint16_t *length;   /* [max_rank + 1] 0 = no token with this rank */
     unsigned char *blob;
     size_t blob_len;
-    /* open addressing, linear probing, load factor below 0.8.  A slot
-     * holds the token's first 8 bytes (zero padded), its rank and its
-     * length with a 21-bit tag of the hash: a token of up to 8 bytes is
-     * matched, and most non-matching probes are dismissed, without leaving
-     * the slot's cache line. */
+    /* open addressing, linear probing, load factor at most 0.8, tokens
+     * inserted in rank order (the frequent, low ranks sit in their home
+     * slot).  Each slot also records how far the entries whose home it is
+     * reach (`span`), so a lookup of a string that is no token (half of
+     * the lookups inside merges) stops there instead of walking to the
+     * next free slot: nearly half of all homes have no entry at all.  A
+     * slot holds the token's first 8 bytes (zero padded), its rank, length
+     * and an 8-bit tag of the hash: a token of up to 8 bytes is matched,
+     * and most non-matching probes are dismissed, without leaving the
+     * slot's cache line. */
     struct slot *slots;
     uint32_t mask;      /* slot count - 1 (a power of two minus one) */
     /* rank of every two-byte string (NO_RANK if none), indexed b0 << 8 | b1:
      * the first round of every merge reads this instead of hashing */
     uint32_t *pair_rank;
+    /* rank of every single byte (all 256 are tokens) */
+    uint32_t byte_rank[256];
 };
 
 /* ---- hashing of token bytes ------------------------------------------ */
@@ -99,10 +118,11 @@ head_of(const unsigned char *p, size_t n)
     return load_le(p, n);
 }
 
+/* The length and hash bits of a slot's meta for a string of len bytes. */
 static inline uint32_t
-len_tag_of(uint64_t h, size_t len)
+key_of(uint64_t h, size_t len)
 {
-    return (uint32_t)len | ((uint32_t)(h >> 43) << LEN_BITS);
+    return (uint32_t)len | ((uint32_t)(h >> 51) << 11);
 }
 
 int
@@ -114,21 +134,20 @@ fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
     }
     uint64_t h = hash_bytes(bytes, len);
     uint64_t head = head_of(bytes, len);
-    uint32_t lt = len_tag_of(h, len);
+    uint32_t key = key_of(h, len);
     uint32_t i = (uint32_t)h & bpe->mask;
-    for (;;) {
-        const struct slot *sl = &bpe->slots[i];
-        if (sl->rank == EMPTY_RANK) {
-            return 0;
-        }
-        if (sl->len_tag == lt && sl->head == head &&
+    const struct slot *sl = &bpe->slots[i];
+    for (uint32_t left = sl->meta >> SPAN_SHIFT; left > 0; left--) {
+        if ((sl->meta & KEY_MASK) == key && sl->head == head &&
             (len <= 8 || memcmp(bpe->blob + bpe->offset[sl->rank] + 8,
                                 bytes + 8, len - 8) == 0)) {
             *rank = sl->rank;
             return 1;
         }
         i = (i + 1) & bpe->mask;
+        sl = &bpe->slots[i];
     }
+    return 0;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -277,6 +296,64 @@ fl_bpe_free(struct fl_bpe *bpe)
     free(bpe);
 }
 
+/* Place the token of rank `r` (recorded in offset/length/blob) in the
+ * first free slot from its home on, and widen the home's span.  Returns 0
+ * (nothing placed) when it would land MAX_DIST or more slots from home. */
+static int
+table_put(struct fl_bpe *bpe, uint32_t r)
+{
+    const unsigned char *bytes = bpe->blob + bpe->offset[r];
+    size_t len = bpe->length[r];
+    uint64_t h = hash_bytes(bytes, len);
+    uint32_t home = (uint32_t)h & bpe->mask;
+    for (unsigned d = 0; d < MAX_DIST; d++) {
+        struct slot *sl = &bpe->slots[(home + d) & bpe->mask];
+        if (sl->rank == EMPTY_RANK) {
+            struct slot *hs = &bpe->slots[home];
+            sl->head = head_of(bytes, len);
+            sl->rank = r;
+            sl->meta = (sl->meta & ~KEY_MASK) | key_of(h, len);
+            if ((hs->meta >> SPAN_SHIFT) < d + 1) {
+                hs->meta = (hs->meta & KEY_MASK) | (d + 1) << SPAN_SHIFT;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* (Re)build the table with at least `slots` slots (a power of two) from
+ * every token recorded so far, doubling while a distance overflows. */
+static enum fl_status
+table_build(struct fl_bpe *bpe, uint64_t slots)
+{
+    for (;;) {
+        int ok = 1;
+        if (slots > ((uint64_t)1 << 31)) {
+            return FL_EOVERFLOW;
+        }
+        free(bpe->slots);
+        bpe->slots = malloc((size_t)slots * sizeof(struct slot));
+        if (bpe->slots == NULL) {
+            return FL_ENOMEM;
+        }
+        for (uint64_t k = 0; k < slots; k++) {
+            bpe->slots[k].rank = EMPTY_RANK;
+            bpe->slots[k].meta = 0; /* length 0: matches no lookup */
+        }
+        bpe->mask = (uint32_t)(slots - 1);
+        for (uint32_t r = 0; ok && r <= bpe->max_rank; r++) {
+            if (bpe->length[r] != 0) {
+                ok = table_put(bpe, r);
+            }
+        }
+        if (ok) {
+            return FL_OK;
+        }
+        slots *= 2;
+    }
+}
+
 enum fl_status
 fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
             struct fl_bpe **out, size_t *bad_line)
@@ -327,9 +404,7 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
     bpe->offset = calloc((size_t)max_rank + 1, sizeof(uint32_t));
     bpe->length = calloc((size_t)max_rank + 1, sizeof(uint16_t));
     bpe->blob = malloc(blob_cap ? blob_cap : 1);
-    bpe->slots = malloc((size_t)slots * sizeof(struct slot));
-    if (bpe->offset == NULL || bpe->length == NULL || bpe->blob == NULL ||
-        bpe->slots == NULL) {
+    if (bpe->offset == NULL || bpe->length == NULL || bpe->blob == NULL) {
         st = FL_ENOMEM;
         goto error;
     }
@@ -337,10 +412,10 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
         st = FL_EOVERFLOW;
         goto error;
     }
-    for (uint64_t k = 0; k < slots; k++) {
-        bpe->slots[k].rank = EMPTY_RANK;
+    st = table_build(bpe, slots);
+    if (st != FL_OK) {
+        goto error;
     }
-    bpe->mask = (uint32_t)(slots - 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char *dst = bpe->blob + bpe->blob_len;
         long got = b64_decode(lines[i].tok, lines[i].tok_len, dst);
@@ -360,20 +435,17 @@ fl_bpe_load(const unsigned char *data, size_t len, fl_pattern pattern,
         bpe->offset[r] = (uint32_t)bpe->blob_len;
         bpe->length[r] = (uint16_t)got;
         bpe->blob_len += (size_t)got;
-        uint64_t h = hash_bytes(dst, (size_t)got);
-        uint32_t s = (uint32_t)h & bpe->mask;
-        while (bpe->slots[s].rank != EMPTY_RANK) {
-            s = (s + 1) & bpe->mask;
-        }
-        bpe->slots[s].head = head_of(dst, (size_t)got);
-        bpe->slots[s].rank = r;
-        bpe->slots[s].len_tag = len_tag_of(h, (size_t)got);
         bpe->size++;
+        if (!table_put(bpe, r)) {
+            st = table_build(bpe, ((uint64_t)bpe->mask + 1) * 2);
+            if (st != FL_OK) {
+                goto error;
+            }
+        }
     }
     for (unsigned b = 0; b < 256; b++) {
         unsigned char byte = (unsigned char)b;
-        uint32_t r;
-        if (!fl_bpe_lookup(bpe, &byte, 1, &r)) {
+        if (!fl_bpe_lookup(bpe, &byte, 1, &bpe->byte_rank[b])) {
             *bad_line = 0;
             st = FL_EINVAL;
             goto error;
@@ -462,6 +534,9 @@ static inline uint32_t
 rank_of(const struct fl_bpe *bpe, const unsigned char *p, size_t n)
 {
     uint32_t r;
+    if (n == 1) {
+        return bpe->byte_rank[p[0]];
+    }
     if (n == 2) {
         return bpe->pair_rank[(unsigned)p[0] << 8 | p[1]];
     }
@@ -685,8 +760,8 @@ fl_bpe_merge_piece(const struct fl_bpe *bpe, const unsigned char *piece,
         return FL_OK;
     }
     if (!reference) {
-        uint32_t whole;
-        if (fl_bpe_lookup(bpe, piece, len, &whole)) {
+        uint32_t whole = rank_of(bpe, piece, len);
+        if (whole != NO_RANK) {
             (*count)++;
             return out != NULL ? tokbuf_push(out, whole) : FL_OK;
         }
