@@ -310,6 +310,40 @@ def test_count_batch_and_count_tokens_batch(pairs):
         fast_litellm.count_tokens_batch([1, 2])
 
 
+def _chunked_by_tiktoken(ref, text, chunk):
+    """LiteLLM's exact count: each `chunk`-code-point slice encoded on its own."""
+    return sum(len(ref.encode_ordinary(text[i:i + chunk])) for i in range(0, len(text), chunk))
+
+
+def test_count_chunked_random(pairs):
+    rng = random.Random(20261205)
+    alphabet = PIECES + list(WHITESPACE) + list("abcXYZ019'/.,-_=+\"") + ["\ud83d", "\ude00", "\ud800"]
+    for _ in range(800):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        chunk = rng.choice([1, 2, 3, 5, 7, 16, 64, 1024])
+        for fast, ref in pairs.values():
+            assert fast.count_chunked(text, chunk) == _chunked_by_tiktoken(ref, text, chunk), (text, chunk)
+
+
+@settings(max_examples=400, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=text_strategy(), chunk=st.integers(min_value=1, max_value=50))
+def test_count_chunked_hypothesis(pairs, text, chunk):
+    for fast, ref in pairs.values():
+        assert fast.count_chunked(text, chunk) == _chunked_by_tiktoken(ref, text, chunk)
+
+
+def test_count_chunked_corpus_and_errors(pairs):
+    fast, ref = pairs["o200k_base"]
+    text = "".join(PIECES) * 40 + _corpora()["code:router.py"][:60_000]
+    for chunk in (1024, 999, 4096):
+        assert fast.count_chunked(text, chunk) == _chunked_by_tiktoken(ref, text, chunk)
+    for args, exc in [(("abc", 0), ValueError), (("abc", -1), ValueError), ((b"abc", 3), TypeError),
+                      (("abc", "3"), TypeError), (("abc", 2**70), OverflowError)]:
+        with pytest.raises(exc):
+            fast._bpe.count_chunked(*args)
+
+
 def test_get_encoding_rejects_unknown_names(cache_dir):
     import fast_litellm
 

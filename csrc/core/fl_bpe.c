@@ -137,17 +137,23 @@ fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
     uint32_t key = key_of(h, len);
     uint32_t i = (uint32_t)h & bpe->mask;
     const struct slot *sl = &bpe->slots[i];
-    for (uint32_t left = sl->meta >> SPAN_SHIFT; left > 0; left--) {
+    /* the home slot first (a free slot's key matches nothing): most hits
+     * end here without reading the span */
+    uint32_t left = sl->meta >> SPAN_SHIFT;
+    for (;;) {
         if ((sl->meta & KEY_MASK) == key && sl->head == head &&
             (len <= 8 || memcmp(bpe->blob + bpe->offset[sl->rank] + 8,
                                 bytes + 8, len - 8) == 0)) {
             *rank = sl->rank;
             return 1;
         }
+        if (left <= 1) {
+            return 0;
+        }
+        left--;
         i = (i + 1) & bpe->mask;
         sl = &bpe->slots[i];
     }
-    return 0;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -811,6 +817,34 @@ fl_bpe_encode(const struct fl_bpe *bpe, const unsigned char *text,
             return st;
         }
         pos += n;
+    }
+    return FL_OK;
+}
+
+enum fl_status
+fl_bpe_count_chunked(const struct fl_bpe *bpe, const unsigned char *text,
+                     size_t len, size_t chunk, size_t *count)
+{
+    size_t pos = 0;
+    *count = 0;
+    if (chunk == 0) {
+        return FL_EINVAL;
+    }
+    while (pos < len) {
+        size_t end = pos + 1; /* text[pos] starts a code point */
+        size_t chars = 1;
+        size_t n = 0;
+        for (; end < len; end++) {
+            if ((text[end] & 0xC0) != 0x80 && chars++ == chunk) {
+                break;
+            }
+        }
+        enum fl_status st = fl_bpe_encode(bpe, text + pos, end - pos, NULL, &n);
+        if (st != FL_OK) {
+            return st;
+        }
+        *count += n;
+        pos = end;
     }
     return FL_OK;
 }

@@ -83,6 +83,16 @@ enum fl_status fl_bpe_encode(const struct fl_bpe *bpe,
                              const unsigned char *text, size_t len,
                              struct fl_tokbuf *out, size_t *count);
 
+/* The sum of fl_bpe_encode's counts over consecutive slices of text, each
+ * `chunk` code points long (the last one shorter): what counting
+ * text[i:i + chunk] separately for every i in range(0, len, chunk) gives
+ * in Python.  Code points are counted as UTF-8 lead bytes (any byte that is
+ * not 10xxxxxx); text is expected to be valid UTF-8 and is never read out
+ * of bounds when it is not.  FL_EINVAL when chunk is 0. */
+enum fl_status fl_bpe_count_chunked(const struct fl_bpe *bpe,
+                                    const unsigned char *text, size_t len,
+                                    size_t chunk, size_t *count);
+
 /* Merge one piece, appending its ids to out (or only counting when out is
  * NULL).  Exposed for tests and the fuzzer; `reference` selects the plain
  * quadratic merge that mirrors tiktoken's loop, used as the slow

@@ -21,7 +21,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 4
+#define FL_ABI_VERSION 5
 
 typedef struct {
     PyTypeObject *sampler_type;

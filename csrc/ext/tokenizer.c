@@ -4,6 +4,7 @@
  *   .encode_ordinary(text) -> list[int]
  *   .count(text) -> int                  no list is built
  *   .count_many(texts) -> list[int]      one call for many texts
+ *   .count_chunked(text, chunk) -> int   counts of chunk-code-point slices
  *   .decode_bytes(ids, specials) -> bytes   specials: {id: bytes}
  *   .token_bytes(id) -> bytes | None,  .lookup(bytes) -> int | None
  *   .merge_piece(bytes, reference=False) -> list[int]   (tests, fuzzing)
@@ -190,6 +191,52 @@ BPE_count(BPEObject *self, PyObject *text)
 {
     size_t count = 0;
     if (encode_str(self, text, NULL, &count) < 0) {
+        goto error;
+    }
+    return PyLong_FromSize_t(count);
+error:
+    return NULL;
+}
+
+/* count_chunked(text, chunk): the sum of count(text[i:i + chunk]) over i
+ * in range(0, len(text), chunk), without making the slices. */
+static PyObject *
+BPE_count_chunked(BPEObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *utf8 = NULL;
+    Py_ssize_t n = 0;
+    Py_ssize_t chunk = 0;
+    size_t count = 0;
+    enum fl_status st;
+
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "count_chunked() expects (str, int)");
+        goto error;
+    }
+    chunk = PyLong_AsSsize_t(args[1]);
+    if (chunk == -1 && PyErr_Occurred()) {
+        goto error;
+    }
+    if (chunk < 1) {
+        PyErr_SetString(PyExc_ValueError, "count_chunked(): chunk must be >= 1");
+        goto error;
+    }
+    utf8 = PyUnicode_AsUTF8AndSize(args[0], &n);
+    if (utf8 == NULL) {
+        goto error;
+    }
+    if (n >= NOGIL_MIN_BYTES) {
+        Py_BEGIN_ALLOW_THREADS
+        st = fl_bpe_count_chunked(self->bpe, (const unsigned char *)utf8,
+                                  (size_t)n, (size_t)chunk, &count);
+        Py_END_ALLOW_THREADS
+    } else {
+        st = fl_bpe_count_chunked(self->bpe, (const unsigned char *)utf8,
+                                  (size_t)n, (size_t)chunk, &count);
+    }
+    if (st != FL_OK) {
+        (void)status_error(st);
         goto error;
     }
     return PyLong_FromSize_t(count);
@@ -521,6 +568,10 @@ static PyMethodDef BPE_methods[] = {
      "count(text)\n--\n\nlen(encode_ordinary(text)) without the list."},
     {"count_many", (PyCFunction)BPE_count_many, METH_O,
      "count_many(texts)\n--\n\n[count(t) for t in texts] in one call."},
+    {"count_chunked", (PyCFunction)(void (*)(void))BPE_count_chunked,
+     METH_FASTCALL,
+     "count_chunked(text, chunk)\n--\n\nsum(count(text[i:i + chunk]) for i "
+     "in range(0, len(text), chunk))."},
     {"decode_bytes", (PyCFunction)(void (*)(void))BPE_decode_bytes,
      METH_FASTCALL,
      "decode_bytes(ids, specials)\n--\n\nBytes of the tokens; specials maps "

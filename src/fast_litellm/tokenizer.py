@@ -188,6 +188,14 @@ class Encoding:
         except UnicodeEncodeError:
             return [self.count(t) for t in texts]
 
+    def count_chunked(self, text: str, chunk: int) -> int:
+        """``sum(count(text[i:i + chunk]) for i in range(0, len(text), chunk))``
+        without making the slices (LiteLLM counts long texts that way)."""
+        try:
+            return self._bpe.count_chunked(text, chunk)
+        except UnicodeEncodeError:  # lone surrogates: each slice on its own, as tiktoken
+            return sum(self.count_batch([text[i:i + chunk] for i in range(0, len(text), chunk)]))
+
     def _check_special(self, text, allowed_special, disallowed_special):
         if allowed_special == "all":
             allowed_special = self.special_tokens_set

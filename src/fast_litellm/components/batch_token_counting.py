@@ -70,45 +70,24 @@ class FastCount:
         self.max_exact = max_exact
         self.samples = samples  # LiteLLM's _evenly_spaced_samples
 
-    def _pieces(self, text: str) -> list[str]:
-        """The slices LiteLLM's exact count function counts separately for ``text``."""
+    def __call__(self, text: str) -> int:
         chunk = self.chunk
+        if len(text) <= chunk:
+            return self.encoding.count(text)
         if len(text) <= self.max_exact:
-            if len(text) <= chunk:
-                return [text]
-            return [text[i:i + chunk] for i in range(0, len(text), chunk)]
-        out = []
-        for sample in self.samples(text, self.max_exact):
-            out += [sample[i:i + chunk] for i in range(0, len(sample), chunk)]
-        return out
-
-    def _finish(self, text: str, counts) -> int:
-        total = sum(counts)
-        if len(text) <= self.max_exact:
-            return total
+            return self.encoding.count_chunked(text, chunk)
         samples = self.samples(text, self.max_exact)
+        total = sum(self.encoding.count_chunked(s, chunk) for s in samples)
         return round(total * len(text) / sum(len(s) for s in samples))
 
-    def __call__(self, text: str) -> int:
-        if len(text) <= self.chunk:
-            return self.encoding.count(text)
-        return self._finish(text, self.encoding.count_batch(self._pieces(text)))
-
     def many(self, texts: list[str]) -> int:
-        """``sum(self(t) for t in texts)`` in one native call."""
+        """``sum(self(t) for t in texts)``; the short texts in one native call."""
         chunk = self.chunk
-        if not texts:
-            return 0
-        if max(map(len, texts)) <= chunk:
-            return sum(self.encoding.count_batch(texts))
-        flat: list[str] = []
-        spans = []
-        for t in texts:
-            p = self._pieces(t)
-            spans.append((t, len(flat), len(flat) + len(p)))
-            flat += p
-        counts = self.encoding.count_batch(flat)
-        return sum(self._finish(t, counts[a:b]) for t, a, b in spans)
+        short = [t for t in texts if len(t) <= chunk]
+        total = sum(self.encoding.count_batch(short)) if short else 0
+        if len(short) < len(texts):
+            total += sum(self(t) for t in texts if len(t) > chunk)
+        return total
 
 
 def _make_get_count_function(original):
