@@ -26,8 +26,10 @@ from fast_litellm.components import batch_token_counting as btc
 from litellm.litellm_core_utils import token_counter as tc
 from test_toolfmt import _schema  # JSON-schema generator (odd enums, type lists, nesting)
 
+# (chat-latest, computer-use-preview: LiteLLM keeps the name, tiktoken does not know it: cl100k_base
+# after a KeyError; chatgpt-4o-latest: renamed gpt-3.5-turbo although it contains "gpt-4o")
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-3.5-turbo", "gpt-3.5-turbo-0301", "azure/gpt-35-turbo",
-          "unknown-model-xyz", ""]
+          "unknown-model-xyz", "", "o1", "gpt-5", "chatgpt-4o-latest", "chat-latest", "computer-use-preview"]
 WORDS = ["hello", " world", "naïve", "東京", "🙂", "\n\n", "  ", "'s", "123", "def f(x):\n    return x",
          "{\"a\": 1}", "ſ", "K", "\r\n", "\u200d", "<|endoftext|>"]
 
@@ -214,6 +216,62 @@ def test_litellms_function_answers_when_needed(setting, monkeypatch, request):
     assert a == b
     # (litellm.token_counter answers 0 itself when disabled, before reaching ours)
     assert calls == {"served": 0, "delegated": 0 if setting == "disabled" else 1}, calls
+
+
+def test_long_texts_are_counted_in_litellms_slices_on_the_fast_path():
+    """Texts over LiteLLM's 1,024-character slices (one native call sums them), lone
+    surrogates inside long and short texts (each slice fixed on its own, as tiktoken)."""
+    r = random.Random(7)
+    reqs = []
+    for i in range(40):
+        long = "".join(r.choice(WORDS + ["\ud83d", "\ude00", "\ud800"]) for _ in range(r.randint(300, 1500)))
+        msgs = [{"role": "system", "content": "be brief"}, {"role": "user", "content": long},
+                {"role": "assistant", "content": r.choice(["", "ok", "\udfff"]),
+                 "tool_calls": [{"function": {"name": "f", "arguments": long[: r.randint(0, 3000)]}}]}]
+        reqs.append({"model": MODELS[i % len(MODELS)], "messages": msgs})
+    assert max(len(m["content"]) for kw in reqs for m in kw["messages"]) > 3 * 1024
+    ref = _unpatched(reqs)
+    got, calls = _patched(reqs)
+    assert got == ref
+    assert all(x[0] == "ok" for x in ref)
+    assert calls == {"served": len(reqs), "delegated": 0}, calls
+
+
+def test_model_to_encoding_follows_litellm_and_its_monkeypatches(monkeypatch, capsys):
+    """_get_count_function inlines LiteLLM's model -> encoding choice: the same encoding for
+    every model LiteLLM lists, LiteLLM's warning where tiktoken lacks the name, and
+    LiteLLM's function again once someone replaces it."""
+    models = MODELS + sorted(litellm.open_ai_chat_completion_models) + sorted(litellm.azure_llms)
+    fast_litellm.revert()
+    try:
+        want = [tc.openai_tokenizer_encoding(m).name for m in models]
+    finally:
+        fast_litellm.apply()
+    counts = [tc._get_count_function(m) for m in models]
+    assert all(type(c) is btc.FastCount for c in counts)
+    assert [c.encoding.name for c in counts] == want
+    assert {"o200k_base", "cl100k_base"} <= set(want)
+
+    monkeypatch.setattr(litellm, "set_verbose", True)
+    outputs = []
+    for patched in (False, True):
+        if not patched:
+            fast_litellm.revert()
+        try:
+            capsys.readouterr()
+            tc._get_count_function("chat-latest")
+            outputs.append(capsys.readouterr().out)
+        finally:
+            if not patched:
+                fast_litellm.apply()
+    assert "Using cl100k_base encoding" in outputs[0] and outputs[0] == outputs[1]
+    monkeypatch.setattr(litellm, "set_verbose", False)
+
+    seen = []
+    original = tc.openai_tokenizer_encoding
+    monkeypatch.setattr(tc, "openai_tokenizer_encoding", lambda m: seen.append(m) or original("gpt-4"))
+    count = tc._get_count_function("gpt-4o")
+    assert seen == ["gpt-4o"] and count.encoding.name == "cl100k_base"
 
 
 def test_plain_chat_is_served():

@@ -344,6 +344,47 @@ def test_count_chunked_corpus_and_errors(pairs):
             fast._bpe.count_chunked(*args)
 
 
+def test_count_sum(pairs):
+    rng = random.Random(11)
+    alphabet = PIECES + list(WHITESPACE) + list("abc019'.,")
+    for _ in range(200):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(rng.randint(0, 12))]
+        chunk = rng.choice([1, 3, 16, 40, 1024])
+        for fast, ref in pairs.values():
+            want = sum(_chunked_by_tiktoken(ref, t, chunk) for t in texts)
+            assert fast._bpe.count_sum(texts, chunk, 10**9) == want
+            assert fast._bpe.count_sum(tuple(texts), chunk, 10**9) == want
+    bpe = pairs["o200k_base"][0]._bpe
+    assert bpe.count_sum(["ab", "abcdef"], 4, 5) is None  # a text over max_chars: the caller extrapolates
+    assert bpe.count_sum(["ab", "abcde"], 4, 5) == bpe.count_chunked("abcde", 4) + 1
+    assert bpe.count_sum([], 4, 5) == 0
+    with pytest.raises(UnicodeEncodeError):
+        bpe.count_sum(["ok", "\ud800"], 4, 5)
+    for args, exc in [((["a", 1], 4, 5), TypeError), (("abc", 4, 5), TypeError), ((["a"], 0, 5), ValueError),
+                      ((["a"], 4, -1), ValueError), ((["a"], 4), TypeError), ((["a"], "4", 5), TypeError)]:
+        with pytest.raises(exc):
+            bpe.count_sum(*args)
+
+
+def test_get_encoding_follows_the_environment(cache_dir, tmp_path):
+    """The per-process cache is keyed by the variables that choose the rank file, read from
+    os.environ's own store: a change through os.environ is seen at the next call."""
+    import fast_litellm
+
+    first = fast_litellm.get_encoding("cl100k_base")
+    assert fast_litellm.get_encoding("cl100k_base") is first
+    old = os.environ["TIKTOKEN_CACHE_DIR"]
+    d = tmp_path / "copy"
+    shutil.copytree(old, d)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(d)
+    try:
+        moved = fast_litellm.get_encoding("cl100k_base")
+    finally:
+        os.environ["TIKTOKEN_CACHE_DIR"] = old
+    assert moved is not first and moved.encode("hello") == first.encode("hello")
+    assert fast_litellm.get_encoding("cl100k_base") is first
+
+
 def test_get_encoding_rejects_unknown_names(cache_dir):
     import fast_litellm
 

@@ -13,8 +13,15 @@ int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
  * Returns 0 with a new reference in *type, or -1 with an exception. */
 int fl_ext_add_ttlmap_type(PyObject *module, PyTypeObject **type);
 
+/* The dict keys format_tools reads, made once per module (module state):
+ * fl_ext_tool_keys fills keys[0..FL_EXT_TOOL_KEYS) with new references to
+ * interned strs, or returns -1 with an exception (and no references). */
+#define FL_EXT_TOOL_KEYS 12
+int fl_ext_tool_keys(PyObject **keys);
+
 /* format_tools(tools) (toolfmt.c): LiteLLM's _format_function_definitions
- * for JSON-shaped tools, or None where LiteLLM's function must answer. */
-PyObject *fl_ext_format_tools(PyObject *module, PyObject *tools);
+ * for JSON-shaped tools, or None where LiteLLM's function must answer.
+ * `keys`: the ones fl_ext_tool_keys made. */
+PyObject *fl_ext_format_tools(PyObject *const *keys, PyObject *tools);
 
 #endif /* FL_EXT_H */

@@ -27,6 +27,7 @@ typedef struct {
     PyTypeObject *sampler_type;
     PyTypeObject *bpe_type;
     PyTypeObject *ttlmap_type;
+    PyObject *tool_keys[FL_EXT_TOOL_KEYS]; /* format_tools' dict keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -217,13 +218,19 @@ mod_abi_version(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(arg))
     return PyLong_FromLong(FL_ABI_VERSION);
 }
 
+static PyObject *
+mod_format_tools(PyObject *module, PyObject *tools)
+{
+    return fl_ext_format_tools(get_state(module)->tool_keys, tools);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
      "(tests)."},
     {"reseed", mod_reseed, METH_NOARGS,
      "reseed()\n--\n\nRenew the sampling stream from the kernel's entropy."},
-    {"format_tools", fl_ext_format_tools, METH_O,
+    {"format_tools", mod_format_tools, METH_O,
      "format_tools(tools: list) -> str | None: LiteLLM's _format_function_definitions "
      "for JSON-shaped tools; None where LiteLLM's own function must answer"},
     {"abi_version", mod_abi_version, METH_NOARGS,
@@ -251,6 +258,9 @@ module_exec(PyObject *module)
     if (fl_ext_add_ttlmap_type(module, &st->ttlmap_type) < 0) {
         goto error;
     }
+    if (fl_ext_tool_keys(st->tool_keys) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -266,6 +276,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->sampler_type);
     Py_VISIT(st->bpe_type);
     Py_VISIT(st->ttlmap_type);
+    for (int k = 0; k < FL_EXT_TOOL_KEYS; k++) {
+        Py_VISIT(st->tool_keys[k]);
+    }
     return 0;
 }
 
@@ -276,6 +289,9 @@ module_clear(PyObject *module)
     Py_CLEAR(st->sampler_type);
     Py_CLEAR(st->bpe_type);
     Py_CLEAR(st->ttlmap_type);
+    for (int k = 0; k < FL_EXT_TOOL_KEYS; k++) {
+        Py_CLEAR(st->tool_keys[k]);
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
  *   .count(text) -> int                  no list is built
  *   .count_many(texts) -> list[int]      one call for many texts
  *   .count_chunked(text, chunk) -> int   counts of chunk-code-point slices
+ *   .count_sum(texts, chunk, max_chars) -> int | None   many, chunked, summed
  *   .decode_bytes(ids, specials) -> bytes   specials: {id: bytes}
  *   .token_bytes(id) -> bytes | None,  .lookup(bytes) -> int | None
  *   .merge_piece(bytes, reference=False) -> list[int]   (tests, fuzzing)
@@ -244,8 +245,148 @@ error:
     return NULL;
 }
 
-/* Count every str of a list or tuple; the GIL is released once around the
+/* The UTF-8 of every str of a sequence (borrowed from the strs, which the
+ * caller keeps alive through `seq`) into ptr/len; *total: their bytes.
+ * chunk[i] (when `chunk` is not NULL): 0 when item i has at most
+ * `chunk_chars` code points, else chunk_chars.  -1 with an exception set. */
+static int
+utf8_items(PyObject *seq, Py_ssize_t n, const char *what, const char **ptr,
+           size_t *len, size_t *chunk, size_t chunk_chars, size_t *total)
+{
+    *total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t tl = 0;
+        if (!PyUnicode_Check(t)) {
+            PyErr_Format(PyExc_TypeError, "%s() item %zd: expected str, got %s",
+                         what, i, Py_TYPE(t)->tp_name);
+            goto error;
+        }
+        ptr[i] = PyUnicode_AsUTF8AndSize(t, &tl);
+        if (ptr[i] == NULL) {
+            goto error;
+        }
+        len[i] = (size_t)tl;
+        *total += (size_t)tl;
+        if (chunk != NULL) {
+            chunk[i] = (size_t)PyUnicode_GET_LENGTH(t) <= chunk_chars
+                           ? 0 : chunk_chars;
+        }
+    }
+    return 0;
+error:
+    return -1;
+}
+
+/* counts[i] = the count of item i (in chunk[i]-code-point slices when
+ * chunk is not NULL and chunk[i] > 0); the GIL is released once around the
  * whole batch when it is long. */
+static enum fl_status
+count_items(BPEObject *self, Py_ssize_t n, const char **ptr,
+            const size_t *len, const size_t *chunk, size_t total,
+            size_t *counts)
+{
+    enum fl_status st = FL_OK;
+    PyThreadState *ts = total >= NOGIL_MIN_BYTES ? PyEval_SaveThread() : NULL;
+    for (Py_ssize_t i = 0; i < n && st == FL_OK; i++) {
+        const unsigned char *p = (const unsigned char *)ptr[i];
+        if (chunk != NULL && chunk[i] > 0) {
+            st = fl_bpe_count_chunked(self->bpe, p, len[i], chunk[i],
+                                      &counts[i]);
+        } else {
+            st = fl_bpe_encode(self->bpe, p, len[i], NULL, &counts[i]);
+        }
+    }
+    if (ts != NULL) {
+        PyEval_RestoreThread(ts);
+    }
+    return st;
+}
+
+/* count_sum(texts, chunk, max_chars): sum(count_chunked(t, chunk) for t in
+ * texts), or None when a text has more than max_chars code points (LiteLLM
+ * extrapolates those: the caller's business). */
+static PyObject *
+BPE_count_sum(BPEObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *seq = NULL;
+    PyObject *res = NULL;
+    const char **ptr = NULL;
+    size_t *len = NULL;
+    size_t *chunk = NULL;
+    size_t *counts = NULL;
+    Py_ssize_t n = 0;
+    Py_ssize_t chunk_chars = 0;
+    Py_ssize_t max_chars = 0;
+    size_t total = 0;
+    size_t sum = 0;
+    enum fl_status st;
+
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "count_sum() expects (texts, chunk, max_chars)");
+        goto error;
+    }
+    if (!PyList_Check(args[0]) && !PyTuple_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "count_sum() expects a list or tuple");
+        goto error;
+    }
+    seq = PySequence_Fast(args[0], "count_sum() expects a list or tuple");
+    if (seq == NULL) {
+        goto error;
+    }
+    chunk_chars = PyLong_AsSsize_t(args[1]);
+    if (chunk_chars == -1 && PyErr_Occurred()) {
+        goto error;
+    }
+    max_chars = PyLong_AsSsize_t(args[2]);
+    if (max_chars == -1 && PyErr_Occurred()) {
+        goto error;
+    }
+    if (chunk_chars < 1 || max_chars < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "count_sum(): chunk must be >= 1, max_chars >= 0");
+        goto error;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        if (PyUnicode_Check(t) && PyUnicode_GET_LENGTH(t) > max_chars) {
+            res = Py_NewRef(Py_None);
+            goto error;
+        }
+    }
+    ptr = PyMem_Calloc((size_t)n + 1, sizeof(*ptr));
+    len = PyMem_Calloc((size_t)n + 1, sizeof(*len));
+    chunk = PyMem_Calloc((size_t)n + 1, sizeof(*chunk));
+    counts = PyMem_Calloc((size_t)n + 1, sizeof(*counts));
+    if (ptr == NULL || len == NULL || chunk == NULL || counts == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    if (utf8_items(seq, n, "count_sum", ptr, len, chunk, (size_t)chunk_chars,
+                   &total) < 0) {
+        goto error;
+    }
+    st = count_items(self, n, ptr, len, chunk, total, counts);
+    if (st != FL_OK) {
+        (void)status_error(st);
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        sum += counts[i];
+    }
+    res = PyLong_FromSize_t(sum);
+error:
+    Py_XDECREF(seq);
+    PyMem_Free(ptr);
+    PyMem_Free(len);
+    PyMem_Free(chunk);
+    PyMem_Free(counts);
+    return res;
+}
+
+/* Count every str of a list or tuple. */
 static PyObject *
 BPE_count_many(BPEObject *self, PyObject *texts)
 {
@@ -270,35 +411,10 @@ BPE_count_many(BPEObject *self, PyObject *texts)
         PyErr_NoMemory();
         goto error;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
-        Py_ssize_t tl = 0;
-        if (!PyUnicode_Check(t)) {
-            PyErr_Format(PyExc_TypeError,
-                         "count_many() item %zd: expected str, got %s", i,
-                         Py_TYPE(t)->tp_name);
-            goto error;
-        }
-        ptr[i] = PyUnicode_AsUTF8AndSize(t, &tl);
-        if (ptr[i] == NULL) {
-            goto error;
-        }
-        len[i] = (size_t)tl;
-        total += (size_t)tl;
+    if (utf8_items(seq, n, "count_many", ptr, len, NULL, 0, &total) < 0) {
+        goto error;
     }
-    if (total >= NOGIL_MIN_BYTES) {
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < n && st == FL_OK; i++) {
-            st = fl_bpe_encode(self->bpe, (const unsigned char *)ptr[i],
-                               len[i], NULL, &counts[i]);
-        }
-        Py_END_ALLOW_THREADS
-    } else {
-        for (Py_ssize_t i = 0; i < n && st == FL_OK; i++) {
-            st = fl_bpe_encode(self->bpe, (const unsigned char *)ptr[i],
-                               len[i], NULL, &counts[i]);
-        }
-    }
+    st = count_items(self, n, ptr, len, NULL, total, counts);
     if (st != FL_OK) {
         (void)status_error(st);
         goto error;
@@ -572,6 +688,9 @@ static PyMethodDef BPE_methods[] = {
      METH_FASTCALL,
      "count_chunked(text, chunk)\n--\n\nsum(count(text[i:i + chunk]) for i "
      "in range(0, len(text), chunk))."},
+    {"count_sum", (PyCFunction)(void (*)(void))BPE_count_sum, METH_FASTCALL,
+     "count_sum(texts, chunk, max_chars)\n--\n\nsum(count_chunked(t, chunk) "
+     "for t in texts), None when a text exceeds max_chars code points."},
     {"decode_bytes", (PyCFunction)(void (*)(void))BPE_decode_bytes,
      METH_FASTCALL,
      "decode_bytes(ids, specials)\n--\n\nBytes of the tokens; specials maps "

@@ -27,7 +27,7 @@ struct buf {
     size_t cap;
 };
 
-/* The dict keys LiteLLM reads, made once per call (not module globals). */
+/* The dict keys LiteLLM reads (made once per module, in its state). */
 enum key_id {
     K_FUNCTION, K_FUNCTION_DECLARATIONS, K_FUNCTIONDECLARATIONS, K_INPUT_SCHEMA,
     K_PARAMETERS, K_NAME, K_DESCRIPTION, K_PROPERTIES, K_REQUIRED, K_TYPE, K_ENUM,
@@ -38,10 +38,30 @@ static const char *const key_text[K_COUNT] = {
     "parameters", "name", "description", "properties", "required", "type", "enum",
     "items"};
 
+_Static_assert(K_COUNT == FL_EXT_TOOL_KEYS, "fl_ext.h: FL_EXT_TOOL_KEYS");
+
 struct ctx {
     struct buf b;
-    PyObject *keys[K_COUNT];
+    PyObject *const *keys; /* borrowed from the module state */
 };
+
+int
+fl_ext_tool_keys(PyObject **keys)
+{
+    int k = 0;
+    for (; k < K_COUNT; k++) {
+        keys[k] = PyUnicode_InternFromString(key_text[k]);
+        if (keys[k] == NULL) {
+            goto error;
+        }
+    }
+    return 0;
+error:
+    while (k-- > 0) {
+        Py_CLEAR(keys[k]);
+    }
+    return -1;
+}
 
 /* 1 done, 0 bail (no exception), -1 error (exception set) */
 enum { BAIL = 0, OK = 1, ERR = -1 };
@@ -535,7 +555,7 @@ fmt_tool(struct ctx *c, PyObject *tool)
 }
 
 PyObject *
-fl_ext_format_tools(PyObject *Py_UNUSED(module), PyObject *tools)
+fl_ext_format_tools(PyObject *const *keys, PyObject *tools)
 {
     struct ctx c;
     PyObject *res = NULL;
@@ -546,12 +566,7 @@ fl_ext_format_tools(PyObject *Py_UNUSED(module), PyObject *tools)
         PyErr_SetString(PyExc_TypeError, "format_tools() expects a list");
         goto error;
     }
-    for (int k = 0; k < K_COUNT; k++) {
-        c.keys[k] = PyUnicode_InternFromString(key_text[k]);
-        if (c.keys[k] == NULL) {
-            goto error;
-        }
-    }
+    c.keys = keys;
     /* lines: "namespace functions {", "", <functions>, "} // namespace functions";
      * every function line is written as "\n" + line */
     if (puts_(&c, "namespace functions {\n") != OK) {
@@ -578,9 +593,6 @@ fl_ext_format_tools(PyObject *Py_UNUSED(module), PyObject *tools)
     }
     res = PyUnicode_DecodeUTF8(c.b.p, (Py_ssize_t)c.b.len, "strict");
 error:
-    for (int k = 0; k < K_COUNT; k++) {
-        Py_XDECREF(c.keys[k]);
-    }
     PyMem_Free(c.b.p);
     return res;
 }

@@ -280,13 +280,21 @@ class Encoding:
 
 _LOADED: dict[tuple[str, str | None], Encoding] = {}
 # the same, keyed by the environment variables that decide the rank file (no hashing per call)
-_BY_ENV: dict[tuple[str, str | None, str | None], Encoding] = {}
+# (os.environ's own encoded store when it is the usual mapping: two dict reads instead of two
+# encode-lookup-decode rounds; the keys only have to tell environments apart)
+_BY_ENV: dict[tuple, Encoding] = {}
+_ENVIRON = type(os.environ)
+_TIKTOKEN_DIR, _DATA_GYM_DIR = os.fsencode("TIKTOKEN_CACHE_DIR"), os.fsencode("DATA_GYM_CACHE_DIR")
 
 
 def get_encoding(name: str) -> Encoding:
     """The C encoding ``name`` (one of ``SUPPORTED``), loaded once per process and rank file."""
     env = os.environ
-    fast_key = (name, env.get("TIKTOKEN_CACHE_DIR"), env.get("DATA_GYM_CACHE_DIR"))
+    if type(env) is _ENVIRON:
+        data = env._data
+        fast_key = (name, data.get(_TIKTOKEN_DIR), data.get(_DATA_GYM_DIR))
+    else:
+        fast_key = (name, env.get("TIKTOKEN_CACHE_DIR"), env.get("DATA_GYM_CACHE_DIR"))
     enc = _BY_ENV.get(fast_key)
     if enc is not None:
         return enc
