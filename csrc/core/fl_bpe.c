@@ -83,13 +83,22 @@ load_le(const unsigned char *p, size_t n)
     return n == 1 ? p[0] : 0;
 }
 
-/* A fast, well-mixing hash of a short byte string.  The table is built
- * from the rank file only, so inputs cannot make it degrade: a lookup
- * probes the same fixed table whatever the text. */
+/* A fast hash of a short byte string: one multiply on the path of a
+ * string of up to 7 bytes (most pieces), whose high bits are folded onto
+ * the low ones (the slot index) by a shift.  The table is built from the
+ * rank file only, so inputs cannot make it degrade: a lookup probes the
+ * same fixed table whatever the text. */
+static inline uint64_t
+mix_tail(uint64_t h, uint64_t tail)
+{
+    h = (h ^ tail) * UINT64_C(0x94D049BB133111EB);
+    return h ^ (h >> 29);
+}
+
 static inline uint64_t
 hash_bytes(const unsigned char *p, size_t n)
 {
-    uint64_t h = UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)n;
+    uint64_t h = (uint64_t)n * UINT64_C(0x9E3779B97F4A7C15);
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -98,13 +107,25 @@ hash_bytes(const unsigned char *p, size_t n)
         p += 8;
         n -= 8;
     }
-    if (n > 0) {
-        h = (h ^ load_le(p, n)) * UINT64_C(0x94D049BB133111EB);
-    }
-    h ^= h >> 29;
-    h *= UINT64_C(0xBF58476D1CE4E5B9);
-    h ^= h >> 32;
-    return h;
+    return mix_tail(h, load_le(p, n));
+}
+
+/* hash_bytes(p, n) and head_of(p, n) for 0 < n < 8 when 8 bytes can be
+ * read at p: one load and a mask instead of load_le's length tests (whose
+ * branches a text's varying piece lengths keep mispredicting).  Little-
+ * endian hosts, where the masked word is load_le's value; elsewhere the
+ * plain functions. */
+static inline uint64_t
+hash_short_readable(const unsigned char *p, size_t n, uint64_t *head)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    *head = w & ((UINT64_C(1) << (8 * n)) - 1);
+#else
+    *head = load_le(p, n);
+#endif
+    return mix_tail((uint64_t)n * UINT64_C(0x9E3779B97F4A7C15), *head);
 }
 
 static inline uint64_t
@@ -125,15 +146,12 @@ key_of(uint64_t h, size_t len)
     return (uint32_t)len | ((uint32_t)(h >> 51) << 11);
 }
 
-int
-fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
-              size_t len, uint32_t *rank)
+/* fl_bpe_lookup with h = hash_bytes(bytes, len) and head =
+ * head_of(bytes, len) already computed, 0 < len <= FL_BPE_MAX_TOKEN_LEN. */
+static inline int
+lookup_hashed(const struct fl_bpe *bpe, const unsigned char *bytes,
+              size_t len, uint64_t h, uint64_t head, uint32_t *rank)
 {
-    if (len == 0 || len > FL_BPE_MAX_TOKEN_LEN) {
-        return 0;
-    }
-    uint64_t h = hash_bytes(bytes, len);
-    uint64_t head = head_of(bytes, len);
     uint32_t key = key_of(h, len);
     uint32_t i = (uint32_t)h & bpe->mask;
     const struct slot *sl = &bpe->slots[i];
@@ -154,6 +172,17 @@ fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
         i = (i + 1) & bpe->mask;
         sl = &bpe->slots[i];
     }
+}
+
+int
+fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
+              size_t len, uint32_t *rank)
+{
+    if (len == 0 || len > FL_BPE_MAX_TOKEN_LEN) {
+        return 0;
+    }
+    return lookup_hashed(bpe, bytes, len, hash_bytes(bytes, len),
+                         head_of(bytes, len), rank);
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -753,6 +782,177 @@ error:
     return st;
 }
 
+/* ---- the merge memo ---------------------------------------------------
+ *
+ * Text repeats its pieces (identifiers in code, keys in JSON, words of a
+ * script without spaces), and a piece that is not itself a token costs a
+ * merge: a dozen table lookups.  One call (a text, its slices, a batch of
+ * texts) keeps the merges of short pieces in a direct-mapped memo keyed by
+ * the piece's bytes, so a repeated piece costs one compare.  It lives for
+ * the call only (no state shared between calls or threads), is allocated
+ * for long inputs only (MEMO_MIN_TEXT), and an allocation failure only
+ * means no memo. */
+#define MEMO_SLOTS 1024u
+#define MEMO_MAX_LEN 32u
+#define MEMO_MAX_IDS 8u
+#define MEMO_MIN_TEXT 4096u
+
+struct memo_entry {
+    uint8_t len; /* 0: empty */
+    uint8_t nids;
+    unsigned char bytes[MEMO_MAX_LEN];
+    uint32_t ids[MEMO_MAX_IDS]; /* when the call produces ids */
+};
+
+struct memo {
+    struct memo_entry *e; /* NULL: none (yet, or not for this call) */
+    int enabled;          /* may allocate */
+};
+
+static void
+memo_free(struct memo *m)
+{
+    free(m->e);
+    m->e = NULL;
+}
+
+/* One piece of n > 0 bytes (`avail` >= n bytes readable at p): its ids
+ * appended to out (when not NULL), their number added to *count. */
+static enum fl_status
+encode_piece(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
+             size_t avail, struct fl_tokbuf *out, size_t *count,
+             struct memo *m)
+{
+    uint32_t r;
+    uint64_t h = 0;
+    uint64_t head = 0;
+    struct memo_entry *e = NULL;
+    if (n <= 2) {
+        r = rank_of(bpe, p, n);
+        if (r != NO_RANK) {
+            (*count)++;
+            return out != NULL ? tokbuf_push(out, r) : FL_OK;
+        }
+    } else if (n <= FL_BPE_MAX_TOKEN_LEN) {
+        if (n < 8 && avail >= 8) {
+            h = hash_short_readable(p, n, &head);
+        } else {
+            h = hash_bytes(p, n);
+            head = head_of(p, n);
+        }
+        if (lookup_hashed(bpe, p, n, h, head, &r)) {
+            (*count)++;
+            return out != NULL ? tokbuf_push(out, r) : FL_OK;
+        }
+        if (n <= MEMO_MAX_LEN && m->enabled) {
+            if (m->e == NULL) {
+                m->e = calloc(MEMO_SLOTS, sizeof(*m->e));
+                m->enabled = m->e != NULL;
+            }
+            if (m->e != NULL) {
+                e = &m->e[(h >> 40) & (MEMO_SLOTS - 1)];
+            }
+        }
+    }
+    if (e != NULL && e->len == n && memcmp(e->bytes, p, n) == 0) {
+        *count += e->nids;
+        for (unsigned k = 0; out != NULL && k < e->nids; k++) {
+            enum fl_status st = tokbuf_push(out, e->ids[k]);
+            if (st != FL_OK) {
+                return st;
+            }
+        }
+        return FL_OK;
+    }
+    size_t before = *count;
+    size_t at = out != NULL ? out->len : 0;
+    enum fl_status st;
+    if (n > SMALL_PIECE) {
+        st = merge_heap(bpe, p, n, out, count);
+    } else {
+        size_t s_start[SMALL_PIECE + 1];
+        uint32_t s_rank[SMALL_PIECE + 1];
+        st = merge_quadratic(bpe, p, n, s_start, s_rank, out, count);
+    }
+    size_t got = *count - before;
+    if (st == FL_OK && e != NULL && (out == NULL || got <= MEMO_MAX_IDS) &&
+        got <= UINT8_MAX) {
+        e->len = (uint8_t)n;
+        e->nids = (uint8_t)got;
+        memcpy(e->bytes, p, n);
+        if (out != NULL) {
+            memcpy(e->ids, out->ids + at, got * sizeof(uint32_t));
+        }
+    }
+    return st;
+}
+
+static enum fl_status
+encode_text(const struct fl_bpe *bpe, const unsigned char *text, size_t len,
+            struct fl_tokbuf *out, size_t *count, struct memo *m)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        size_t n = fl_pretok_next(bpe->pattern, text, len, pos);
+        enum fl_status st = encode_piece(bpe, text + pos, n, len - pos, out,
+                                         count, m);
+        if (st != FL_OK) {
+            return st;
+        }
+        pos += n;
+    }
+    return FL_OK;
+}
+
+enum fl_status
+fl_bpe_encode(const struct fl_bpe *bpe, const unsigned char *text,
+              size_t len, struct fl_tokbuf *out, size_t *count)
+{
+    struct memo m = {NULL, len >= MEMO_MIN_TEXT};
+    *count = 0;
+    enum fl_status st = encode_text(bpe, text, len, out, count, &m);
+    memo_free(&m);
+    return st;
+}
+
+/* Code points (UTF-8 lead bytes: not 10xxxxxx) among the 8 bytes at p. */
+static inline unsigned
+leads8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t hi = UINT64_C(0x8080808080808080);
+    uint64_t cont = w & hi & ~(w << 1); /* bit 7 set, bit 6 clear */
+    unsigned n = 0;
+    for (cont &= hi; cont != 0; cont &= cont - 1) {
+        n++;
+    }
+    return 8u - n;
+}
+
+/* The end of the slice starting at text[pos] (a lead byte) that holds
+ * `chunk` code points, or len. */
+static size_t
+slice_end(const unsigned char *text, size_t len, size_t pos, size_t chunk)
+{
+    size_t end = pos + 1;
+    size_t left = chunk - 1; /* code points after text[pos] still in the slice */
+    /* whole words while they cannot hold the next slice's first byte */
+    while (left >= 8 && len - end >= 8) {
+        left -= leads8(text + end);
+        end += 8;
+    }
+    for (; end < len; end++) {
+        if ((text[end] & 0xC0) != 0x80) {
+            if (left == 0) {
+                break;
+            }
+            left--;
+        }
+    }
+    return end;
+}
+
 enum fl_status
 fl_bpe_merge_piece(const struct fl_bpe *bpe, const unsigned char *piece,
                    size_t len, int reference, struct fl_tokbuf *out,
@@ -766,17 +966,8 @@ fl_bpe_merge_piece(const struct fl_bpe *bpe, const unsigned char *piece,
         return FL_OK;
     }
     if (!reference) {
-        uint32_t whole = rank_of(bpe, piece, len);
-        if (whole != NO_RANK) {
-            (*count)++;
-            return out != NULL ? tokbuf_push(out, whole) : FL_OK;
-        }
-        if (len > SMALL_PIECE) {
-            return merge_heap(bpe, piece, len, out, count);
-        }
-        size_t s_start[SMALL_PIECE + 1];
-        uint32_t s_rank[SMALL_PIECE + 1];
-        return merge_quadratic(bpe, piece, len, s_start, s_rank, out, count);
+        struct memo none = {NULL, 0};
+        return encode_piece(bpe, piece, len, len, out, count, &none);
     }
     /* the reference: tiktoken's loop as written, any length */
     if (len + 1 > SIZE_MAX / sizeof(size_t)) {
@@ -803,20 +994,20 @@ error:
     return st;
 }
 
-enum fl_status
-fl_bpe_encode(const struct fl_bpe *bpe, const unsigned char *text,
-              size_t len, struct fl_tokbuf *out, size_t *count)
+/* fl_bpe_count_chunked's work, adding to *count and sharing m. */
+static enum fl_status
+count_chunked(const struct fl_bpe *bpe, const unsigned char *text,
+              size_t len, size_t chunk, size_t *count, struct memo *m)
 {
     size_t pos = 0;
-    *count = 0;
     while (pos < len) {
-        size_t n = fl_pretok_next(bpe->pattern, text, len, pos);
-        enum fl_status st = fl_bpe_merge_piece(bpe, text + pos, n, 0, out,
-                                               count);
+        size_t end = slice_end(text, len, pos, chunk);
+        enum fl_status st = encode_text(bpe, text + pos, end - pos, NULL,
+                                        count, m);
         if (st != FL_OK) {
             return st;
         }
-        pos += n;
+        pos = end;
     }
     return FL_OK;
 }
@@ -825,28 +1016,38 @@ enum fl_status
 fl_bpe_count_chunked(const struct fl_bpe *bpe, const unsigned char *text,
                      size_t len, size_t chunk, size_t *count)
 {
-    size_t pos = 0;
+    struct memo m = {NULL, len >= MEMO_MIN_TEXT};
     *count = 0;
     if (chunk == 0) {
         return FL_EINVAL;
     }
-    while (pos < len) {
-        size_t end = pos + 1; /* text[pos] starts a code point */
-        size_t chars = 1;
-        size_t n = 0;
-        for (; end < len; end++) {
-            if ((text[end] & 0xC0) != 0x80 && chars++ == chunk) {
-                break;
-            }
-        }
-        enum fl_status st = fl_bpe_encode(bpe, text + pos, end - pos, NULL, &n);
-        if (st != FL_OK) {
-            return st;
-        }
-        *count += n;
-        pos = end;
+    enum fl_status st = count_chunked(bpe, text, len, chunk, count, &m);
+    memo_free(&m);
+    return st;
+}
+
+enum fl_status
+fl_bpe_count_batch(const struct fl_bpe *bpe, size_t n,
+                   const unsigned char *const *texts, const size_t *lens,
+                   const size_t *chunks, size_t *counts)
+{
+    size_t total = 0;
+    enum fl_status st = FL_OK;
+    for (size_t i = 0; i < n; i++) {
+        total += lens[i];
     }
-    return FL_OK;
+    struct memo m = {NULL, total >= MEMO_MIN_TEXT};
+    for (size_t i = 0; i < n && st == FL_OK; i++) {
+        counts[i] = 0;
+        if (chunks != NULL && chunks[i] > 0) {
+            st = count_chunked(bpe, texts[i], lens[i], chunks[i], &counts[i],
+                               &m);
+        } else {
+            st = encode_text(bpe, texts[i], lens[i], NULL, &counts[i], &m);
+        }
+    }
+    memo_free(&m);
+    return st;
 }
 
 enum fl_status

@@ -78,7 +78,10 @@ int fl_bpe_lookup(const struct fl_bpe *bpe, const unsigned char *bytes,
 /* Encode text[0..len) (UTF-8; invalid bytes are never read out of bounds)
  * as ordinary text.  When `out` is NULL only *count is produced and no ids
  * are stored; otherwise ids are appended to `out` and *count receives the
- * number appended.  Returns FL_OK or FL_ENOMEM. */
+ * number appended.  Returns FL_OK or FL_ENOMEM.
+ * For inputs of 4 KiB or more the call keeps the merges of short pieces
+ * that are not tokens in a memo of its own (about 70 KiB, freed before it
+ * returns): repeated pieces are merged once.  The result is the same. */
 enum fl_status fl_bpe_encode(const struct fl_bpe *bpe,
                              const unsigned char *text, size_t len,
                              struct fl_tokbuf *out, size_t *count);
@@ -92,6 +95,16 @@ enum fl_status fl_bpe_encode(const struct fl_bpe *bpe,
 enum fl_status fl_bpe_count_chunked(const struct fl_bpe *bpe,
                                     const unsigned char *text, size_t len,
                                     size_t chunk, size_t *count);
+
+/* Count n texts in one call: counts[i] is fl_bpe_encode's count of
+ * texts[i][0..lens[i]), or fl_bpe_count_chunked's with chunks[i] when
+ * chunks is not NULL and chunks[i] > 0.  The texts share one merge memo
+ * (see fl_bpe_encode).  On an error the counts from the failing text on
+ * are unspecified. */
+enum fl_status fl_bpe_count_batch(const struct fl_bpe *bpe, size_t n,
+                                  const unsigned char *const *texts,
+                                  const size_t *lens, const size_t *chunks,
+                                  size_t *counts);
 
 /* Merge one piece, appending its ids to out (or only counting when out is
  * NULL).  Exposed for tests and the fuzzer; `reference` selects the plain

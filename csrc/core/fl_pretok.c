@@ -14,6 +14,7 @@
 #include "fl_pretok.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "fl_uniprops.h"
 
@@ -261,6 +262,64 @@ ascii_digit(unsigned char c)
     return (unsigned)(c - '0') < 10;
 }
 
+/* Runs of ASCII letters eight bytes at a time where the host allows it
+ * (little-endian, a count-trailing-zeros builtin), else a byte at a time;
+ * the same result either way.  A word's bytes are tested as lanes: a lane
+ * x (high bit clear) is in [lo, hi] iff x + (0x80 - lo) reaches bit 7 and
+ * x + (0x7F - hi) does not (no lane carries into the next: x <= 0x7F). */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FL_SWAR 1
+#define LANES(b) ((uint64_t)(b) * UINT64_C(0x0101010101010101))
+#define HIGH LANES(0x80)
+
+/* Lanes (bit 7 of each byte) of the 8 bytes at p in [lo, hi], after OR-ing
+ * each byte with `fold` (0x20 folds A-Z onto a-z). */
+static inline uint64_t
+lanes_in(const unsigned char *p, unsigned char lo, unsigned char hi,
+         unsigned char fold)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t x = (w & LANES(0x7F)) | LANES(fold);
+    uint64_t ge = x + LANES(0x80 - lo);
+    uint64_t gt = x + LANES(0x7F - hi);
+    return ~w & ge & ~gt & HIGH;
+}
+#endif
+
+/* End of the run from i of ASCII bytes that are in [lo, hi] once OR-ed with
+ * `fold`. */
+static inline size_t
+run_ascii(const unsigned char *t, size_t len, size_t i, unsigned char lo,
+          unsigned char hi, unsigned char fold)
+{
+#ifdef FL_SWAR
+    while (len - i >= 8) {
+        uint64_t out = ~lanes_in(t + i, lo, hi, fold) & HIGH;
+        if (out != 0) {
+            return i + (size_t)(__builtin_ctzll(out) >> 3);
+        }
+        i += 8;
+    }
+#endif
+    while (i < len && (unsigned)((t[i] | fold) - lo) <= (unsigned)(hi - lo)) {
+        i++;
+    }
+    return i;
+}
+
+/* The run of \p{L} from i, ASCII letters first. */
+static inline size_t
+run_letters(const unsigned char *t, size_t len, size_t i)
+{
+    i = run_ascii(t, len, i, 'a', 'z', 0x20);
+    if (i < len && t[i] >= 0x80) {
+        i = run_any(t, len, i, FL_UP_L);
+    }
+    return i;
+}
+
 /* t[pos] == ' ' (cl100k and o200k): two or more spaces followed by an ASCII
  * byte that is not White_Space.  Nothing before \s+(?!\S) can match (the
  * letter alternatives fail on the second space, the others need a non-space
@@ -359,14 +418,14 @@ next_cl100k(const unsigned char *t, size_t len, size_t pos)
     if (b < 0x80) {
         /* [^\r\n\p{L}\p{N}]?+\p{L}++, \p{N}{1,3}+ and runs of spaces */
         if (ascii_letter(b)) {
-            return run_any(t, len, pos + 1, FL_UP_L) - pos;
+            return run_letters(t, len, pos + 1) - pos;
         }
         if (ascii_digit(b)) {
             return run_digits(t, len, pos, 3) - pos;
         }
         if (b != '\r' && b != '\n' && pos + 1 < len &&
             ascii_letter(t[pos + 1])) {
-            return run_any(t, len, pos + 2, FL_UP_L) - pos;
+            return run_letters(t, len, pos + 2) - pos;
         }
         size_t n = b == ' ' ? spaces_fast(t, len, pos) : 0;
         if (n == 0) {
@@ -488,19 +547,13 @@ o200k_ascii(const unsigned char *t, size_t len, size_t pos)
         }
         s = pos + 1; /* [^\r\n\p{L}\p{N}]? takes b */
     }
-    size_t i = s;
-    while (i < len && ascii_upper(t[i])) {
-        i++;
-    }
+    size_t i = run_ascii(t, len, s, 'A', 'Z', 0);
     if (i < len && t[i] >= 0x80) {
         return 0;
     }
     size_t e = i;
     if (i < len && ascii_lower(t[i])) {
-        e = i + 1;
-        while (e < len && ascii_lower(t[e])) {
-            e++;
-        }
+        e = run_ascii(t, len, i + 1, 'a', 'z', 0);
         if (e < len && t[e] >= 0x80) {
             e = run_any(t, len, e, UP_W); /* a-z, then any other W */
         }

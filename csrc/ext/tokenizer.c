@@ -286,19 +286,16 @@ count_items(BPEObject *self, Py_ssize_t n, const char **ptr,
             const size_t *len, const size_t *chunk, size_t total,
             size_t *counts)
 {
-    enum fl_status st = FL_OK;
-    PyThreadState *ts = total >= NOGIL_MIN_BYTES ? PyEval_SaveThread() : NULL;
-    for (Py_ssize_t i = 0; i < n && st == FL_OK; i++) {
-        const unsigned char *p = (const unsigned char *)ptr[i];
-        if (chunk != NULL && chunk[i] > 0) {
-            st = fl_bpe_count_chunked(self->bpe, p, len[i], chunk[i],
-                                      &counts[i]);
-        } else {
-            st = fl_bpe_encode(self->bpe, p, len[i], NULL, &counts[i]);
-        }
-    }
-    if (ts != NULL) {
-        PyEval_RestoreThread(ts);
+    enum fl_status st;
+    const unsigned char *const *texts = (const unsigned char *const *)ptr;
+    if (total >= NOGIL_MIN_BYTES) {
+        Py_BEGIN_ALLOW_THREADS
+        st = fl_bpe_count_batch(self->bpe, (size_t)n, texts, len, chunk,
+                                counts);
+        Py_END_ALLOW_THREADS
+    } else {
+        st = fl_bpe_count_batch(self->bpe, (size_t)n, texts, len, chunk,
+                                counts);
     }
     return st;
 }

@@ -184,6 +184,65 @@ test_merges_agree(const struct fl_bpe *bpe)
     CHECK(agree);
 }
 
+/* A long text of repeated words (so the encoder's merge memo fills, hits
+ * and overwrites its slots): fl_bpe_encode's ids and count equal the
+ * reference merge of every piece, and so do count_chunked and count_batch
+ * (whose slices are encoded separately). */
+static void
+test_long_text_with_memo(const struct fl_bpe *bpe)
+{
+    enum { WORDS = 3000, TEXT = 200000 };
+    static unsigned char words[WORDS][24];
+    static size_t wlen[WORDS];
+    unsigned char *text = malloc(TEXT + 64);
+    size_t len = 0;
+    for (int w = 0; w < WORDS; w++) {
+        wlen[w] = 1 + rnd() % 20;
+        for (size_t k = 0; k < wlen[w]; k++) {
+            words[w][k] = (unsigned char)("abcdeX"[rnd() % 6]);
+        }
+    }
+    while (len < TEXT) {
+        int w = (int)(rnd() % (rnd() % 2 ? 50 : WORDS)); /* some words often */
+        text[len++] = ' ';
+        memcpy(text + len, words[w], wlen[w]);
+        len += wlen[w];
+    }
+    struct fl_tokbuf got = {0}, want = {0};
+    size_t count = 0, count2 = 0, want_count = 0, pos = 0;
+    int ok = fl_bpe_encode(bpe, text, len, &got, &count) == FL_OK &&
+             fl_bpe_encode(bpe, text, len, NULL, &count2) == FL_OK;
+    while (ok && pos < len) {
+        size_t n = fl_pretok_next(FL_PAT_GPT2, text, len, pos);
+        ok = fl_bpe_merge_piece(bpe, text + pos, n, 1, &want, &want_count) ==
+             FL_OK;
+        pos += n;
+    }
+    CHECK(ok);
+    CHECK(count == want_count && count2 == want_count && got.len == want.len);
+    CHECK(got.len == want.len &&
+          memcmp(got.ids, want.ids, got.len * sizeof(uint32_t)) == 0);
+    /* slices of 1000 bytes (ASCII: code points) counted separately */
+    size_t sliced = 0, chunked = 0;
+    for (size_t at = 0; at < len; at += 1000) {
+        size_t c = 0;
+        fl_bpe_encode(bpe, text + at, len - at < 1000 ? len - at : 1000,
+                      NULL, &c);
+        sliced += c;
+    }
+    CHECK(fl_bpe_count_chunked(bpe, text, len, 1000, &chunked) == FL_OK);
+    CHECK(chunked == sliced);
+    const unsigned char *texts[3] = {text, text + 5, text};
+    size_t lens[3] = {len, 100, len}, chunks[3] = {0, 0, 1000}, counts[3];
+    CHECK(fl_bpe_count_batch(bpe, 3, texts, lens, chunks, counts) == FL_OK);
+    size_t c5 = 0;
+    fl_bpe_encode(bpe, text + 5, 100, NULL, &c5);
+    CHECK(counts[0] == want_count && counts[1] == c5 && counts[2] == sliced);
+    fl_tokbuf_free(&got);
+    fl_tokbuf_free(&want);
+    free(text);
+}
+
 static void
 test_duplicate_bytes_rejected(void)
 {
@@ -208,6 +267,7 @@ main(void)
         test_lookup_after_rebuilds(bpe);
         test_lookup_misses(bpe);
         test_merges_agree(bpe);
+        test_long_text_with_memo(bpe);
         fl_bpe_free(bpe);
     }
     test_duplicate_bytes_rejected();
