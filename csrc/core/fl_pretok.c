@@ -239,12 +239,6 @@ contraction(const unsigned char *t, size_t len, size_t i, int ci)
  * non-ASCII byte could change the answer.  In ASCII, \p{L} is A-Z and a-z,
  * the o200k upper class is A-Z, the lower class a-z, and \p{N} is 0-9. */
 static inline int
-ascii_upper(unsigned char c)
-{
-    return (unsigned)(c - 'A') < 26;
-}
-
-static inline int
 ascii_lower(unsigned char c)
 {
     return (unsigned)(c - 'a') < 26;

@@ -7,7 +7,10 @@
  *   - fl_bpe_encode's ids decode back to exactly the input bytes, and the
  *     count-only mode gives the same number of ids;
  *   - the heap merge equals the quadratic reference (tiktoken's loop) on
- *     the whole input taken as one piece (up to 4 KB).
+ *     the whole input taken as one piece (up to 4 KB);
+ *   - (inputs whose selector byte has bit 6 set) the input repeated past 4 KB (so that fl_bpe_encode keeps its merge
+ *     memo and hits it): the same ids as the reference merge of every
+ *     piece, and fl_bpe_count_chunked equals the counts of its slices.
  * Rank files: FL_FUZZ_RANKS = "<cl100k file>:<o200k file>:<p50k file>".
  *
  *   make fuzz FUZZ_SECONDS=60
@@ -114,6 +117,61 @@ valid_utf8(const uint8_t *s, size_t n)
     return 1;
 }
 
+/* text repeated to just over 4 KiB: see the header. */
+static void
+check_repeated(const struct fl_bpe *bpe, fl_pattern pat,
+               const unsigned char *text, size_t len)
+{
+    size_t big_len = 0, pos = 0, ref_count = 0, count = 0, chunked = 0;
+    size_t sliced = 0;
+    const size_t slice = 700; /* bytes; compared as code points below */
+    struct fl_tokbuf got = {0}, ref = {0};
+    unsigned char *big = malloc(4200 + len);
+    if (big == NULL) {
+        return;
+    }
+    while (big_len < 4200) {
+        memcpy(big + big_len, text, len);
+        big_len += len;
+    }
+    if (fl_bpe_encode(bpe, big, big_len, &got, &count) != FL_OK) {
+        __builtin_trap();
+    }
+    while (pos < big_len) {
+        size_t n = fl_pretok_next(pat, big, big_len, pos);
+        /* (the reference loop is quadratic: long pieces take the heap
+         * merge, checked against it above) */
+        if (fl_bpe_merge_piece(bpe, big + pos, n, n <= 256, &ref,
+                               &ref_count) != FL_OK) {
+            __builtin_trap();
+        }
+        pos += n;
+    }
+    if (got.len != ref.len || count != ref_count ||
+        memcmp(got.ids, ref.ids, got.len * sizeof(uint32_t)) != 0) {
+        __builtin_trap();
+    }
+    /* slices of `slice` code points, found the slow way */
+    for (size_t at = 0; at < big_len;) {
+        size_t end = at + 1, cps = 1, c = 0;
+        while (end < big_len && !((big[end] & 0xC0) != 0x80 && cps++ == slice)) {
+            end++;
+        }
+        if (fl_bpe_encode(bpe, big + at, end - at, NULL, &c) != FL_OK) {
+            __builtin_trap();
+        }
+        sliced += c;
+        at = end;
+    }
+    if (fl_bpe_count_chunked(bpe, big, big_len, slice, &chunked) != FL_OK ||
+        chunked != sliced) {
+        __builtin_trap();
+    }
+    fl_tokbuf_free(&got);
+    fl_tokbuf_free(&ref);
+    free(big);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -156,6 +214,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (a.len && memcmp(a.ids, b.ids, a.len * sizeof(uint32_t)) != 0)) {
             __builtin_trap();
         }
+    }
+    if ((data[0] & 0x40) && len > 0 && len <= 2048) { /* half the inputs */
+        check_repeated(enc[which], pats[which], text, len);
     }
     free(back);
     fl_tokbuf_free(&ids);
