@@ -541,7 +541,29 @@ o200k_ascii(const unsigned char *t, size_t len, size_t pos)
         }
         s = pos + 1; /* [^\r\n\p{L}\p{N}]? takes b */
     }
-    size_t i = run_ascii(t, len, s, 'A', 'Z', 0);
+    size_t i;
+#ifdef FL_SWAR
+    /* one load for the common case: the word's A-Z run and a-z run end
+     * within these 8 bytes */
+    if (len - s >= 8) {
+        uint64_t up = lanes_in(t + s, 'A', 'Z', 0);
+        uint64_t lo = lanes_in(t + s, 'a', 'z', 0);
+        uint64_t not_up = ~up & HIGH;
+        if (not_up != 0) {
+            unsigned k = (unsigned)__builtin_ctzll(not_up); /* bit 7 of lane */
+            uint64_t not_lo = ~lo & HIGH & (~UINT64_C(0) << k);
+            if (((lo >> k) & 1) && not_lo != 0) {
+                size_t e = s + (size_t)(__builtin_ctzll(not_lo) >> 3);
+                if (t[e] < 0x80) {
+                    return o200k_suffix(t, len, e) - pos;
+                }
+            } else if (!((lo >> k) & 1) && t[s + (k >> 3)] < 0x80) {
+                return o200k_suffix(t, len, s + (k >> 3)) - pos;
+            }
+        }
+    }
+#endif
+    i = run_ascii(t, len, s, 'A', 'Z', 0);
     if (i < len && t[i] >= 0x80) {
         return 0;
     }
