@@ -25,8 +25,12 @@ struct slot {
 };
 #define KEY_MASK 0xFFFFFFu
 #define SPAN_SHIFT 24u
-/* Pieces up to this many bytes are merged with the quadratic loop on the
- * stack; longer ones with the heap merge. */
+/* Pieces up to QUADRATIC_MAX bytes are merged with the quadratic loop (a
+ * scan of a few parts beats a heap), up to SMALL_PIECE bytes with the heap
+ * merge on the stack, longer ones with the heap merge on the heap. */
+#ifndef QUADRATIC_MAX
+#define QUADRATIC_MAX 16u
+#endif
 #define SMALL_PIECE 128u
 
 struct slot;
@@ -691,40 +695,20 @@ heap_pop(struct heap_item *h, size_t *n)
     return top;
 }
 
+/* The heap merge on caller-provided arrays: next, prev, ver and alive with
+ * room for n + 1 entries, heap for 3n items. */
 static enum fl_status
-merge_heap(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
-           struct fl_tokbuf *out, size_t *count)
+merge_heap_in(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
+              uint32_t *next, uint32_t *prev, uint32_t *ver,
+              unsigned char *alive, struct heap_item *heap,
+              struct fl_tokbuf *out, size_t *count)
 {
     enum fl_status st = FL_OK;
-    /* next[i]: start of the part after the part starting at i (n = end);
-     * prev[i]: start of the part before; ver[i]: bumped on every change;
-     * alive[i]: a part starts at i. */
-    uint32_t *next = NULL;
-    uint32_t *prev = NULL;
-    uint32_t *ver = NULL;
-    unsigned char *alive = NULL;
-    struct heap_item *heap = NULL;
     size_t hn = 0;
-    /* each merge pushes at most two items: n + 2n bounds the heap */
-    size_t heap_cap = 3 * n;
-
-    if (n > UINT32_MAX - 2 || heap_cap / 3 != n) {
-        st = FL_EOVERFLOW;
-        goto error;
-    }
-    next = malloc((n + 1) * sizeof(*next));
-    prev = malloc((n + 1) * sizeof(*prev));
-    ver = calloc(n + 1, sizeof(*ver));
-    alive = malloc(n + 1);
-    heap = malloc(heap_cap * sizeof(*heap));
-    if (next == NULL || prev == NULL || ver == NULL || alive == NULL ||
-        heap == NULL) {
-        st = FL_ENOMEM;
-        goto error;
-    }
     for (size_t i = 0; i <= n; i++) {
         next[i] = (uint32_t)(i + 1);
         prev[i] = i == 0 ? UINT32_MAX : (uint32_t)(i - 1);
+        ver[i] = 0;
         alive[i] = 1;
     }
     for (size_t i = 0; i + 1 < n; i++) {
@@ -773,6 +757,42 @@ merge_heap(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
         }
         (*count)++;
     }
+error:
+    return st;
+}
+
+/* The heap merge for a piece of any length (arrays on the heap). */
+static enum fl_status
+merge_heap(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
+           struct fl_tokbuf *out, size_t *count)
+{
+    enum fl_status st = FL_OK;
+    /* next[i]: start of the part after the part starting at i (n = end);
+     * prev[i]: start of the part before; ver[i]: bumped on every change;
+     * alive[i]: a part starts at i. */
+    uint32_t *next = NULL;
+    uint32_t *prev = NULL;
+    uint32_t *ver = NULL;
+    unsigned char *alive = NULL;
+    struct heap_item *heap = NULL;
+    /* each merge pushes at most two items: n + 2n bounds the heap */
+    size_t heap_cap = 3 * n;
+
+    if (n > UINT32_MAX - 2 || heap_cap / 3 != n) {
+        st = FL_EOVERFLOW;
+        goto error;
+    }
+    next = malloc((n + 1) * sizeof(*next));
+    prev = malloc((n + 1) * sizeof(*prev));
+    ver = malloc((n + 1) * sizeof(*ver));
+    alive = malloc(n + 1);
+    heap = malloc(heap_cap * sizeof(*heap));
+    if (next == NULL || prev == NULL || ver == NULL || alive == NULL ||
+        heap == NULL) {
+        st = FL_ENOMEM;
+        goto error;
+    }
+    st = merge_heap_in(bpe, p, n, next, prev, ver, alive, heap, out, count);
 error:
     free(next);
     free(prev);
@@ -869,9 +889,16 @@ encode_piece(const struct fl_bpe *bpe, const unsigned char *p, size_t n,
     enum fl_status st;
     if (n > SMALL_PIECE) {
         st = merge_heap(bpe, p, n, out, count);
+    } else if (n > QUADRATIC_MAX) {
+        uint32_t next[SMALL_PIECE + 1], prev[SMALL_PIECE + 1];
+        uint32_t ver[SMALL_PIECE + 1];
+        unsigned char alive[SMALL_PIECE + 1];
+        struct heap_item heap[3 * SMALL_PIECE];
+        st = merge_heap_in(bpe, p, n, next, prev, ver, alive, heap, out,
+                           count);
     } else {
-        size_t s_start[SMALL_PIECE + 1];
-        uint32_t s_rank[SMALL_PIECE + 1];
+        size_t s_start[QUADRATIC_MAX + 1];
+        uint32_t s_rank[QUADRATIC_MAX + 1];
         st = merge_quadratic(bpe, p, n, s_start, s_rank, out, count);
     }
     size_t got = *count - before;

@@ -577,8 +577,19 @@ o200k_ascii(const unsigned char *t, size_t len, size_t pos)
     return o200k_suffix(t, len, e) - pos;
 }
 
+/* The general scanners stay out of line: the ASCII fast paths, which end
+ * most calls, then need few registers saved and restored per piece. */
+#if defined(__GNUC__)
+#define FL_COLD __attribute__((noinline))
+#else
+#define FL_COLD
+#endif
+
+static FL_COLD size_t next_o200k_general(const unsigned char *t, size_t len,
+                                         size_t pos);
+
 /* o200k: see the header for the pattern. */
-static size_t
+static inline size_t
 next_o200k(const unsigned char *t, size_t len, size_t pos)
 {
     unsigned char b = t[pos];
@@ -597,6 +608,13 @@ next_o200k(const unsigned char *t, size_t len, size_t pos)
             return n;
         }
     }
+    return next_o200k_general(t, len, pos);
+}
+
+static size_t
+next_o200k_general(const unsigned char *t, size_t len, size_t pos)
+{
+    unsigned char b = t[pos];
     unsigned f0;
     size_t n0 = decode(t, len, pos, &f0);
     /* [^\r\n\p{L}\p{N}]? can take t[pos]; greedy, so it tries that first */
