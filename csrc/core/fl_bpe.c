@@ -950,11 +950,15 @@ leads8(const unsigned char *p)
     memcpy(&w, p, 8);
     const uint64_t hi = UINT64_C(0x8080808080808080);
     uint64_t cont = w & hi & ~(w << 1); /* bit 7 set, bit 6 clear */
+#if defined(__GNUC__)
+    return 8u - (unsigned)__builtin_popcountll(cont);
+#else
     unsigned n = 0;
-    for (cont &= hi; cont != 0; cont &= cont - 1) {
+    for (; cont != 0; cont &= cont - 1) {
         n++;
     }
     return 8u - n;
+#endif
 }
 
 /* The end of the slice starting at text[pos] (a lead byte) that holds
@@ -962,9 +966,26 @@ leads8(const unsigned char *p)
 static size_t
 slice_end(const unsigned char *text, size_t len, size_t pos, size_t chunk)
 {
+    if (len - pos <= chunk) {
+        return len; /* no more code points than bytes left */
+    }
     size_t end = pos + 1;
     size_t left = chunk - 1; /* code points after text[pos] still in the slice */
-    /* whole words while they cannot hold the next slice's first byte */
+    /* 64 bytes at a time while they are ASCII, then whole words, while they
+     * cannot hold the next slice's first byte */
+    while (left >= 64 && len - end >= 64) {
+        uint64_t any = 0;
+        for (int k = 0; k < 8; k++) {
+            uint64_t w;
+            memcpy(&w, text + end + 8 * k, 8);
+            any |= w;
+        }
+        if (any & UINT64_C(0x8080808080808080)) {
+            break;
+        }
+        left -= 64;
+        end += 64;
+    }
     while (left >= 8 && len - end >= 8) {
         left -= leads8(text + end);
         end += 8;
