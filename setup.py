@@ -5,7 +5,7 @@ import os
 
 from setuptools import Extension, setup
 
-CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"]
+CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-fvisibility=hidden"]
 # FAST_LITELLM_SANITIZE=1 builds with ASan/UBSan (make asan-test).
 if os.environ.get("FAST_LITELLM_SANITIZE"):
     CFLAGS += ["-O1", "-g", "-fno-omit-frame-pointer",
