@@ -1,7 +1,8 @@
 """routing A/B: ``Router.async_get_available_deployment`` with the ``routing`` component on and
 off, in one process, warm state.
 
-Per strategy (latency-based, cost-based, usage-based v1) and size (2, 20, 200, 1,000
+Per strategy (all six: simple-shuffle, least-busy, usage-based v2, latency-based,
+cost-based, usage-based v1) and size (2, 20, 200, 1,000
 deployments behind one model name, bench_routing.py's model list): one Router, warmed by the
 strategy handler's own success event for every deployment (latency lists, TTFT, tpm/rpm
 counters, cost map: every deployment has state, as in a proxy that has served traffic). Variants
@@ -35,6 +36,9 @@ from bench_routing import MESSAGES, SEED, model_list  # noqa: E402
 
 SIZES = (2, 20, 200, 1000)
 STRATEGIES = {
+    "simple-shuffle": None,
+    "least-busy": "leastbusy_logger",
+    "usage-based-routing-v2": "lowesttpm_logger_v2",
     "latency-based-routing": "lowestlatency_logger",
     "cost-based-routing": "lowestcost_logger",
     "usage-based-routing": "lowesttpm_logger",
@@ -49,6 +53,8 @@ def warm(router, attr: str, loop) -> None:
     from litellm import ModelResponse
     from litellm.types.utils import Usage
 
+    if attr is None:
+        return  # simple-shuffle keeps no per-deployment state
     logger = getattr(router, attr)
     rng = random.Random(SEED)
     now = datetime.datetime.now()
@@ -67,6 +73,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=0.3)
     ap.add_argument("--json")
+    ap.add_argument("--strategy", action="append", help="only these (repeatable)")
+    ap.add_argument("--size", action="append", type=int, help="only these sizes (repeatable)")
     args = ap.parse_args()
     from litellm import Router
 
@@ -76,7 +84,9 @@ def main() -> None:
 
     cases = {}
     for strategy, attr in STRATEGIES.items():
-        for n in SIZES:
+        if args.strategy and strategy not in args.strategy:
+            continue
+        for n in args.size or SIZES:
             router = Router(model_list=model_list(n), routing_strategy=strategy)
             warm(router, attr, loop)
 

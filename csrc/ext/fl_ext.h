@@ -24,4 +24,12 @@ int fl_ext_tool_keys(PyObject **keys);
  * `keys`: the ones fl_ext_tool_keys made. */
 PyObject *fl_ext_format_tools(PyObject *const *keys, PyObject *tools);
 
+/* plain_deployments(deployments, marker_prefix) (routefilt.c): whether the
+ * Router's per-deployment filters are no-ops on the list.  `keys` from
+ * fl_ext_route_keys (module state). */
+#define FL_EXT_ROUTE_KEYS 7
+int fl_ext_route_keys(PyObject **keys);
+PyObject *fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
+                                   Py_ssize_t nargs);
+
 #endif /* FL_EXT_H */

@@ -10,6 +10,8 @@
  *   abi_version()         integer; bumped when the binding's contract changes.
  *   BPE(data, pattern)    a tiktoken rank table (tokenizer.c).
  *   format_tools(tools)   the tools text token_counter counts (toolfmt.c).
+ *   plain_deployments(deployments, prefix)   routing's no-op filter test
+ *                         (routefilt.c).
  */
 #include "fl_ext.h" /* Python.h first */
 
@@ -21,13 +23,14 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 5
+#define FL_ABI_VERSION 6
 
 typedef struct {
     PyTypeObject *sampler_type;
     PyTypeObject *bpe_type;
     PyTypeObject *ttlmap_type;
     PyObject *tool_keys[FL_EXT_TOOL_KEYS]; /* format_tools' dict keys */
+    PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -224,6 +227,14 @@ mod_format_tools(PyObject *module, PyObject *tools)
     return fl_ext_format_tools(get_state(module)->tool_keys, tools);
 }
 
+static PyObject *
+mod_plain_deployments(PyObject *module, PyObject *const *args,
+                      Py_ssize_t nargs)
+{
+    return fl_ext_plain_deployments(get_state(module)->route_keys, args,
+                                    nargs);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -233,6 +244,11 @@ static PyMethodDef module_methods[] = {
     {"format_tools", mod_format_tools, METH_O,
      "format_tools(tools: list) -> str | None: LiteLLM's _format_function_definitions "
      "for JSON-shaped tools; None where LiteLLM's own function must answer"},
+    {"plain_deployments", (PyCFunction)(void (*)(void))mod_plain_deployments,
+     METH_FASTCALL,
+     "plain_deployments(deployments, marker_prefix) -> bool: every Router "
+     "candidate a plain dict on which the per-deployment filters keep it "
+     "(routefilt.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},
@@ -261,6 +277,9 @@ module_exec(PyObject *module)
     if (fl_ext_tool_keys(st->tool_keys) < 0) {
         goto error;
     }
+    if (fl_ext_route_keys(st->route_keys) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -279,6 +298,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_TOOL_KEYS; k++) {
         Py_VISIT(st->tool_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_ROUTE_KEYS; k++) {
+        Py_VISIT(st->route_keys[k]);
+    }
     return 0;
 }
 
@@ -291,6 +313,9 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ttlmap_type);
     for (int k = 0; k < FL_EXT_TOOL_KEYS; k++) {
         Py_CLEAR(st->tool_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_ROUTE_KEYS; k++) {
+        Py_CLEAR(st->route_keys[k]);
     }
     return 0;
 }

@@ -152,6 +152,9 @@ class Registry:
         self.window = 60.0
         self.cooldown = 300.0
         self._when_loaded: dict[str, list[Callable[[types.ModuleType], None]]] = {}
+        # modules whose code the import hook is running: in sys.modules, not yet complete
+        # (a component whose targets include one waits until it has finished)
+        self.executing: set[str] = set()
 
     def when_loaded(self, name: str, fn: Callable[[types.ModuleType], None]) -> None:
         """Call ``fn(module)`` once module ``name`` is loaded (now, if it already is)."""
@@ -213,11 +216,11 @@ class Registry:
     def _try_apply(self, comp: Component) -> None:
         if comp.state != "pending":
             return
-        if any(p.module not in sys.modules for p in comp.patches):
+        if any(p.module not in sys.modules or p.module in self.executing for p in comp.patches):
             return  # the import hook calls again when the module arrives
         for target, fps in comp.guards:
             g = Patch(target, lambda o: o, fps)
-            if g.module not in sys.modules:
+            if g.module not in sys.modules or g.module in self.executing:
                 return
             try:
                 fp = fingerprint(_raw_function(_resolve(g)[2]))
@@ -622,7 +625,12 @@ class _HookLoader(importlib.abc.Loader):
             spec.loader = self._real
         if getattr(module, "__loader__", None) is self:
             module.__loader__ = self._real
-        self._real.exec_module(module)
+        name = module.__name__
+        self._reg.executing.add(name)
+        try:
+            self._real.exec_module(module)
+        finally:
+            self._reg.executing.discard(name)
         self._reg.on_module_loaded(module)
 
     def __getattr__(self, name):

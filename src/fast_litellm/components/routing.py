@@ -336,6 +336,136 @@ def make_usage_v1(original):
     return g["with_service_target"]("router_usage")(get_available_deployments)
 
 
+# -- the per-deployment filters of every pick, when they keep every candidate ------------
+#
+# On every pick LiteLLM 1.108.7's Router runs Python filters over the candidates that, in
+# the common configuration, keep them all: strategy markers (twice), access windows and PTU
+# shares (`_filter_reserved_deployments`), the video narrowing and the routing order. At
+# 1,000 deployments they are about 70 % of a simple-shuffle pick (docs/ROUTING.md, 2.2).
+# `_native.plain_deployments` checks in one C pass that every candidate is a plain dict
+# on which each of them is a no-op (routefilt.c lists the conditions); then the patched
+# function returns what LiteLLM's returns in that case (a list, a tuple, or the very
+# object passed in, as the original does), and otherwise LiteLLM's function runs.
+
+MARKERS = "litellm.router:Router._drop_strategy_markers"
+RESERVED = "litellm.router:Router._filter_reserved_deployments"
+VIDEO = "litellm.router:Router._narrow_to_video_deployment"
+ORDER = "litellm.utils:get_order_filtered_deployments"
+FP_MARKERS = frozenset({"a52ba3a3b1bfaa06"})
+FP_RESERVED = frozenset({"34dca085fd1ffa53"})
+FP_VIDEO = frozenset({"52e8b1d47b8a5ee4"})
+FP_ORDER = frozenset({"fdb354598a248ee5"})
+
+FILTER_GUARDS = [
+    ("litellm.router:Router._is_strategy_marker_deployment", frozenset({"0938c800d3f0236d"})),
+    ("litellm.router:Router._deployment_ids", frozenset({"ee3b4ae31ace3227"})),
+    ("litellm.router_utils.auto_router_model_naming:classify_strategy_router_model",
+     frozenset({"a37338bb061cc0c1"})),
+    ("litellm.router_utils.access_windows:filter_reserved_deployments", frozenset({"45255d0495739233"})),
+    ("litellm.router_utils.access_windows:_reservation_blocking_window", frozenset({"b3e3024fc36ccf4a"})),
+    ("litellm.router_utils.access_windows:parse_access_windows", frozenset({"b37bafc7155b4415"})),
+    ("litellm.router_utils.ptu_shares:filter_ptu_shared_deployments", frozenset({"0bf252a3ee47a96e"})),
+    ("litellm.router_utils.ptu_shares:_deployment_shares", frozenset({"bc85a99320f0eb18"})),
+    ("litellm.litellm_core_utils.ptu_pricing:parsed_ptu_shares", frozenset({"c6ff41c09edd5794"})),
+    ("litellm.llms.azure.ptu_capacity:is_str_keyed_mapping", frozenset({"98ca0623eb9630f4"})),
+    ("litellm.utils:get_deployment_order", frozenset({"d61d3872d5f96cb5"})),
+]
+
+
+def _filter_helpers():
+    """(plain(deployments) -> bool, unchanged() -> bool): the C test, and whether the
+    helpers LiteLLM's filters call through module globals are still LiteLLM's own (a
+    monkeypatched one sends the call to LiteLLM's filter)."""
+    import litellm.router as router_mod
+    import litellm.utils as utils_mod
+    from litellm.router_utils import access_windows, auto_router_model_naming, ptu_shares
+
+    from .. import _native
+
+    prefix = auto_router_model_naming.AUTO_ROUTER_MODEL_PREFIX
+    check = _native.plain_deployments
+    same = ((router_mod, "filter_reserved_deployments", router_mod.filter_reserved_deployments),
+            (router_mod, "filter_ptu_shared_deployments", router_mod.filter_ptu_shared_deployments),
+            (router_mod, "classify_strategy_router_model", router_mod.classify_strategy_router_model),
+            (access_windows, "_reservation_blocking_window", access_windows._reservation_blocking_window),
+            (access_windows, "parse_access_windows", access_windows.parse_access_windows),
+            (ptu_shares, "_deployment_shares", ptu_shares._deployment_shares),
+            (utils_mod, "get_deployment_order", utils_mod.get_deployment_order),
+            (router_mod.Router, "_is_strategy_marker_deployment",
+             router_mod.Router._is_strategy_marker_deployment),
+            (router_mod.Router, "_deployment_ids", router_mod.Router._deployment_ids))
+
+    def unchanged() -> bool:
+        for owner, name, fn in same:
+            if getattr(owner, name) is not fn:
+                return False
+        return True
+
+    return (lambda deployments: check(deployments, prefix)), unchanged
+
+
+# fast-path answers of the four filters (tests read them)
+FILTER_FAST = {"served": 0, "delegated": 0}
+
+
+def make_drop_markers(original):
+    plain, unchanged = _filter_helpers()
+
+    def _drop_strategy_markers(self, model, deployments):
+        if plain(deployments) and unchanged():
+            FILTER_FAST["served"] += 1
+            return list(deployments)  # no marker: LiteLLM's comprehension keeps them all
+        FILTER_FAST["delegated"] += 1
+        return original(self, model, deployments)
+
+    return _drop_strategy_markers
+
+
+def make_filter_reserved(original):
+    plain, unchanged = _filter_helpers()
+
+    def _filter_reserved_deployments(self, model, healthy_deployments, request_team_id):
+        if plain(healthy_deployments) and unchanged():
+            FILTER_FAST["served"] += 1
+            # no marker, no access window, no PTU share: every stage keeps every candidate
+            # and the last one returns them as a new tuple (a new one for a tuple too)
+            return tuple([*healthy_deployments])
+        FILTER_FAST["delegated"] += 1
+        return original(self, model, healthy_deployments, request_team_id)
+
+    return _filter_reserved_deployments
+
+
+def make_narrow_video(original):
+    import litellm.router as router_mod
+
+    plain, unchanged = _filter_helpers()
+
+    def _narrow_to_video_deployment(healthy_deployments):
+        if (router_mod._video_call_deployment_id.get() is None and plain(healthy_deployments)
+                and unchanged()):
+            # no video call: None is in no set of str ids, so LiteLLM returns its argument
+            FILTER_FAST["served"] += 1
+            return healthy_deployments
+        FILTER_FAST["delegated"] += 1
+        return original(healthy_deployments)
+
+    return _narrow_to_video_deployment
+
+
+def make_order_filter(original):
+    plain, unchanged = _filter_helpers()
+
+    def get_order_filtered_deployments(healthy_deployments, target_order=None):
+        if target_order is None and plain(healthy_deployments) and unchanged():
+            FILTER_FAST["served"] += 1
+            return healthy_deployments  # no order anywhere: LiteLLM returns its argument
+        FILTER_FAST["delegated"] += 1
+        return original(healthy_deployments, target_order)
+
+    return get_order_filtered_deployments
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -343,8 +473,13 @@ def register(registry) -> None:
             Patch(LATENCY, make_latency, FP_LATENCY, passthrough=(Exception,)),
             Patch(COST, make_cost, FP_COST, passthrough=(Exception,)),
             Patch(USAGE_V1, make_usage_v1, FP_USAGE_V1, passthrough=(Exception,)),
+            # LiteLLM's filters raise their own exceptions from inside ours
+            Patch(MARKERS, make_drop_markers, FP_MARKERS, passthrough=(Exception,)),
+            Patch(RESERVED, make_filter_reserved, FP_RESERVED, passthrough=(Exception,)),
+            Patch(VIDEO, make_narrow_video, FP_VIDEO, passthrough=(Exception,)),
+            Patch(ORDER, make_order_filter, FP_ORDER, passthrough=(Exception,)),
         ],
-        guards=GUARDS,
+        guards=GUARDS + FILTER_GUARDS,
         description="latency-, cost- and usage-based (v1) deployment selection in linear time",
         shadow_ok=False,
     ))

@@ -1,0 +1,251 @@
+"""The Router's per-deployment filters (``routing`` component) against LiteLLM 1.108.7's own.
+
+Four filters run on every pick and keep every candidate in the common configuration:
+``Router._drop_strategy_markers``, ``Router._filter_reserved_deployments`` (markers, access
+windows, PTU shares), ``Router._narrow_to_video_deployment`` and
+``litellm.utils.get_order_filtered_deployments``. The component answers them without
+LiteLLM's per-deployment Python when ``_native.plain_deployments`` says every candidate is
+a plain dict on which they are no-ops, and calls LiteLLM's otherwise.
+
+Generated candidate lists mix plain deployments with every thing that makes a filter act or
+raise (markers, active and inactive access windows for and against the caller's team,
+invalid windows, PTU shares, orders in litellm_params and model_info, ids of odd types,
+``None`` or non-dict ``litellm_params``/``model_info``, dict subclasses and read-only
+mappings). For each, the outcome with every patch reverted and with the component applied
+must be the same: result type, the candidates kept (by identity, in order), whether the
+argument itself came back, and exceptions (type and message). Then: the fast path really
+serves plain lists, a video call and a monkeypatched helper go to LiteLLM, and a real
+``Router`` picks the same deployments both ways.
+"""
+
+from __future__ import annotations
+
+import random
+import types
+
+import pytest
+
+import fast_litellm
+import litellm  # noqa: F401
+import litellm.router as router_mod
+import litellm.utils as utils_mod
+from fast_litellm.components import routing as routing_comp
+
+ALWAYS = {"start": "00:00", "end": "23:59:59", "timezone": "UTC", "team_ids": ["team-a"]}
+NEVER = {"start": "00:00", "end": "00:00:00.000001", "timezone": "UTC", "team_ids": ["team-a"]}
+TEAMS = [None, "team-a", "team-b", ""]
+
+
+class SubDict(dict):
+    pass
+
+
+def _plain(i: int) -> dict:
+    return {"model_name": "m", "litellm_params": {"model": f"openai/gpt-{i}", "api_key": "sk-x"},
+            "model_info": {"id": f"id-{i}"}}
+
+
+def _odd(rng: random.Random, d: dict) -> dict:
+    """One thing that makes some filter act, raise, or the fast path decline."""
+    kind = rng.randrange(22)
+    lp, mi = d.get("litellm_params"), d.get("model_info")
+    if type(lp) is not dict or type(mi) is not dict or type(d) is not dict:
+        return d  # already odd
+    if kind == 0:
+        lp["model"] = rng.choice(["auto_router/complexity_router_1", "auto_router/x", "auto_router/"])
+    elif kind == 1:
+        mi["access_windows"] = [dict(ALWAYS, team_ids=[rng.choice(["team-a", "team-b"])])]
+    elif kind == 2:
+        mi["access_windows"] = [NEVER]
+    elif kind == 3:
+        mi["access_windows"] = [{"start": "bad"}]  # invalid: pydantic raises
+    elif kind == 4:
+        mi["ptu_shares"] = {rng.choice(["team-a", "team-b"]): rng.choice([1, 2, 0, "x"])}
+    elif kind == 5:
+        lp["order"] = rng.choice([1, 2, 3])
+    elif kind == 6:
+        mi["order"] = rng.choice([1, 2])
+    elif kind == 7:
+        mi["id"] = rng.choice([7, None, 1.5, ("t",), True])
+    elif kind == 8:
+        d.pop("model_info", None)
+    elif kind == 9:
+        d["model_info"] = None
+    elif kind == 10:
+        d["litellm_params"] = None
+    elif kind == 11:
+        d["litellm_params"] = types.MappingProxyType(dict(lp))
+    elif kind == 12:
+        d["model_info"] = SubDict(mi)
+    elif kind == 13:
+        return SubDict(d)
+    elif kind == 14:
+        lp["model"] = rng.choice([None, 3, b"auto_router/x"])
+    elif kind == 15:
+        mi["access_windows"] = None
+        mi["ptu_shares"] = None
+        lp["order"] = None
+    elif kind == 16:
+        mi["ptu_shares"] = {}
+    elif kind == 17:
+        lp.pop("model", None)
+    elif kind == 18:
+        lp["order"] = 0
+    return d
+
+
+def gen_list(rng: random.Random):
+    n = rng.choice([0, 1, 2, 3, 5, 20, 60])
+    deps = [_plain(i) for i in range(n)]
+    if rng.random() < 0.6:
+        for _ in range(rng.randint(1, 3)):
+            if deps:
+                k = rng.randrange(len(deps))
+                deps[k] = _odd(rng, deps[k])
+    if deps and rng.random() < 0.1:
+        deps.append(deps[0])  # the same dict twice
+    return deps if rng.random() < 0.7 else tuple(deps)
+
+
+def _outcome(f, arg):
+    try:
+        r = f()
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        return ("err", type(e), str(e))
+    pos = {id(x): i for i, x in enumerate(arg)}
+    return ("ok", type(r), r is arg, tuple(pos.get(id(x), -1) for x in r))
+
+
+def _calls(router, deps, team):
+    return [
+        ("markers", lambda: router._drop_strategy_markers("m", deps)),
+        ("reserved", lambda: router._filter_reserved_deployments("m", deps, team)),
+        ("video", lambda: router_mod.Router._narrow_to_video_deployment(deps)),
+        ("order", lambda: utils_mod.get_order_filtered_deployments(deps)),
+        ("order_target", lambda: utils_mod.get_order_filtered_deployments(deps, target_order=1)),
+    ]
+
+
+def _all_outcomes(router, cases):
+    return [[_outcome(f, deps) for _, f in _calls(router, deps, team)] for deps, team in cases]
+
+
+@pytest.fixture(scope="module")
+def router():
+    return litellm.Router(model_list=[_plain(0)])
+
+
+def test_component_active():
+    st = fast_litellm.status()["routing"]
+    assert st["active"], st
+    for f in (router_mod.Router._drop_strategy_markers, router_mod.Router._filter_reserved_deployments,
+              router_mod.Router._narrow_to_video_deployment, utils_mod.get_order_filtered_deployments):
+        assert getattr(f, "__fast_litellm_patch__", None) is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_generated_lists_same_outcome(router, seed):
+    rng = random.Random(seed)
+    cases = [(gen_list(rng), rng.choice(TEAMS)) for _ in range(500)]
+    fast_litellm.revert()
+    try:
+        want = _all_outcomes(router, cases)
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.FILTER_FAST)
+    got = _all_outcomes(router, cases)
+    for (deps, team), a, b in zip(cases, want, got):
+        assert a == b, (deps, team, a, b)
+    served = routing_comp.FILTER_FAST["served"] - before["served"]
+    delegated = routing_comp.FILTER_FAST["delegated"] - before["delegated"]
+    assert served > 500 and delegated > 500, (served, delegated)  # both paths exercised
+    kinds = {o[0] for row in want for o in row}
+    assert kinds == {"ok", "err"}  # LiteLLM's exceptions were compared too
+
+
+def test_plain_lists_are_served_and_returned_as_litellm_returns_them(router):
+    deps = [_plain(i) for i in range(50)]
+    before = routing_comp.FILTER_FAST["served"]
+    assert router._drop_strategy_markers("m", deps) == deps
+    assert type(router._drop_strategy_markers("m", tuple(deps))) is list
+    assert router._filter_reserved_deployments("m", deps, None) == tuple(deps)
+    assert router_mod.Router._narrow_to_video_deployment(deps) is deps
+    assert utils_mod.get_order_filtered_deployments(deps) is deps
+    assert routing_comp.FILTER_FAST["served"] - before == 5
+
+
+def test_video_call_goes_to_litellm(router):
+    deps = [_plain(i) for i in range(5)]
+    token = router_mod._video_call_deployment_id.set("id-3")
+    try:
+        before = routing_comp.FILTER_FAST["delegated"]
+        got = router_mod.Router._narrow_to_video_deployment(deps)
+        assert routing_comp.FILTER_FAST["delegated"] == before + 1
+    finally:
+        router_mod._video_call_deployment_id.reset(token)
+    assert got == (deps[3],)
+
+
+def test_monkeypatched_helper_goes_to_litellm(router, monkeypatch):
+    seen = []
+    original = router_mod.filter_reserved_deployments
+
+    def spy(*a, **k):
+        seen.append(1)
+        return original(*a, **k)
+
+    monkeypatch.setattr(router_mod, "filter_reserved_deployments", spy)
+    deps = [_plain(i) for i in range(3)]
+    assert router._filter_reserved_deployments("m", deps, None) == tuple(deps)
+    assert seen == [1]
+
+
+def test_plain_deployments_rejects_bad_arguments():
+    from fast_litellm import _native
+
+    assert _native.plain_deployments([], "auto_router/") is True
+    assert _native.plain_deployments(iter([]), "auto_router/") is False  # only lists and tuples
+    with pytest.raises(TypeError):
+        _native.plain_deployments([])
+    with pytest.raises(TypeError):
+        _native.plain_deployments([], b"auto_router/")
+
+
+@pytest.mark.parametrize("strategy", ["simple-shuffle", "least-busy", "usage-based-routing-v2"])
+def test_router_picks_same_sequence(strategy):
+    """A real Router over 40 deployments (some with orders, windows, markers, shares), 200
+    async picks from one seed: the same deployments and random state, patched and not."""
+    import asyncio
+
+    rng = random.Random(5)
+    deps = [_plain(i) for i in range(40)]
+    for d in deps:
+        d["litellm_params"]["rpm"] = rng.choice([None, 10, 100])
+    mixed = [dict(d, litellm_params=dict(d["litellm_params"]), model_info=dict(d["model_info"])) for d in deps]
+    mixed[3]["litellm_params"]["order"] = 2
+    mixed[5]["model_info"]["access_windows"] = [NEVER]
+    mixed[7]["model_info"]["order"] = 1
+
+    def picks(model_list):
+        router = litellm.Router(model_list=model_list, routing_strategy=strategy)
+        loop = asyncio.new_event_loop()
+        try:
+            random.seed(11)
+            out = [loop.run_until_complete(router.async_get_available_deployment(
+                model="m", messages=[{"role": "user", "content": "hi"}], request_kwargs={}))["model_info"]["id"]
+                for _ in range(200)]
+            return out, random.getstate()
+        finally:
+            loop.close()
+
+    for model_list in (deps, mixed):
+        fast_litellm.revert()
+        try:
+            want = picks(model_list)
+        finally:
+            fast_litellm.apply()
+        before = routing_comp.FILTER_FAST["served"]
+        got = picks(model_list)
+        assert got == want
+        if model_list is deps:
+            assert routing_comp.FILTER_FAST["served"] - before >= 200  # the fast path ran
