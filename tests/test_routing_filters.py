@@ -249,3 +249,138 @@ def test_router_picks_same_sequence(strategy):
         assert got == want
         if model_list is deps:
             assert routing_comp.FILTER_FAST["served"] - before >= 200  # the fast path ran
+
+
+# -- get_all_deployments(name) ----------------------------------------------------------------
+
+def _mutate_router(rng: random.Random, router) -> None:
+    """Odd entries in the Router's list and index, as a buggy or exotic setup might leave."""
+    ml = router.model_list
+    for _ in range(rng.randint(0, 3)):
+        k = rng.randrange(len(ml))
+        kind = rng.randrange(8)
+        d = ml[k]
+        if kind == 0:
+            ml[k] = SubDict(d)
+        elif kind == 1:
+            d.pop("model_name", None)
+        elif kind == 2:
+            d["model_info"] = rng.choice(["x", None, SubDict(id="s"), {}, 0])
+        elif kind == 3:
+            d["model_name"] = rng.choice(["m1", "m2", 7, None])
+        elif kind == 4:
+            router.model_name_to_deployment_indices.setdefault("m1", []).append(rng.choice([len(ml) + 3, -1, "0", 2**80]))
+        elif kind == 5:
+            d.pop("model_info", None)
+        elif kind == 6:
+            d["model_info"] = dict(d.get("model_info") or {}, team_id=rng.choice(["t1", None]))
+
+
+def _names_outcome(router, calls):
+    out = []
+    for args in calls:
+        try:
+            r = router.get_all_deployments(*args)
+        except Exception as e:  # noqa: BLE001 - compared, type and message
+            out.append(("err", type(e), str(e)))
+        else:
+            pos = {id(x): i for i, x in enumerate(router.model_list)}
+            out.append(("ok", type(r), tuple(pos.get(id(x), -1) for x in r),
+                        tuple(x.get("model_name") for x in r)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_get_all_deployments_same_outcome(seed):
+    rng = random.Random(seed)
+    routers = []
+    for _ in range(60):
+        deps = [dict(_plain(i), model_name=rng.choice(["m1", "m2", "m3"])) for i in range(rng.randint(1, 30))]
+        r = litellm.Router(model_list=deps)
+        _mutate_router(rng, r)
+        routers.append(r)
+    calls = [("m1",), ("m2",), ("m3",), ("nope",), ("m1", "alias"), ("m1", None, "t1"), ("nope", None, "t1")]
+    fast_litellm.revert()
+    try:
+        want = [_names_outcome(r, calls) for r in routers]
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.FILTER_FAST)
+    got = [_names_outcome(r, calls) for r in routers]
+    assert got == want
+    assert routing_comp.FILTER_FAST["served"] - before["served"] > 60
+    assert routing_comp.FILTER_FAST["delegated"] - before["delegated"] > 60
+
+
+# -- simple_shuffle ---------------------------------------------------------------------------
+
+WEIGHT_VALUES = [None, 0, 1, 2, 7, 0.5, 3.25, -1, True, False, 10**400, "3", [1], float("nan"), float("inf")]
+
+
+def _shuffle_case(rng: random.Random):
+    deps = []
+    for i in range(rng.randint(1, 12)):
+        lp = {"model": f"openai/gpt-{i}"}
+        for metric in ("weight", "rpm", "tpm"):
+            if rng.random() < 0.4:
+                lp[metric] = rng.choice(WEIGHT_VALUES[:10] if rng.random() < 0.9 else WEIGHT_VALUES)
+        d = {"model_name": "m", "litellm_params": lp, "model_info": {"id": f"id-{i}"}}
+        roll = rng.random()
+        if roll < 0.03:
+            d["litellm_params"] = None
+        elif roll < 0.06:
+            d["litellm_params"] = types.MappingProxyType(lp)
+        elif roll < 0.09:
+            d = SubDict(d)
+        elif roll < 0.11:
+            d.pop("litellm_params")
+        deps.append(d)
+    kwargs = None
+    if rng.random() < 0.2:
+        kwargs = {"_router_weights": rng.choice([{"m": {"id-0": 2.0, "id-3": 1.0}}, {"m": {}}, {"other": {"id-1": 1.0}},
+                                                 "bad", {"m": {"id-1": -1.0}}])}
+    return (deps if rng.random() < 0.8 else tuple(deps)), kwargs
+
+
+def _shuffle_outcomes(cases, seed):
+    from litellm.router_strategy import simple_shuffle as ss
+
+    out = []
+    random.seed(seed)
+    for deps, kwargs in cases:
+        try:
+            chosen = ss.simple_shuffle(lambda m: None, deps, "m", kwargs)
+        except Exception as e:  # noqa: BLE001 - compared, type and message
+            out.append(("err", type(e), str(e)))
+        else:
+            out.append(("ok", next(i for i, d in enumerate(deps) if d is chosen)))
+    out.append(random.getstate())
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_simple_shuffle_same_picks_and_draws(seed):
+    rng = random.Random(seed)
+    cases = [_shuffle_case(rng) for _ in range(1500)]
+    fast_litellm.revert()
+    try:
+        want = _shuffle_outcomes(cases, seed)
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.FILTER_FAST)
+    got = _shuffle_outcomes(cases, seed)
+    assert got == want
+    assert {o[0] for o in want[:-1]} == {"ok", "err"}
+    assert routing_comp.FILTER_FAST["served"] - before["served"] > 700
+    assert routing_comp.FILTER_FAST["delegated"] - before["delegated"] > 50
+
+
+def test_named_and_weights_reject_bad_arguments():
+    from fast_litellm import _native
+
+    assert _native.named_deployments((), [], "m") is None
+    assert _native.metric_weights(iter([]), "rpm") is None
+    for f, args in [(_native.named_deployments, ([], [])), (_native.named_deployments, ([], [], 3)),
+                    (_native.metric_weights, ([],)), (_native.metric_weights, ([], b"rpm"))]:
+        with pytest.raises(TypeError):
+            f(*args)

@@ -27,9 +27,16 @@ PyObject *fl_ext_format_tools(PyObject *const *keys, PyObject *tools);
 /* plain_deployments(deployments, marker_prefix) (routefilt.c): whether the
  * Router's per-deployment filters are no-ops on the list.  `keys` from
  * fl_ext_route_keys (module state). */
-#define FL_EXT_ROUTE_KEYS 7
+#define FL_EXT_ROUTE_KEYS 8
 int fl_ext_route_keys(PyObject **keys);
 PyObject *fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
                                    Py_ssize_t nargs);
+/* named_deployments(model_list, indices, name) and metric_weights(
+ * deployments, metric) (routefilt.c): get_all_deployments' and
+ * simple-shuffle's per-deployment loops, None outside the plain case. */
+PyObject *fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
+                                   Py_ssize_t nargs);
+PyObject *fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
+                                Py_ssize_t nargs);
 
 #endif /* FL_EXT_H */

@@ -235,6 +235,20 @@ mod_plain_deployments(PyObject *module, PyObject *const *args,
                                     nargs);
 }
 
+static PyObject *
+mod_named_deployments(PyObject *module, PyObject *const *args,
+                      Py_ssize_t nargs)
+{
+    return fl_ext_named_deployments(get_state(module)->route_keys, args,
+                                    nargs);
+}
+
+static PyObject *
+mod_metric_weights(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_metric_weights(get_state(module)->route_keys, args, nargs);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -249,6 +263,14 @@ static PyMethodDef module_methods[] = {
      "plain_deployments(deployments, marker_prefix) -> bool: every Router "
      "candidate a plain dict on which the per-deployment filters keep it "
      "(routefilt.c)"},
+    {"named_deployments", (PyCFunction)(void (*)(void))mod_named_deployments,
+     METH_FASTCALL,
+     "named_deployments(model_list, indices, name) -> list | None: "
+     "Router.get_all_deployments(name) without team or alias (routefilt.c)"},
+    {"metric_weights", (PyCFunction)(void (*)(void))mod_metric_weights,
+     METH_FASTCALL,
+     "metric_weights(deployments, metric) -> tuple | None: simple-shuffle's "
+     "weights for one metric (routefilt.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},

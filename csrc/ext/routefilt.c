@@ -28,10 +28,10 @@
 #include "fl_ext.h"
 
 enum { K_LITELLM_PARAMS, K_MODEL, K_ORDER, K_MODEL_INFO, K_ACCESS_WINDOWS,
-       K_PTU_SHARES, K_ID, K_COUNT };
+       K_PTU_SHARES, K_ID, K_MODEL_NAME, K_COUNT };
 static const char *const key_text[K_COUNT] = {
     "litellm_params", "model", "order", "model_info", "access_windows",
-    "ptu_shares", "id"};
+    "ptu_shares", "id", "model_name"};
 
 _Static_assert(K_COUNT == FL_EXT_ROUTE_KEYS, "fl_ext.h: FL_EXT_ROUTE_KEYS");
 
@@ -153,5 +153,156 @@ fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
     }
     Py_RETURN_TRUE;
 error:
+    return NULL;
+}
+
+/* named_deployments(model_list, indices, model_name): what LiteLLM's
+ * Router.get_all_deployments(model_name) returns (no team, no alias) for
+ * the index list the Router keeps for that name: [model_list[i] for i in
+ * indices if model_list[i]["model_name"] == model_name], or None when
+ * anything is not the plain case (then LiteLLM's function answers):
+ * model_list and indices exact lists, every index an exact int in range,
+ * every deployment an exact dict with an exact str "model_name" and a
+ * "model_info" that is absent, None or an exact dict (LiteLLM reads
+ * (model_info or {}).get("team_id") for the ones that match). */
+PyObject *
+fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
+                         Py_ssize_t nargs)
+{
+    PyObject *res = NULL;
+    PyObject *models, *indices, *name;
+    if (nargs != 3 || !PyUnicode_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "named_deployments() expects (list, list, str)");
+        goto error;
+    }
+    models = args[0];
+    indices = args[1];
+    name = args[2];
+    if (!PyList_CheckExact(models) || !PyList_CheckExact(indices)) {
+        Py_RETURN_NONE;
+    }
+    res = PyList_New(0);
+    if (res == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(indices); k++) {
+        PyObject *ix = PyList_GET_ITEM(indices, k);
+        PyObject *d, *dn, *mi;
+        Py_ssize_t i;
+        if (!PyLong_CheckExact(ix)) {
+            goto plain_no;
+        }
+        i = PyLong_AsSsize_t(ix);
+        if (i == -1 && PyErr_Occurred()) {
+            PyErr_Clear(); /* a huge index: LiteLLM's IndexError */
+            goto plain_no;
+        }
+        if (i < 0 || i >= PyList_GET_SIZE(models)) {
+            goto plain_no;
+        }
+        d = PyList_GET_ITEM(models, i);
+        if (!PyDict_CheckExact(d)) {
+            goto plain_no;
+        }
+        if (get(d, keys[K_MODEL_NAME], &dn) < 0) {
+            goto error;
+        }
+        if (dn == NULL || !PyUnicode_CheckExact(dn)) {
+            goto plain_no;
+        }
+        if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
+            goto error;
+        }
+        if (mi != NULL && mi != Py_None && !PyDict_CheckExact(mi)) {
+            goto plain_no;
+        }
+        int eq = PyUnicode_Compare(dn, name) == 0;
+        if (eq && PyList_Append(res, d) < 0) {
+            goto error;
+        }
+    }
+    return res;
+plain_no:
+    Py_DECREF(res);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(res);
+    return NULL;
+}
+
+/* metric_weights(deployments, metric): LiteLLM's simple-shuffle weights
+ * tuple(_metric_weight(d, metric) for d in deployments), or None when a
+ * deployment is not the plain case (LiteLLM's function then answers, and
+ * raises where it raises): an exact list or tuple of exact dicts whose
+ * "litellm_params" is absent, None or an exact dict, whose value for
+ * `metric` is absent, None, an exact int or bool that converts to a
+ * float, or an exact float. */
+PyObject *
+fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
+                      Py_ssize_t nargs)
+{
+    PyObject *res = NULL;
+    PyObject *seq, *metric;
+    Py_ssize_t n;
+    if (nargs != 2 || !PyUnicode_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "metric_weights() expects (deployments, str)");
+        goto error;
+    }
+    seq = args[0];
+    metric = args[1];
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        Py_RETURN_NONE;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    res = PyTuple_New(n);
+    if (res == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(seq, k);
+        PyObject *lp, *v, *f;
+        double w = 0.0;
+        if (!PyDict_CheckExact(d)) {
+            goto plain_no;
+        }
+        if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
+            goto error;
+        }
+        if (lp != NULL && lp != Py_None) {
+            if (!PyDict_CheckExact(lp)) {
+                goto plain_no;
+            }
+            v = PyDict_GetItemWithError(lp, metric);
+            if (v == NULL && PyErr_Occurred()) {
+                goto error;
+            }
+            if (v == NULL || v == Py_None) {
+                w = 0.0;
+            } else if (PyFloat_CheckExact(v)) {
+                w = PyFloat_AS_DOUBLE(v);
+            } else if (PyLong_CheckExact(v) || PyBool_Check(v)) {
+                w = PyLong_AsDouble(v);
+                if (w == -1.0 && PyErr_Occurred()) {
+                    PyErr_Clear(); /* too large: LiteLLM's OverflowError */
+                    goto plain_no;
+                }
+            } else {
+                goto plain_no; /* LiteLLM raises (or a subclass converts) */
+            }
+        }
+        f = PyFloat_FromDouble(w);
+        if (f == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(res, k, f);
+    }
+    return res;
+plain_no:
+    Py_DECREF(res);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(res);
     return NULL;
 }

@@ -466,6 +466,94 @@ def make_order_filter(original):
     return get_order_filtered_deployments
 
 
+ALL_DEPLOYMENTS = "litellm.router:Router.get_all_deployments"
+SHUFFLE = "litellm.router_strategy.simple_shuffle:simple_shuffle"
+FP_ALL_DEPLOYMENTS = frozenset({"d97a93fc66523199"})
+FP_SHUFFLE = frozenset({"51dcb3f86c7998a6"})
+FILTER_GUARDS += [
+    ("litellm.router:Router.should_include_deployment", frozenset({"174c37308593d07e"})),
+    ("litellm.router_strategy.simple_shuffle:_metric_weight", frozenset({"a85411d5e5aeb54b"})),
+    ("litellm.router_strategy.simple_shuffle:_scoped_weights", frozenset({"489552b99fe818f4"})),
+]
+
+
+def make_get_all_deployments(original):
+    """``get_all_deployments(name)`` without team or alias (every pick calls it, twice): the
+    Router's index for the name, filtered by ``model_name`` in one C pass
+    (``_native.named_deployments``); LiteLLM's function for everything else."""
+    import litellm.router as router_mod
+
+    from .. import _native
+
+    named = _native.named_deployments
+    router_cls = router_mod.Router
+    should_include = router_cls.should_include_deployment
+
+    def get_all_deployments(self, model_name, model_alias=None, team_id=None):
+        if (team_id is None and model_alias is None and type(model_name) is str
+                and type(self) is router_cls and router_cls.should_include_deployment is should_include
+                and "should_include_deployment" not in self.__dict__):
+            index = self.model_name_to_deployment_indices
+            if type(index) is dict:
+                if model_name not in index:
+                    FILTER_FAST["served"] += 1
+                    return []  # no team: LiteLLM's function finds nothing either
+                got = named(self.model_list, index[model_name], model_name)
+                if got is not None:
+                    FILTER_FAST["served"] += 1
+                    return got
+        FILTER_FAST["delegated"] += 1
+        return original(self, model_name, model_alias, team_id)
+
+    return get_all_deployments
+
+
+def make_simple_shuffle(original):
+    """simple-shuffle with its per-metric weight tuples built in one C pass each
+    (``_native.metric_weights``: the same floats ``_metric_weight`` gives), the rest as
+    LiteLLM writes it: the same weight sets in the same order, the same ``random`` calls
+    (through the module's ``random``, looked up at call time) and the same log line."""
+    from litellm.router_strategy import simple_shuffle as mod
+
+    from .. import _native
+
+    weights_of = _native.metric_weights
+    scoped = mod._scoped_weights
+    metric_weight = mod._metric_weight
+
+    def simple_shuffle(resolve_model_alias, healthy_deployments, model, request_kwargs):
+        if mod._scoped_weights is not scoped or mod._metric_weight is not metric_weight:
+            FILTER_FAST["delegated"] += 1
+            return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
+        resolved_model = resolve_model_alias(model) or model
+        # LiteLLM's order: the request's scoped weights, then weight, rpm, tpm, each computed
+        # only when the sets before it selected nothing
+        for metric in (None, "weight", "rpm", "tpm"):
+            if metric is None:
+                weights = scoped(healthy_deployments, resolved_model, request_kwargs)
+            else:
+                weights = weights_of(healthy_deployments, metric)
+                if weights is None:
+                    # not the plain case: LiteLLM's function from the start (everything so
+                    # far was pure, no random draw yet), with its own exceptions
+                    FILTER_FAST["delegated"] += 1
+                    return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
+            largest = max(weights, default=0.0)
+            if largest <= 0:
+                continue
+            normalized = tuple(weight / largest for weight in weights)
+            if sum(normalized) <= 0:
+                continue
+            FILTER_FAST["served"] += 1
+            selected = mod.random.choices(healthy_deployments, weights=normalized)[0]
+            mod._ROUTER_LOGGER.info("Selected deployment for model %s: %s", model, selected.get("model_info"))
+            return selected
+        FILTER_FAST["served"] += 1
+        return mod.random.choice(healthy_deployments)
+
+    return simple_shuffle
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -478,6 +566,8 @@ def register(registry) -> None:
             Patch(RESERVED, make_filter_reserved, FP_RESERVED, passthrough=(Exception,)),
             Patch(VIDEO, make_narrow_video, FP_VIDEO, passthrough=(Exception,)),
             Patch(ORDER, make_order_filter, FP_ORDER, passthrough=(Exception,)),
+            Patch(ALL_DEPLOYMENTS, make_get_all_deployments, FP_ALL_DEPLOYMENTS, passthrough=(Exception,)),
+            Patch(SHUFFLE, make_simple_shuffle, FP_SHUFFLE, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="latency-, cost- and usage-based (v1) deployment selection in linear time",
