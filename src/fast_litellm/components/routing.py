@@ -1,6 +1,15 @@
-"""routing: LiteLLM's latency-, cost- and usage-based (v1) selectors in linear time.
+"""routing: the Router's pick without its per-deployment Python where that Python changes nothing.
 
-Patched (litellm 1.108.7):
+Two groups of patches (litellm 1.108.7):
+
+1. Every pick, every strategy: the per-deployment filters and loops that, in the common
+   configuration, keep every candidate (strategy markers, access windows, PTU shares, the
+   video narrowing, the routing order), ``Router.get_all_deployments(name)`` and
+   simple-shuffle's weight tuples. One C pass over the list (``csrc/ext/routefilt.c``)
+   decides that the list is in that plain case and produces LiteLLM's answer; anything else
+   goes to LiteLLM's function. See "the per-deployment filters" below.
+
+2. LiteLLM's latency-, cost- and usage-based (v1) selectors in linear time:
 
 * ``litellm.router_strategy.lowest_latency:LowestLatencyLoggingHandler._get_available_deployments``
   (latency-based-routing, sync and async picks);
@@ -570,6 +579,7 @@ def register(registry) -> None:
             Patch(SHUFFLE, make_simple_shuffle, FP_SHUFFLE, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
-        description="latency-, cost- and usage-based (v1) deployment selection in linear time",
+        description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
+                    "latency-, cost- and usage-based (v1) selection in linear time",
         shadow_ok=False,
     ))
