@@ -40,6 +40,10 @@ class SubDict(dict):
     pass
 
 
+class SubStr(str):
+    pass
+
+
 def _plain(i: int) -> dict:
     return {"model_name": "m", "litellm_params": {"model": f"openai/gpt-{i}", "api_key": "sk-x"},
             "model_info": {"id": f"id-{i}"}}
@@ -47,7 +51,7 @@ def _plain(i: int) -> dict:
 
 def _odd(rng: random.Random, d: dict) -> dict:
     """One thing that makes some filter act, raise, or the fast path decline."""
-    kind = rng.randrange(22)
+    kind = rng.randrange(24)
     lp, mi = d.get("litellm_params"), d.get("model_info")
     if type(lp) is not dict or type(mi) is not dict or type(d) is not dict:
         return d  # already odd
@@ -91,6 +95,21 @@ def _odd(rng: random.Random, d: dict) -> dict:
         lp.pop("model", None)
     elif kind == 18:
         lp["order"] = 0
+    elif kind == 19:
+        mi["team_id"] = rng.choice(["team-a", "team-b", None])
+        if rng.random() < 0.5:
+            mi["team_public_model_name"] = "m"
+            d["model_name"] = rng.choice(["m", "other"])
+    elif kind == 20:
+        mi["blocked"] = rng.choice([True, False, None, 1])
+    elif kind == 21:
+        mi["enable_tag_filtering"] = rng.choice([True, False, None])
+    elif kind == 22:
+        # a str subclass key: LiteLLM's .get("team_id") / .get("blocked") finds it
+        mi[SubStr(rng.choice(["team_id", "blocked", "order", "access_windows"]))] = rng.choice(
+            ["team-b", True, 2, [NEVER]])
+    elif kind == 23:
+        mi[7] = "an int key"
     return d
 
 
@@ -113,11 +132,32 @@ def _outcome(f, arg):
     except Exception as e:  # noqa: BLE001 - compared, type and message
         return ("err", type(e), str(e))
     pos = {id(x): i for i, x in enumerate(arg)}
-    return ("ok", type(r), r is arg, tuple(pos.get(id(x), -1) for x in r))
+    return ("ok", type(r), r is arg, tuple(pos.get(id(x), repr(x)) for x in r))
+
+
+class _Admin:
+    user_role = "proxy_admin"
+
+
+REQUESTS = [None, {}, {"metadata": {"user_api_key_team_id": "team-a"}},
+            {"metadata": {"user_api_key_auth": _Admin()}, "model": "m"},
+            {"litellm_metadata": {"user_api_key_auth": _Admin(), "model_group": "m"}},
+            {"metadata": {"user_api_key_auth": _Admin()}},
+            {"metadata": "not a dict", "litellm_metadata": {"user_api_key_auth": _Admin()}},
+            {"metadata": {"user_api_key_team_id": "team-b"}, "litellm_metadata": None}]
 
 
 def _calls(router, deps, team):
+    from litellm.router_strategy import tag_based_routing as tb
+    from litellm.router_utils import common_utils as cu
+
+    req = REQUESTS[len(deps) % len(REQUESTS)] if team != "" else REQUESTS[6]
+    plain_list = list(deps)
     return [
+        ("team", lambda: cu.filter_team_based_models(plain_list, req)),
+        ("team_none", lambda: cu.filter_team_based_models(plain_list, None)),
+        ("blocked", lambda: router._filter_blocked_deployments(plain_list)),
+        ("tag", lambda: (tb._chain_tag_filtering_override(_GroupRouter(plain_list), "m", plain_list),)),
         ("markers", lambda: router._drop_strategy_markers("m", deps)),
         ("reserved", lambda: router._filter_reserved_deployments("m", deps, team)),
         ("video", lambda: router_mod.Router._narrow_to_video_deployment(deps)),
@@ -128,6 +168,16 @@ def _calls(router, deps, team):
 
 def _all_outcomes(router, cases):
     return [[_outcome(f, deps) for _, f in _calls(router, deps, team)] for deps, team in cases]
+
+
+class _GroupRouter:
+    """What _chain_tag_filtering_override asks of the Router: the group's deployments."""
+
+    def __init__(self, deps):
+        self._deps = deps
+
+    def get_all_deployments(self, model_name):
+        return self._deps
 
 
 @pytest.fixture(scope="module")

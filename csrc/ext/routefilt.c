@@ -12,7 +12,8 @@
  * is "plain", and call LiteLLM's filters otherwise.
  *
  * A list is plain when it is an exact list or tuple whose every item d is an
- * exact dict with:
+ * exact dict with (extra model_info keys given after the prefix must be
+ * absent or None too):
  *   - d["litellm_params"] an exact dict, whose "model" is absent, None, or
  *     an exact str not starting with marker_prefix, and whose "order" is
  *     absent or None;
@@ -61,22 +62,26 @@ get(PyObject *d, PyObject *key, PyObject **out)
     return *out == NULL && PyErr_Occurred() ? -1 : 0;
 }
 
-/* 1 when d[key] is absent or None, 0 otherwise, -1 on an error. */
-static int
-absent_or_none(PyObject *d, PyObject *key)
+/* 1 when k (an exact str) equals `name` (an exact str). */
+static inline int
+same_key(PyObject *k, PyObject *name)
 {
-    PyObject *v;
-    if (get(d, key, &v) < 0) {
-        return -1;
-    }
-    return v == NULL || v == Py_None;
+    return k == name ||
+           (PyUnicode_GET_LENGTH(k) == PyUnicode_GET_LENGTH(name) &&
+            PyUnicode_Compare(k, name) == 0);
 }
 
-/* 1 plain, 0 not, -1 error (see the file comment). */
+/* 1 plain, 0 not, -1 error (see the file comment); `extra[0..n_extra)`:
+ * more model_info keys that must be absent or None.  model_info is walked
+ * once (it holds a few keys) instead of being probed for every name; a key
+ * there that is not an exact str makes the deployment not plain (a str
+ * subclass could equal one of the names). */
 static int
-plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix)
+plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
+          PyObject *const *extra, Py_ssize_t n_extra)
 {
-    PyObject *lp, *model, *mi, *id;
+    PyObject *lp, *mi, *k, *v;
+    Py_ssize_t pos = 0;
     int r;
     if (!PyDict_CheckExact(d)) {
         return 0;
@@ -87,20 +92,25 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix)
     if (lp == NULL || !PyDict_CheckExact(lp)) {
         return 0;
     }
-    if (get(lp, keys[K_MODEL], &model) < 0) {
+    /* litellm_params holds a dozen keys once the Router has filled in its
+     * defaults: two probes cost less than a walk */
+    if (get(lp, keys[K_MODEL], &v) < 0) {
         return -1;
     }
-    if (model != NULL && model != Py_None) {
-        if (!PyUnicode_CheckExact(model)) {
+    if (v != NULL && v != Py_None) {
+        if (!PyUnicode_CheckExact(v)) {
             return 0;
         }
-        r = (int)PyUnicode_Tailmatch(model, prefix, 0, PY_SSIZE_T_MAX, -1);
+        r = (int)PyUnicode_Tailmatch(v, prefix, 0, PY_SSIZE_T_MAX, -1);
         if (r != 0) {
             return r < 0 ? -1 : 0; /* a marker */
         }
     }
-    if ((r = absent_or_none(lp, keys[K_ORDER])) != 1) {
-        return r;
+    if (get(lp, keys[K_ORDER], &v) < 0) {
+        return -1;
+    }
+    if (v != NULL && v != Py_None) {
+        return 0;
     }
     if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
         return -1;
@@ -111,16 +121,31 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix)
     if (!PyDict_CheckExact(mi)) {
         return 0;
     }
-    if ((r = absent_or_none(mi, keys[K_ACCESS_WINDOWS])) != 1 ||
-        (r = absent_or_none(mi, keys[K_PTU_SHARES])) != 1 ||
-        (r = absent_or_none(mi, keys[K_ORDER])) != 1) {
-        return r;
+    pos = 0;
+    while (PyDict_Next(mi, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) {
+            return 0;
+        }
+        if (v == Py_None) {
+            continue; /* None is what every name below allows */
+        }
+        if (same_key(k, keys[K_ID])) {
+            if (!PyUnicode_CheckExact(v) && !PyLong_CheckExact(v)) {
+                return 0;
+            }
+            continue;
+        }
+        if (same_key(k, keys[K_ACCESS_WINDOWS]) ||
+            same_key(k, keys[K_PTU_SHARES]) || same_key(k, keys[K_ORDER])) {
+            return 0;
+        }
+        for (Py_ssize_t e = 0; e < n_extra; e++) {
+            if (same_key(k, extra[e])) {
+                return 0;
+            }
+        }
     }
-    if (get(mi, keys[K_ID], &id) < 0) {
-        return -1;
-    }
-    return id == NULL || id == Py_None || PyUnicode_CheckExact(id) ||
-           PyLong_CheckExact(id);
+    return 1;
 }
 
 PyObject *
@@ -129,10 +154,18 @@ fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
 {
     PyObject *seq, *prefix;
     Py_ssize_t n;
-    if (nargs != 2 || !PyUnicode_CheckExact(args[1])) {
+    if (nargs < 2 || !PyUnicode_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError,
-                        "plain_deployments() expects (deployments, str)");
+                        "plain_deployments() expects (deployments, str, "
+                        "*model_info_keys)");
         goto error;
+    }
+    for (Py_ssize_t k = 2; k < nargs; k++) {
+        if (!PyUnicode_CheckExact(args[k])) {
+            PyErr_SetString(PyExc_TypeError,
+                            "plain_deployments(): model_info keys are str");
+            goto error;
+        }
     }
     seq = args[0];
     prefix = args[1];
@@ -143,7 +176,8 @@ fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
     for (Py_ssize_t i = 0; i < n; i++) {
         /* items read by index each time: the list cannot change under the
          * loop (see above) */
-        int r = plain_one(keys, PySequence_Fast_GET_ITEM(seq, i), prefix);
+        int r = plain_one(keys, PySequence_Fast_GET_ITEM(seq, i), prefix,
+                          args + 2, nargs - 2);
         if (r < 0) {
             goto error;
         }

@@ -563,6 +563,91 @@ def make_simple_shuffle(original):
     return simple_shuffle
 
 
+TEAM_FILTER = "litellm.router_utils.common_utils:filter_team_based_models"
+BLOCKED = "litellm.router:Router._filter_blocked_deployments"
+TAG_OVERRIDE = "litellm.router_strategy.tag_based_routing:_chain_tag_filtering_override"
+FP_TEAM_FILTER = frozenset({"a1c8636dc9a0f32e"})
+FP_BLOCKED = frozenset({"02600eddf66f4c58"})
+FP_TAG_OVERRIDE = frozenset({"7b475ea5de8a2975"})
+FILTER_GUARDS += [
+    ("litellm.router_utils.common_utils:get_request_team_id", frozenset({"5e688f7ba9b7cd72"})),
+    ("litellm.router_utils.common_utils:is_proxy_admin_request", frozenset({"c9058d6f08cea33e"})),
+    ("litellm.router_strategy.tag_based_routing:_all_deployments_or_fallback", frozenset({"ff4f8c0c0df66ad1"})),
+]
+
+
+def make_team_filter(original):
+    """``filter_team_based_models`` when no candidate belongs to a team: LiteLLM's request
+    prefix (its reads of the request, which can raise, in its order), then a new list of
+    every candidate, which is what its two per-deployment loops produce then (no team id
+    to remove, and a proxy admin's "one model name, several teams" error needs team ids)."""
+    from litellm.router_utils import common_utils as mod
+
+    from .. import _native
+    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
+
+    plain = _native.plain_deployments
+    team_id_of = mod.get_request_team_id
+    is_admin = mod.is_proxy_admin_request
+
+    def filter_team_based_models(healthy_deployments, request_kwargs=None):
+        if (request_kwargs is not None and type(healthy_deployments) is list and type(request_kwargs) is dict
+                and mod.get_request_team_id is team_id_of and mod.is_proxy_admin_request is is_admin
+                and plain(healthy_deployments, prefix, "team_id")):
+            FILTER_FAST["served"] += 1
+            metadata = request_kwargs.get("metadata") or {}
+            litellm_metadata = request_kwargs.get("litellm_metadata") or {}
+            if team_id_of(request_kwargs) is None and is_admin(request_kwargs):
+                # LiteLLM computes the requested model here (the reads can raise); with no
+                # team id on any candidate it neither raises nor returns early
+                (request_kwargs.get("model") or metadata.get("model_group")
+                 or litellm_metadata.get("model_group"))
+            return list(healthy_deployments)
+        FILTER_FAST["delegated"] += 1
+        return original(healthy_deployments, request_kwargs)
+
+    return filter_team_based_models
+
+
+def make_filter_blocked(original):
+    from .. import _native
+    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
+
+    plain = _native.plain_deployments
+
+    def _filter_blocked_deployments(self, healthy_deployments):
+        if plain(healthy_deployments, prefix, "blocked"):
+            FILTER_FAST["served"] += 1
+            return list(healthy_deployments)  # nothing paused: LiteLLM's comprehension keeps all
+        FILTER_FAST["delegated"] += 1
+        return original(self, healthy_deployments)
+
+    return _filter_blocked_deployments
+
+
+def make_tag_override(original):
+    """The model group's ``enable_tag_filtering`` override: None when no deployment of the
+    group (``get_all_deployments``, as LiteLLM reads it) sets one."""
+    from litellm.router_strategy import tag_based_routing as mod
+
+    from .. import _native
+    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
+
+    plain = _native.plain_deployments
+    all_of = mod._all_deployments_or_fallback
+
+    def _chain_tag_filtering_override(llm_router_instance, model, healthy_deployments):
+        if mod._all_deployments_or_fallback is all_of:
+            group = all_of(llm_router_instance, model, healthy_deployments)
+            if plain(group, prefix, "enable_tag_filtering"):
+                FILTER_FAST["served"] += 1
+                return None
+        FILTER_FAST["delegated"] += 1
+        return original(llm_router_instance, model, healthy_deployments)
+
+    return _chain_tag_filtering_override
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -577,6 +662,9 @@ def register(registry) -> None:
             Patch(ORDER, make_order_filter, FP_ORDER, passthrough=(Exception,)),
             Patch(ALL_DEPLOYMENTS, make_get_all_deployments, FP_ALL_DEPLOYMENTS, passthrough=(Exception,)),
             Patch(SHUFFLE, make_simple_shuffle, FP_SHUFFLE, passthrough=(Exception,)),
+            Patch(TEAM_FILTER, make_team_filter, FP_TEAM_FILTER, passthrough=(Exception,)),
+            Patch(BLOCKED, make_filter_blocked, FP_BLOCKED, passthrough=(Exception,)),
+            Patch(TAG_OVERRIDE, make_tag_override, FP_TAG_OVERRIDE, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
