@@ -166,6 +166,20 @@ def _calls(router, deps, team):
     ]
 
 
+def _both(run):
+    """run() with every patch reverted, then applied: (LiteLLM's, ours, served, delegated),
+    the last two counted by the component during ours."""
+    fast_litellm.revert()
+    try:
+        want = run()
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.FILTER_FAST)
+    got = run()
+    return (want, got, routing_comp.FILTER_FAST["served"] - before["served"],
+            routing_comp.FILTER_FAST["delegated"] - before["delegated"])
+
+
 def _all_outcomes(router, cases):
     return [[_outcome(f, deps) for _, f in _calls(router, deps, team)] for deps, team in cases]
 
@@ -197,17 +211,9 @@ def test_component_active():
 def test_generated_lists_same_outcome(router, seed):
     rng = random.Random(seed)
     cases = [(gen_list(rng), rng.choice(TEAMS)) for _ in range(500)]
-    fast_litellm.revert()
-    try:
-        want = _all_outcomes(router, cases)
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.FILTER_FAST)
-    got = _all_outcomes(router, cases)
+    want, got, served, delegated = _both(lambda: _all_outcomes(router, cases))
     for (deps, team), a, b in zip(cases, want, got):
         assert a == b, (deps, team, a, b)
-    served = routing_comp.FILTER_FAST["served"] - before["served"]
-    delegated = routing_comp.FILTER_FAST["delegated"] - before["delegated"]
     assert served > 500 and delegated > 500, (served, delegated)  # both paths exercised
     kinds = {o[0] for row in want for o in row}
     assert kinds == {"ok", "err"}  # LiteLLM's exceptions were compared too
@@ -289,16 +295,10 @@ def test_router_picks_same_sequence(strategy):
             loop.close()
 
     for model_list in (deps, mixed):
-        fast_litellm.revert()
-        try:
-            want = picks(model_list)
-        finally:
-            fast_litellm.apply()
-        before = routing_comp.FILTER_FAST["served"]
-        got = picks(model_list)
+        want, got, served, _ = _both(lambda model_list=model_list: picks(model_list))
         assert got == want
         if model_list is deps:
-            assert routing_comp.FILTER_FAST["served"] - before >= 200  # the fast path ran
+            assert served >= 200  # the fast path ran
 
 
 # -- get_all_deployments(name) ----------------------------------------------------------------
@@ -350,16 +350,9 @@ def test_get_all_deployments_same_outcome(seed):
         _mutate_router(rng, r)
         routers.append(r)
     calls = [("m1",), ("m2",), ("m3",), ("nope",), ("m1", "alias"), ("m1", None, "t1"), ("nope", None, "t1")]
-    fast_litellm.revert()
-    try:
-        want = [_names_outcome(r, calls) for r in routers]
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.FILTER_FAST)
-    got = [_names_outcome(r, calls) for r in routers]
+    want, got, served, delegated = _both(lambda: [_names_outcome(r, calls) for r in routers])
     assert got == want
-    assert routing_comp.FILTER_FAST["served"] - before["served"] > 60
-    assert routing_comp.FILTER_FAST["delegated"] - before["delegated"] > 60
+    assert served > 60 and delegated > 60
 
 
 # -- simple_shuffle ---------------------------------------------------------------------------
@@ -412,17 +405,10 @@ def _shuffle_outcomes(cases, seed):
 def test_simple_shuffle_same_picks_and_draws(seed):
     rng = random.Random(seed)
     cases = [_shuffle_case(rng) for _ in range(1500)]
-    fast_litellm.revert()
-    try:
-        want = _shuffle_outcomes(cases, seed)
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.FILTER_FAST)
-    got = _shuffle_outcomes(cases, seed)
+    want, got, served, delegated = _both(lambda: _shuffle_outcomes(cases, seed))
     assert got == want
     assert {o[0] for o in want[:-1]} == {"ok", "err"}
-    assert routing_comp.FILTER_FAST["served"] - before["served"] > 700
-    assert routing_comp.FILTER_FAST["delegated"] - before["delegated"] > 50
+    assert served > 700 and delegated > 50
 
 
 def test_named_and_weights_reject_bad_arguments():

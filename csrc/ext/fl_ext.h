@@ -13,6 +13,10 @@ int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
  * Returns 0 with a new reference in *type, or -1 with an exception. */
 int fl_ext_add_ttlmap_type(PyObject *module, PyTypeObject **type);
 
+/* keys[k] = interned str of text[k] for k < n (new references), or -1
+ * with an exception and no references (module.c). */
+int fl_ext_intern_keys(const char *const *text, int n, PyObject **keys);
+
 /* The dict keys format_tools reads, made once per module (module state):
  * fl_ext_tool_keys fills keys[0..FL_EXT_TOOL_KEYS) with new references to
  * interned strs, or returns -1 with an exception (and no references). */

@@ -221,6 +221,24 @@ mod_abi_version(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(arg))
     return PyLong_FromLong(FL_ABI_VERSION);
 }
 
+int
+fl_ext_intern_keys(const char *const *text, int n, PyObject **keys)
+{
+    int k = 0;
+    for (; k < n; k++) {
+        keys[k] = PyUnicode_InternFromString(text[k]);
+        if (keys[k] == NULL) {
+            goto error;
+        }
+    }
+    return 0;
+error:
+    while (k-- > 0) {
+        Py_CLEAR(keys[k]);
+    }
+    return -1;
+}
+
 static PyObject *
 mod_format_tools(PyObject *module, PyObject *tools)
 {

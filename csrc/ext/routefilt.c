@@ -39,19 +39,7 @@ _Static_assert(K_COUNT == FL_EXT_ROUTE_KEYS, "fl_ext.h: FL_EXT_ROUTE_KEYS");
 int
 fl_ext_route_keys(PyObject **keys)
 {
-    int k = 0;
-    for (; k < K_COUNT; k++) {
-        keys[k] = PyUnicode_InternFromString(key_text[k]);
-        if (keys[k] == NULL) {
-            goto error;
-        }
-    }
-    return 0;
-error:
-    while (k-- > 0) {
-        Py_CLEAR(keys[k]);
-    }
-    return -1;
+    return fl_ext_intern_keys(key_text, K_COUNT, keys);
 }
 
 /* d[key] (borrowed) or NULL when absent; -1 on an error. */

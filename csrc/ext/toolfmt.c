@@ -48,19 +48,7 @@ struct ctx {
 int
 fl_ext_tool_keys(PyObject **keys)
 {
-    int k = 0;
-    for (; k < K_COUNT; k++) {
-        keys[k] = PyUnicode_InternFromString(key_text[k]);
-        if (keys[k] == NULL) {
-            goto error;
-        }
-    }
-    return 0;
-error:
-    while (k-- > 0) {
-        Py_CLEAR(keys[k]);
-    }
-    return -1;
+    return fl_ext_intern_keys(key_text, K_COUNT, keys);
 }
 
 /* 1 done, 0 bail (no exception), -1 error (exception set) */
