@@ -13,7 +13,8 @@
  *
  * A list is plain when it is an exact list or tuple whose every item d is an
  * exact dict with (extra model_info keys given after the prefix must be
- * absent or None too):
+ * absent or None too; with None for the prefix, litellm_params is not
+ * looked at, for filters that only read model_info):
  *   - d["litellm_params"] an exact dict, whose "model" is absent, None, or
  *     an exact str not starting with marker_prefix, and whose "order" is
  *     absent or None;
@@ -59,21 +60,13 @@ same_key(PyObject *k, PyObject *name)
             PyUnicode_Compare(k, name) == 0);
 }
 
-/* 1 plain, 0 not, -1 error (see the file comment); `extra[0..n_extra)`:
- * more model_info keys that must be absent or None.  model_info is walked
- * once (it holds a few keys) instead of being probed for every name; a key
- * there that is not an exact str makes the deployment not plain (a str
- * subclass could equal one of the names). */
+/* The litellm_params half of the test: an exact dict whose "model" is not
+ * a marker and which has no "order".  1, 0 or -1 as plain_one. */
 static int
-plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
-          PyObject *const *extra, Py_ssize_t n_extra)
+plain_params(PyObject *const *keys, PyObject *d, PyObject *prefix)
 {
-    PyObject *lp, *mi, *k, *v;
-    Py_ssize_t pos = 0;
+    PyObject *lp, *v;
     int r;
-    if (!PyDict_CheckExact(d)) {
-        return 0;
-    }
     if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
         return -1;
     }
@@ -97,8 +90,28 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
     if (get(lp, keys[K_ORDER], &v) < 0) {
         return -1;
     }
-    if (v != NULL && v != Py_None) {
+    return v == NULL || v == Py_None;
+}
+
+/* 1 plain, 0 not, -1 error (see the file comment); `extra[0..n_extra)`:
+ * more model_info keys that must be absent or None.  model_info is walked
+ * once (it holds a few keys) instead of being probed for every name; a key
+ * there that is not an exact str makes the deployment not plain (a str
+ * subclass could equal one of the names). */
+static int
+plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
+          PyObject *const *extra, Py_ssize_t n_extra)
+{
+    PyObject *mi, *k, *v;
+    Py_ssize_t pos = 0;
+    int r;
+    if (!PyDict_CheckExact(d)) {
         return 0;
+    }
+    if (prefix != Py_None) {
+        if ((r = plain_params(keys, d, prefix)) != 1) {
+            return r;
+        }
     }
     if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
         return -1;
@@ -142,9 +155,9 @@ fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
 {
     PyObject *seq, *prefix;
     Py_ssize_t n;
-    if (nargs < 2 || !PyUnicode_CheckExact(args[1])) {
+    if (nargs < 2 || (args[1] != Py_None && !PyUnicode_CheckExact(args[1]))) {
         PyErr_SetString(PyExc_TypeError,
-                        "plain_deployments() expects (deployments, str, "
+                        "plain_deployments() expects (deployments, str | None, "
                         "*model_info_keys)");
         goto error;
     }

@@ -448,10 +448,14 @@ def make_filter_reserved(original):
 def make_narrow_video(original):
     import litellm.router as router_mod
 
-    plain, unchanged = _filter_helpers()
+    from .. import _native
+
+    _, unchanged = _filter_helpers()
+    check = _native.plain_deployments
 
     def _narrow_to_video_deployment(healthy_deployments):
-        if (router_mod._video_call_deployment_id.get() is None and plain(healthy_deployments)
+        # (None: only model_info matters here, the ids)
+        if (router_mod._video_call_deployment_id.get() is None and check(healthy_deployments, None)
                 and unchanged()):
             # no video call: None is in no set of str ids, so LiteLLM returns its argument
             FILTER_FAST["served"] += 1
@@ -584,7 +588,6 @@ def make_team_filter(original):
     from litellm.router_utils import common_utils as mod
 
     from .. import _native
-    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
 
     plain = _native.plain_deployments
     team_id_of = mod.get_request_team_id
@@ -593,7 +596,7 @@ def make_team_filter(original):
     def filter_team_based_models(healthy_deployments, request_kwargs=None):
         if (request_kwargs is not None and type(healthy_deployments) is list and type(request_kwargs) is dict
                 and mod.get_request_team_id is team_id_of and mod.is_proxy_admin_request is is_admin
-                and plain(healthy_deployments, prefix, "team_id")):
+                and plain(healthy_deployments, None, "team_id")):
             FILTER_FAST["served"] += 1
             metadata = request_kwargs.get("metadata") or {}
             litellm_metadata = request_kwargs.get("litellm_metadata") or {}
@@ -611,12 +614,11 @@ def make_team_filter(original):
 
 def make_filter_blocked(original):
     from .. import _native
-    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
 
     plain = _native.plain_deployments
 
     def _filter_blocked_deployments(self, healthy_deployments):
-        if plain(healthy_deployments, prefix, "blocked"):
+        if plain(healthy_deployments, None, "blocked"):
             FILTER_FAST["served"] += 1
             return list(healthy_deployments)  # nothing paused: LiteLLM's comprehension keeps all
         FILTER_FAST["delegated"] += 1
@@ -631,7 +633,6 @@ def make_tag_override(original):
     from litellm.router_strategy import tag_based_routing as mod
 
     from .. import _native
-    from litellm.router_utils.auto_router_model_naming import AUTO_ROUTER_MODEL_PREFIX as prefix
 
     plain = _native.plain_deployments
     all_of = mod._all_deployments_or_fallback
@@ -639,7 +640,7 @@ def make_tag_override(original):
     def _chain_tag_filtering_override(llm_router_instance, model, healthy_deployments):
         if mod._all_deployments_or_fallback is all_of:
             group = all_of(llm_router_instance, model, healthy_deployments)
-            if plain(group, prefix, "enable_tag_filtering"):
+            if plain(group, None, "enable_tag_filtering"):
                 FILTER_FAST["served"] += 1
                 return None
         FILTER_FAST["delegated"] += 1
