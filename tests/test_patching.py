@@ -299,3 +299,17 @@ def test_late_import_and_reload(reg):
         reg.revert_all()
         sys.meta_path.remove(hook)
         sys.modules["plugins.targets"] = targets
+
+
+def test_still_bound_sees_a_replaced_attribute():
+    import types
+
+    from fast_litellm.patching import still_bound
+
+    mod = types.SimpleNamespace(f=len, g=max)
+    check = still_bound((mod, "f"), (mod, "g"))
+    assert check() is True
+    mod.g = min
+    assert check() is False
+    mod.g = max
+    assert check() is True

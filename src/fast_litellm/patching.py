@@ -61,6 +61,21 @@ def fingerprint(obj: Any) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def still_bound(*places: tuple[Any, str]) -> Callable[[], bool]:
+    """A check, cheap enough for every call, that each ``(owner, attribute)`` still holds
+    the object it held when the check was made: a replacement that reproduces LiteLLM's
+    helpers inline calls it and hands the call to LiteLLM when someone monkeypatched one."""
+    bound = tuple((owner, name, getattr(owner, name)) for owner, name in places)
+
+    def check() -> bool:
+        for owner, name, obj in bound:
+            if getattr(owner, name) is not obj:
+                return False
+        return True
+
+    return check
+
+
 def _same_error(a: BaseException, b: BaseException) -> bool:
     return type(a) is type(b) and str(a) == str(b)
 

@@ -26,7 +26,7 @@ unpatched LiteLLM).
 from __future__ import annotations
 
 from .. import tokenizer as _tok
-from ..patching import Component, Patch
+from ..patching import Component, Patch, still_bound
 
 MOD = "litellm.litellm_core_utils.token_counter"
 GET_COUNT_FUNCTION = MOD + ":_get_count_function"
@@ -264,19 +264,11 @@ def _make_token_counter(original):
 
     format_tools = _native.format_tools
     # LiteLLM's code the fast path stands in for: a monkeypatched one disables it
-    same = ((tc, "_count_function_call_tokens", tc._count_function_call_tokens),
-            (tc, "_count_content_list", tc._count_content_list),
-            (tc, "_format_function_definitions", format_defs), (tc, "_count_extra", tc._count_extra),
-            (tc, "_MessageCountParams", tc._MessageCountParams),
-            (lu, "convert_list_message_to_dict", lu.convert_list_message_to_dict))
+    unchanged = still_bound((tc, "_count_function_call_tokens"), (tc, "_count_content_list"),
+                            (tc, "_format_function_definitions"), (tc, "_count_extra"),
+                            (tc, "_MessageCountParams"), (lu, "convert_list_message_to_dict"))
     debug = logging.DEBUG
     loggers = (tc.verbose_logger, lu.verbose_logger)
-
-    def unchanged():
-        for mod, name, fn in same:
-            if getattr(mod, name) is not fn:
-                return False
-        return True
 
     def fast(model, messages, count_response_tokens, tools, tool_choice,
              use_default_image_token_count):

@@ -50,7 +50,7 @@ from __future__ import annotations
 import inspect
 import math
 
-from ..patching import Component, Patch
+from ..patching import Component, Patch, still_bound
 
 LATENCY = "litellm.router_strategy.lowest_latency:LowestLatencyLoggingHandler._get_available_deployments"
 COST = "litellm.router_strategy.lowest_cost:LowestCostLoggingHandler.async_get_available_deployments"
@@ -393,22 +393,12 @@ def _filter_helpers():
 
     prefix = auto_router_model_naming.AUTO_ROUTER_MODEL_PREFIX
     check = _native.plain_deployments
-    same = ((router_mod, "filter_reserved_deployments", router_mod.filter_reserved_deployments),
-            (router_mod, "filter_ptu_shared_deployments", router_mod.filter_ptu_shared_deployments),
-            (router_mod, "classify_strategy_router_model", router_mod.classify_strategy_router_model),
-            (access_windows, "_reservation_blocking_window", access_windows._reservation_blocking_window),
-            (access_windows, "parse_access_windows", access_windows.parse_access_windows),
-            (ptu_shares, "_deployment_shares", ptu_shares._deployment_shares),
-            (utils_mod, "get_deployment_order", utils_mod.get_deployment_order),
-            (router_mod.Router, "_is_strategy_marker_deployment",
-             router_mod.Router._is_strategy_marker_deployment),
-            (router_mod.Router, "_deployment_ids", router_mod.Router._deployment_ids))
-
-    def unchanged() -> bool:
-        for owner, name, fn in same:
-            if getattr(owner, name) is not fn:
-                return False
-        return True
+    unchanged = still_bound(
+        (router_mod, "filter_reserved_deployments"), (router_mod, "filter_ptu_shared_deployments"),
+        (router_mod, "classify_strategy_router_model"), (access_windows, "_reservation_blocking_window"),
+        (access_windows, "parse_access_windows"), (ptu_shares, "_deployment_shares"),
+        (utils_mod, "get_deployment_order"), (router_mod.Router, "_is_strategy_marker_deployment"),
+        (router_mod.Router, "_deployment_ids"))
 
     return (lambda deployments: check(deployments, prefix)), unchanged
 
@@ -500,11 +490,11 @@ def make_get_all_deployments(original):
 
     named = _native.named_deployments
     router_cls = router_mod.Router
-    should_include = router_cls.should_include_deployment
+    unchanged = still_bound((router_cls, "should_include_deployment"))
 
     def get_all_deployments(self, model_name, model_alias=None, team_id=None):
         if (team_id is None and model_alias is None and type(model_name) is str
-                and type(self) is router_cls and router_cls.should_include_deployment is should_include
+                and type(self) is router_cls and unchanged()
                 and "should_include_deployment" not in self.__dict__):
             index = self.model_name_to_deployment_indices
             if type(index) is dict:
@@ -532,10 +522,10 @@ def make_simple_shuffle(original):
 
     weights_of = _native.metric_weights
     scoped = mod._scoped_weights
-    metric_weight = mod._metric_weight
+    unchanged = still_bound((mod, "_scoped_weights"), (mod, "_metric_weight"))
 
     def simple_shuffle(resolve_model_alias, healthy_deployments, model, request_kwargs):
-        if mod._scoped_weights is not scoped or mod._metric_weight is not metric_weight:
+        if not unchanged():
             FILTER_FAST["delegated"] += 1
             return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
         resolved_model = resolve_model_alias(model) or model
@@ -592,11 +582,11 @@ def make_team_filter(original):
     plain = _native.plain_deployments
     team_id_of = mod.get_request_team_id
     is_admin = mod.is_proxy_admin_request
+    unchanged = still_bound((mod, "get_request_team_id"), (mod, "is_proxy_admin_request"))
 
     def filter_team_based_models(healthy_deployments, request_kwargs=None):
         if (request_kwargs is not None and type(healthy_deployments) is list and type(request_kwargs) is dict
-                and mod.get_request_team_id is team_id_of and mod.is_proxy_admin_request is is_admin
-                and plain(healthy_deployments, None, "team_id")):
+                and unchanged() and plain(healthy_deployments, None, "team_id")):
             FILTER_FAST["served"] += 1
             metadata = request_kwargs.get("metadata") or {}
             litellm_metadata = request_kwargs.get("litellm_metadata") or {}
@@ -636,9 +626,10 @@ def make_tag_override(original):
 
     plain = _native.plain_deployments
     all_of = mod._all_deployments_or_fallback
+    unchanged = still_bound((mod, "_all_deployments_or_fallback"))
 
     def _chain_tag_filtering_override(llm_router_instance, model, healthy_deployments):
-        if mod._all_deployments_or_fallback is all_of:
+        if unchanged():
             group = all_of(llm_router_instance, model, healthy_deployments)
             if plain(group, None, "enable_tag_filtering"):
                 FILTER_FAST["served"] += 1
