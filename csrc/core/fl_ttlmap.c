@@ -1,223 +1,154 @@
 /* fl_ttlmap.c - see fl_ttlmap.h for the contract.
  *
- * Layout.  One array of slots (open addressing, linear probing from
- * hash & mask, backward-shift deletion, so there are no tombstones), a
- * power-of-two capacity of at least 16 slots, grown x2 to keep
- * count <= 3/4 of the capacity; it never shrinks.  A slot is empty when
- * its blob pointer is NULL.  An entry's key, and its value when that is a
- * string, live in a heap blob of BLOB_HEAD + klen + slen bytes; an int or
- * double value lives in the slot.  A slot is 40 bytes on 64-bit hosts:
+ * Records.  A key is split into a prefix and a field: a key that ends in
+ * one of SUFFIX[1..] (and is longer than it) is field f of the record of
+ * the rest; any other key is field 0 of the record of the whole key.  So
+ * "{api_key:k}:window", ":requests" and ":tokens" share the record of
+ * "{api_key:k}", and that record's field 0 is the key "{api_key:k}"
+ * itself.  A record is one malloc'd block:
  *
- *   hash       SipHash-2-4 of the key under the map's hash key
- *   exp        expiry (a double on the caller's clock; may be +-inf when
- *              now + ttl overflows: such an entry simply never expires, or
- *              is always expired; both are valid doubles to compare)
- *   v          the int64 or double value (unused for strings)
- *   blob       key bytes then string value bytes; NULL: empty slot
- *   seq_kind   seq << 8 | kind: the sweep sequence number of the set that
- *              stored the entry, and its fl_ttl_kind
+ *   head   hash (low 32 bits of the prefix's SipHash-2-4), prefix length
+ *          and the bitmask of fields present (one uint16), block size
+ *   data   the prefix bytes, then each present field in field order:
+ *            tag     kind (int, double, string, decimal string),
+ *                    the int's width, the expiry's width
+ *            value   int / decimal string: 1, 2, 4 or 8 bytes (the
+ *                    narrowest two's complement form); double: 8 bytes;
+ *                    string: a 2-byte length and the bytes
+ *            expiry  the first field's as a double; a later field's as the
+ *                    difference of its bit pattern from the previous
+ *                    field's expiry, in 1, 2 or 4 bytes when it fits, else
+ *                    the double (exact for every double, inf included)
  *
- * Sequence numbers are below SEQ_LIMIT (2^56 - 1, so seq << 8 fits in 64
- * bits).  When the map's sweep counter reaches it, every entry's seq is
- * renumbered to 0 or 1 and the counter restarts (renumber_seqs): that keeps
- * each entry's dead/alive state exactly.  At 10^7 sets a second that
- * happens once in two centuries; tests may define FL_TTLMAP_SEQ_LIMIT
- * smaller to exercise it.
+ * A decimal string is a string value that is the canonical form of an
+ * int64 ("0", "-12", never "012", "-0", "+1"), kept as the int and written
+ * back in the same form, so the bytes given back are the bytes stored.
  *
- * Sweeps.  The map remembers only the latest sweep (sweep_time, sweep_seq).
- * An entry is dead iff seq < sweep_seq && exp <= sweep_time (is_dead).  A
- * set at `now` first records a sweep (sweep_seq += 1, sweep_time = now),
- * so right after it an entry that was already present is dead iff
- * exp <= now.  The set then stores, following this truth table:
+ * A record is rewritten as a whole (decode, change, encode into a buffer on
+ * the stack, copy back or into a new block when the size changed):
+ * records are small and the limiter touches one or two fields at a time.
+ * A set also drops the record's other fields that its sweep made dead (no
+ * observable difference: they are absent everywhere).
  *
- *   entry for the key        exp after the set       seq after the set
- *   ---------------------    --------------------    ------------------
- *   none                     now + ttl               sweep_seq
- *   present, exp <= now      now + ttl (was gone)    sweep_seq
- *   present, exp >  now      unchanged (no extend)   sweep_seq
+ * Table.  Open addressing over record pointers, linear probing from
+ * hash & mask, backward-shift deletion (no tombstones), a power-of-two
+ * capacity of at least 16, doubled to keep records <= 3/4 of it.  The
+ * capacity never exceeds 2^31, so 32 bits of hash pick any slot.
  *
- * (Updating seq for a kept expiry changes nothing observable: the entry
- * survived this sweep, and any later sweep has a larger sequence number
- * than either value.)  The value and its kind are replaced in every row.
+ * Sweeps.  The map keeps the time of the latest sweep and the field the set
+ * that made it stored (fresh, fresh_f; NULL after fl_ttlmap_sweep).  A
+ * field is dead iff exp <= sweep_time and it is not that fresh field
+ * (is_dead).  That is the rule "the entry's TTL was given before the latest
+ * sweep and exp <= that sweep's time": every set sweeps before it stores,
+ * so every entry except the one the latest set stored got its TTL before
+ * the latest sweep.  (A set that keeps a live entry's expiry still makes it
+ * the fresh one; that changes nothing observable: it survived this sweep.)
+ * The set's truth table for the field it stores:
  *
- * Get: an entry that is dead, or has now > exp, is removed and reported as
+ *   field for the key        exp after the set
+ *   ---------------------    --------------------
+ *   none                     now + ttl
+ *   present, exp <= now      now + ttl (was gone)
+ *   present, exp >  now      unchanged (no extend)
+ *
+ * Get: a field that is dead, or has now > exp, is removed and reported as
  * absent; otherwise it is returned (so exp == now is still found: a get
  * uses now > exp, a sweep exp <= now, as LiteLLM does).  A NaN `now` passed
  * to get compares false, so the entry is returned, as in LiteLLM.  A sweep
- * recorded with a non-finite `now` is ignored (a NaN sweep time would
- * bring entries killed by earlier sweeps back to life; set rejects such a
- * `now` with FL_EINVAL for the same reason).
+ * with a non-finite `now` is ignored (a NaN sweep time would bring entries
+ * killed by earlier sweeps back to life; set rejects such a `now` with
+ * FL_EINVAL for the same reason).
  *
  * Memory.  m->mem is always sizeof(struct fl_ttlmap) + capacity *
- * sizeof(struct slot) + the sum of every blob's requested size.  With
- * mem_cap > 0 a set computes the total it would reach; if that is over the
- * cap it removes every dead entry (reclaim), looks the key up again (the
- * reclaim may have moved or removed it) and recomputes; still over the cap
- * -> FL_EFULL.  A table size that cannot be represented is reported as
- * FL_ENOMEM (it could not be allocated; unreachable on 64-bit hosts given
- * FL_TTLMAP_MAX_ENTRIES); more than FL_TTLMAP_MAX_ENTRIES entries as
- * FL_EFULL.
- *
- * A string value passed to fl_ttlmap_set may be the key's own current
- * value (as returned by fl_ttlmap_get); it must not point into another
- * entry's blob, which the set's reclaim may free.
+ * sizeof(pointer) + the sum of every record's size.  A set plans its
+ * result first (plan(): the record it would write and the total memory);
+ * with mem_cap > 0 and a total over the cap it removes every dead field
+ * (reclaim), plans again (the reclaim may have moved, shrunk or removed the
+ * record) and returns FL_EFULL if still over.  A table size that cannot be
+ * represented is reported as FL_ENOMEM; more than FL_TTLMAP_MAX_ENTRIES
+ * entries as FL_EFULL.
  */
 #include "fl_ttlmap.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MIN_CAPACITY 16u
-#define KIND_BITS 8u
-#define KIND_MASK ((uint64_t)0xff)
-#ifndef FL_TTLMAP_SEQ_LIMIT
-#define FL_TTLMAP_SEQ_LIMIT ((UINT64_C(1) << 56) - 1)
-#endif
-#define SEQ_LIMIT ((uint64_t)(FL_TTLMAP_SEQ_LIMIT))
+#define MAX_CAPACITY ((size_t)1 << 31)
+#define NFIELDS 4u
 
-struct blob {
-    uint32_t klen;
-    uint32_t slen;
-    unsigned char data[]; /* klen key bytes, then slen string bytes */
+static const struct {
+    const char *s;
+    size_t len;
+} SUFFIX[NFIELDS] = {
+    {"", 0},
+    {":window", 7},
+    {":requests", 9},
+    {":tokens", 7},
 };
 
-#define BLOB_HEAD offsetof(struct blob, data)
+/* the longest suffix: keys up to FL_TTLMAP_MAX_KEY split into a prefix of
+ * at most FL_TTLMAP_MAX_KEY bytes, which the 11-bit length holds */
+#define PLEN_BITS 11u
+#define PLEN_MASK ((1u << PLEN_BITS) - 1u)
+_Static_assert(FL_TTLMAP_MAX_KEY <= PLEN_MASK, "prefix length fits");
+_Static_assert(NFIELDS <= 16u - PLEN_BITS, "field bits fit");
 
-union slot_value {
+struct rec {
+    uint32_t hash;
+    uint16_t plen_fields; /* prefix length | fields << PLEN_BITS */
+    uint16_t size;        /* bytes of the whole block */
+    unsigned char data[]; /* prefix, then the fields */
+};
+
+#define REC_HEAD offsetof(struct rec, data)
+/* the largest record: every field a string of the longest length */
+#define REC_MAX                                                             \
+    (REC_HEAD + FL_TTLMAP_MAX_KEY + NFIELDS * (1u + 2u + FL_TTLMAP_MAX_STR + 8u))
+_Static_assert(REC_MAX <= UINT16_MAX, "record size fits");
+
+/* the tag byte */
+enum { K_INT = 0, K_FLOAT = 1, K_STR = 2, K_DEC = 3 };
+#define TAG(kind, iw, ew) ((unsigned char)((kind) | (iw) << 2 | (ew) << 4))
+#define TAG_KIND(t) ((unsigned)(t) & 3u)
+#define TAG_IW(t) (((unsigned)(t) >> 2) & 3u)
+#define TAG_EW(t) (((unsigned)(t) >> 4) & 3u)
+
+/* a decoded field; `s` points into the record, the scratch copy of a
+ * caller's string, or nowhere */
+struct field {
+    unsigned kind;
     int64_t i;
     double f;
-};
-
-struct slot {
-    uint64_t hash;
+    const unsigned char *s;
+    size_t slen;
     double exp;
-    union slot_value v;
-    struct blob *blob;  /* NULL: empty slot */
-    uint64_t seq_kind;  /* seq << KIND_BITS | kind */
 };
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct slot) == 40,
-               "a slot is 40 bytes on 64-bit hosts");
+/* a decoded record */
+struct drec {
+    unsigned fields;
+    struct field f[NFIELDS];
+};
 
 struct fl_ttlmap {
-    struct slot *slots;
-    size_t mask;        /* capacity - 1; capacity is a power of two */
-    size_t count;       /* entries held, dead ones included */
-    size_t mem;         /* bytes allocated: struct + table + blobs */
-    size_t mem_cap;     /* 0: no cap */
-    uint64_t k0, k1;    /* the SipHash key */
-    double sweep_time;  /* time of the latest sweep */
-    uint64_t sweep_seq; /* its sequence number; entries set since carry it */
+    struct rec **slots;
+    size_t mask;          /* capacity - 1 */
+    size_t nrec;          /* records held */
+    size_t count;         /* fields held, dead ones included */
+    size_t mem;           /* bytes allocated: struct + table + records */
+    size_t mem_cap;       /* 0: no cap */
+    uint64_t k0, k1;      /* the SipHash key */
+    double sweep_time;    /* time of the latest sweep */
+    const struct rec *fresh; /* the record the latest sweep's set stored */
+    unsigned fresh_f;        /* and the field */
+    unsigned char kbuf[FL_TTLMAP_MAX_KEY];      /* keys given by next() */
+    char dbuf[24];                              /* decimal strings */
 };
 
-/* ---- SipHash-2-4 ------------------------------------------------------ */
-
-static inline uint64_t
-rotl64(uint64_t v, unsigned k)
-{
-    return (v << k) | (v >> (64u - k));
-}
-
-static inline uint64_t
-load64_le(const unsigned char *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
-           (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-           (uint64_t)p[7] << 56;
-}
-
-#define SIPROUND()                                                          \
-    do {                                                                    \
-        v0 += v1;                                                           \
-        v1 = rotl64(v1, 13);                                                \
-        v1 ^= v0;                                                           \
-        v0 = rotl64(v0, 32);                                                \
-        v2 += v3;                                                           \
-        v3 = rotl64(v3, 16);                                                \
-        v3 ^= v2;                                                           \
-        v0 += v3;                                                           \
-        v3 = rotl64(v3, 21);                                                \
-        v3 ^= v0;                                                           \
-        v2 += v1;                                                           \
-        v1 = rotl64(v1, 17);                                                \
-        v1 ^= v2;                                                           \
-        v2 = rotl64(v2, 32);                                                \
-    } while (0)
-
-static uint64_t
-siphash24(uint64_t k0, uint64_t k1, const unsigned char *p, size_t len)
-{
-    uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
-    uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
-    uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
-    uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
-    size_t rest = len;
-    uint64_t m;
-
-    while (rest >= 8) {
-        m = load64_le(p);
-        v3 ^= m;
-        SIPROUND();
-        SIPROUND();
-        v0 ^= m;
-        p += 8;
-        rest -= 8;
-    }
-    /* the last block: the 0..7 remaining bytes, zero padded, with the low
-     * byte of the total length in the top byte */
-    m = (uint64_t)(len & 0xff) << 56;
-    for (size_t j = 0; j < rest; j++) {
-        m |= (uint64_t)p[j] << (8 * j);
-    }
-    v3 ^= m;
-    SIPROUND();
-    SIPROUND();
-    v0 ^= m;
-
-    v2 ^= 0xff;
-    SIPROUND();
-    SIPROUND();
-    SIPROUND();
-    SIPROUND();
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
-#undef SIPROUND
-
-uint64_t
-fl_siphash24(const unsigned char key[16], const void *data, size_t len)
-{
-    return siphash24(load64_le(key), load64_le(key + 8),
-                     (const unsigned char *)data, len);
-}
-
-/* ---- slots ------------------------------------------------------------ */
-
-static inline uint64_t
-slot_seq(const struct slot *s)
-{
-    return s->seq_kind >> KIND_BITS;
-}
-
-static inline enum fl_ttl_kind
-slot_kind(const struct slot *s)
-{
-    return (enum fl_ttl_kind)(s->seq_kind & KIND_MASK);
-}
-
-static inline size_t
-blob_size(const struct blob *b)
-{
-    return BLOB_HEAD + (size_t)b->klen + (size_t)b->slen;
-}
-
-static inline int
-is_dead(const struct fl_ttlmap *m, const struct slot *s)
-{
-    return slot_seq(s) < m->sweep_seq && s->exp <= m->sweep_time;
-}
+/* ---- keys --------------------------------------------------------------- */
 
 static inline int
 key_ok(const void *key, size_t klen)
@@ -225,21 +156,396 @@ key_ok(const void *key, size_t klen)
     return key != NULL && klen >= 1 && klen <= FL_TTLMAP_MAX_KEY;
 }
 
-/* Probe for `key` (hash h).  Returns 1 with *idx = its slot, or 0 with
- * *idx = the empty slot where it would be inserted. */
+/* The prefix length and field of a key. */
+static inline size_t
+split_key(const unsigned char *key, size_t klen, unsigned *field)
+{
+    for (unsigned f = 1; f < NFIELDS; f++) {
+        size_t n = SUFFIX[f].len;
+        if (klen > n && memcmp(key + klen - n, SUFFIX[f].s, n) == 0) {
+            *field = f;
+            return klen - n;
+        }
+    }
+    *field = 0;
+    return klen;
+}
+
+static inline size_t
+rec_plen(const struct rec *r)
+{
+    return r->plen_fields & PLEN_MASK;
+}
+
+static inline unsigned
+rec_fields(const struct rec *r)
+{
+    return (unsigned)r->plen_fields >> PLEN_BITS;
+}
+
+/* ---- the field codec ---------------------------------------------------- */
+
+static inline uint64_t
+dbits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof(u));
+    return u;
+}
+
+static inline double
+bitsd(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof(d));
+    return d;
+}
+
+/* width code (0..3 -> 1, 2, 4, 8 bytes) of the narrowest form of v */
+static inline unsigned
+int_width(int64_t v)
+{
+    if (v >= INT8_MIN && v <= INT8_MAX) {
+        return 0;
+    }
+    if (v >= INT16_MIN && v <= INT16_MAX) {
+        return 1;
+    }
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        return 2;
+    }
+    return 3;
+}
+
+static inline size_t
+width_bytes(unsigned w)
+{
+    return (size_t)1 << w;
+}
+
+static inline unsigned char *
+put_int(unsigned char *p, int64_t v, unsigned w)
+{
+    switch (w) {
+    case 0: {
+        int8_t x = (int8_t)v;
+        memcpy(p, &x, 1);
+        break;
+    }
+    case 1: {
+        int16_t x = (int16_t)v;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case 2: {
+        int32_t x = (int32_t)v;
+        memcpy(p, &x, 4);
+        break;
+    }
+    default:
+        memcpy(p, &v, 8);
+        break;
+    }
+    return p + width_bytes(w);
+}
+
+static inline const unsigned char *
+get_int(const unsigned char *p, unsigned w, int64_t *v)
+{
+    switch (w) {
+    case 0: {
+        int8_t x;
+        memcpy(&x, p, 1);
+        *v = x;
+        break;
+    }
+    case 1: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        *v = x;
+        break;
+    }
+    case 2: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        *v = x;
+        break;
+    }
+    default:
+        memcpy(v, p, 8);
+        break;
+    }
+    return p + width_bytes(w);
+}
+
+/* the expiry's width code: 0 a full double, 1..3 a difference of 1, 2, 4
+ * bytes from prev's bit pattern; first: no previous field */
+static inline unsigned
+exp_width(double exp, double prev, int first, int64_t *delta)
+{
+    if (first) {
+        return 0;
+    }
+    *delta = (int64_t)(dbits(exp) - dbits(prev));
+    unsigned w = int_width(*delta);
+    return w == 3 ? 0 : w + 1;
+}
+
+static size_t
+field_size(const struct field *f, double prev, int first)
+{
+    int64_t d = 0;
+    size_t n = 1;
+    switch (f->kind) {
+    case K_INT:
+    case K_DEC:
+        n += width_bytes(int_width(f->i));
+        break;
+    case K_FLOAT:
+        n += 8;
+        break;
+    default:
+        n += 2 + f->slen;
+        break;
+    }
+    unsigned ew = exp_width(f->exp, prev, first, &d);
+    return n + (ew == 0 ? 8 : width_bytes(ew - 1));
+}
+
+static unsigned char *
+field_put(unsigned char *p, const struct field *f, double prev, int first)
+{
+    int64_t d = 0;
+    unsigned ew = exp_width(f->exp, prev, first, &d);
+    unsigned iw = 0;
+    if (f->kind == K_INT || f->kind == K_DEC) {
+        iw = int_width(f->i);
+    }
+    *p++ = TAG(f->kind, iw, ew);
+    switch (f->kind) {
+    case K_INT:
+    case K_DEC:
+        p = put_int(p, f->i, iw);
+        break;
+    case K_FLOAT:
+        memcpy(p, &f->f, 8);
+        p += 8;
+        break;
+    default: {
+        uint16_t n = (uint16_t)f->slen;
+        memcpy(p, &n, 2);
+        p += 2;
+        if (f->slen > 0) {
+            memcpy(p, f->s, f->slen);
+        }
+        p += f->slen;
+        break;
+    }
+    }
+    if (ew == 0) {
+        memcpy(p, &f->exp, 8);
+        return p + 8;
+    }
+    return put_int(p, d, ew - 1);
+}
+
+static const unsigned char *
+field_get(const unsigned char *p, struct field *f, double prev)
+{
+    unsigned t = *p++;
+    f->kind = TAG_KIND(t);
+    f->i = 0;
+    f->f = 0.0;
+    f->s = NULL;
+    f->slen = 0;
+    switch (f->kind) {
+    case K_INT:
+    case K_DEC:
+        p = get_int(p, TAG_IW(t), &f->i);
+        break;
+    case K_FLOAT:
+        memcpy(&f->f, p, 8);
+        p += 8;
+        break;
+    default: {
+        uint16_t n;
+        memcpy(&n, p, 2);
+        p += 2;
+        f->s = p;
+        f->slen = n;
+        p += n;
+        break;
+    }
+    }
+    unsigned ew = TAG_EW(t);
+    if (ew == 0) {
+        memcpy(&f->exp, p, 8);
+        return p + 8;
+    }
+    int64_t d;
+    p = get_int(p, ew - 1, &d);
+    f->exp = bitsd(dbits(prev) + (uint64_t)d);
+    return p;
+}
+
+static void
+rec_decode(const struct rec *r, struct drec *d)
+{
+    const unsigned char *p = r->data + rec_plen(r);
+    double prev = 0.0;
+    d->fields = rec_fields(r);
+    for (unsigned f = 0; f < NFIELDS; f++) {
+        if (d->fields & (1u << f)) {
+            p = field_get(p, &d->f[f], prev);
+            prev = d->f[f].exp;
+        }
+    }
+}
+
+/* the block size of a record of prefix length plen holding d */
+static size_t
+drec_size(size_t plen, const struct drec *d)
+{
+    size_t n = REC_HEAD + plen;
+    double prev = 0.0;
+    int first = 1;
+    for (unsigned f = 0; f < NFIELDS; f++) {
+        if (d->fields & (1u << f)) {
+            n += field_size(&d->f[f], prev, first);
+            prev = d->f[f].exp;
+            first = 0;
+        }
+    }
+    return n;
+}
+
+/* Encode a whole record into out (size bytes).  `prefix` may point into
+ * another record; out must not overlap it or d's strings. */
+static void
+drec_encode(unsigned char *out, uint32_t hash, const unsigned char *prefix,
+            size_t plen, const struct drec *d, size_t size)
+{
+    struct rec head;
+    unsigned char *p = out + REC_HEAD;
+    double prev = 0.0;
+    int first = 1;
+
+    head.hash = hash;
+    head.plen_fields = (uint16_t)(plen | d->fields << PLEN_BITS);
+    head.size = (uint16_t)size;
+    memcpy(out, &head, REC_HEAD);
+    memcpy(p, prefix, plen);
+    p += plen;
+    for (unsigned f = 0; f < NFIELDS; f++) {
+        if (d->fields & (1u << f)) {
+            p = field_put(p, &d->f[f], prev, first);
+            prev = d->f[f].exp;
+            first = 0;
+        }
+    }
+}
+
+/* A string that is the canonical decimal form of an int64: *v. */
 static int
-find(const struct fl_ttlmap *m, const unsigned char *key, size_t klen,
-     uint64_t h, size_t *idx)
+parse_decimal(const unsigned char *s, size_t n, int64_t *v)
+{
+    size_t i = 0;
+    int neg = 0;
+    uint64_t acc = 0;
+    uint64_t limit = (uint64_t)INT64_MAX;
+
+    if (n == 0 || n > 20) {
+        return 0;
+    }
+    if (s[0] == '-') {
+        neg = 1;
+        i = 1;
+        limit = (uint64_t)INT64_MAX + 1u;
+        if (n == 1) {
+            return 0;
+        }
+    }
+    if (s[i] == '0' && (n - i > 1 || neg)) {
+        return 0; /* "012", "-0" */
+    }
+    for (; i < n; i++) {
+        unsigned dgt = (unsigned)s[i] - '0';
+        if (dgt > 9 || acc > (limit - dgt) / 10) {
+            return 0;
+        }
+        acc = acc * 10 + dgt;
+    }
+    if (neg) {
+        *v = acc == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)acc;
+    } else {
+        *v = (int64_t)acc;
+    }
+    return 1;
+}
+
+/* The value a field gives back; decimal strings are written into dbuf. */
+static void
+field_value(struct fl_ttlmap *m, const struct field *f,
+            struct fl_ttl_value *out)
+{
+    out->i = 0;
+    out->f = 0.0;
+    out->s = NULL;
+    out->slen = 0;
+    switch (f->kind) {
+    case K_INT:
+        out->kind = FL_TTL_INT;
+        out->i = f->i;
+        break;
+    case K_FLOAT:
+        out->kind = FL_TTL_FLOAT;
+        out->f = f->f;
+        break;
+    case K_DEC: {
+        int n = snprintf(m->dbuf, sizeof(m->dbuf), "%lld", (long long)f->i);
+        out->kind = FL_TTL_STR;
+        out->s = (const unsigned char *)m->dbuf;
+        out->slen = n > 0 ? (size_t)n : 0;
+        break;
+    }
+    default:
+        out->kind = FL_TTL_STR;
+        out->s = f->s;
+        out->slen = f->slen;
+        break;
+    }
+}
+
+/* ---- table -------------------------------------------------------------- */
+
+static inline int
+is_dead(const struct fl_ttlmap *m, const struct rec *r, unsigned f,
+        double exp)
+{
+    return exp <= m->sweep_time && !(r == m->fresh && f == m->fresh_f);
+}
+
+static inline uint32_t
+hash_prefix(const struct fl_ttlmap *m, const unsigned char *p, size_t n)
+{
+    return (uint32_t)fl_siphash24_k(m->k0, m->k1, p, n);
+}
+
+/* Probe for the record of `prefix`.  Returns 1 with *idx = its slot, or 0
+ * with *idx = the empty slot where it would go. */
+static int
+find(const struct fl_ttlmap *m, const unsigned char *prefix, size_t plen,
+     uint32_t h, size_t *idx)
 {
     size_t i = (size_t)h & m->mask;
     for (;;) {
-        const struct slot *s = &m->slots[i];
-        if (s->blob == NULL) {
+        const struct rec *r = m->slots[i];
+        if (r == NULL) {
             *idx = i;
             return 0;
         }
-        if (s->hash == h && s->blob->klen == klen &&
-            memcmp(s->blob->data, key, klen) == 0) {
+        if (r->hash == h && rec_plen(r) == plen &&
+            memcmp(r->data, prefix, plen) == 0) {
             *idx = i;
             return 1;
         }
@@ -247,32 +553,115 @@ find(const struct fl_ttlmap *m, const unsigned char *key, size_t klen,
     }
 }
 
-/* Remove the entry in slot i, shifting the rest of its cluster back so
- * that every entry stays reachable from its home slot. */
+static void
+rec_free(struct fl_ttlmap *m, struct rec *r)
+{
+    if (m->fresh == r) {
+        m->fresh = NULL;
+    }
+    m->mem -= r->size;
+    free(r);
+}
+
+/* Remove the record in slot i, shifting the rest of its cluster back so
+ * that every record stays reachable from its home slot. */
 static void
 remove_at(struct fl_ttlmap *m, size_t i)
 {
-    struct slot *slots = m->slots;
+    struct rec **slots = m->slots;
     size_t mask = m->mask;
     size_t j = i;
 
-    m->mem -= blob_size(slots[i].blob);
-    free(slots[i].blob);
-    m->count--;
+    rec_free(m, slots[i]);
+    m->nrec--;
     for (;;) {
         j = (j + 1) & mask;
-        if (slots[j].blob == NULL) {
+        if (slots[j] == NULL) {
             break;
         }
-        size_t home = (size_t)slots[j].hash & mask;
-        /* The entry at j may move to the hole at i iff i lies on its probe
-         * path, i.e. cyclically within [home, j). */
+        size_t home = (size_t)slots[j]->hash & mask;
+        /* The record at j may move to the hole at i iff i lies on its
+         * probe path, i.e. cyclically within [home, j). */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             slots[i] = slots[j];
             i = j;
         }
     }
-    slots[i].blob = NULL;
+    slots[i] = NULL;
+}
+
+/* Give the record in slot i the contents d (fields counted by the caller).
+ * No fields left: the record is removed.  Returns FL_OK, or FL_ENOMEM (the
+ * record unchanged) when it has to grow and no block is to be had; a record
+ * that shrinks always succeeds (in its old block if need be). */
+static enum fl_status
+rewrite(struct fl_ttlmap *m, size_t i, const struct drec *d)
+{
+    struct rec *r = m->slots[i];
+    if (d->fields == 0) {
+        remove_at(m, i);
+        return FL_OK;
+    }
+    /* d's strings and the prefix point into r: encode aside first */
+    unsigned char scratch[REC_MAX];
+    size_t plen = rec_plen(r);
+    size_t size = drec_size(plen, d);
+    drec_encode(scratch, r->hash, r->data, plen, d, size);
+    struct rec *nr = size == r->size ? NULL : malloc(size);
+    if (nr == NULL) {
+        if (size > r->size) {
+            return FL_ENOMEM;
+        }
+        /* the same size, or smaller and no new block: in place, the block
+         * keeps its size (and its count in m->mem) */
+        size_t block = r->size;
+        memcpy(r, scratch, size);
+        r->size = (uint16_t)block;
+        return FL_OK;
+    }
+    memcpy(nr, scratch, size);
+    m->mem = m->mem - r->size + size;
+    if (m->fresh == r) {
+        m->fresh = nr;
+    }
+    free(r);
+    m->slots[i] = nr;
+    return FL_OK;
+}
+
+/* Drop one field of the record in slot i. */
+static void
+drop_field(struct fl_ttlmap *m, size_t i, unsigned f)
+{
+    struct drec d;
+    rec_decode(m->slots[i], &d);
+    d.fields &= ~(1u << f);
+    m->count--;
+    rewrite(m, i, &d);
+}
+
+/* Remove every dead field of the record in slot i; returns how many, and
+ * whether the whole record went (*gone: slot i now holds another record
+ * shifted back, or nothing). */
+static size_t
+reclaim_rec(struct fl_ttlmap *m, size_t i, int *gone)
+{
+    struct drec d;
+    const struct rec *r = m->slots[i];
+    size_t n = 0;
+    rec_decode(r, &d);
+    for (unsigned f = 0; f < NFIELDS; f++) {
+        if ((d.fields & (1u << f)) && is_dead(m, r, f, d.f[f].exp)) {
+            d.fields &= ~(1u << f);
+            n++;
+        }
+    }
+    *gone = d.fields == 0;
+    if (n != 0) {
+        m->count -= n;
+        rewrite(m, i, &d);
+    }
+    return n;
 }
 
 static size_t
@@ -282,299 +671,241 @@ reclaim(struct fl_ttlmap *m)
     size_t start = 0;
     size_t removed = 0;
 
-    if (m->count == 0) {
+    if (m->nrec == 0) {
         return 0;
     }
     /* Start just after an empty slot (there is one: load <= 3/4), so no
      * cluster straddles the start of the scan and a backward shift only
-     * ever moves an entry the scan has not reached yet, or one it already
+     * ever moves a record the scan has not reached yet, or one it already
      * kept, into the slot being looked at. */
-    while (m->slots[start].blob != NULL) {
+    while (m->slots[start] != NULL) {
         start++;
     }
     for (size_t k = 1; k <= cap; k++) {
         size_t i = (start + k) & m->mask;
-        while (m->slots[i].blob != NULL && is_dead(m, &m->slots[i])) {
-            remove_at(m, i);
-            removed++;
+        int gone = 1;
+        while (gone && m->slots[i] != NULL) {
+            removed += reclaim_rec(m, i, &gone);
         }
     }
     return removed;
 }
 
-/* Renumber seqs so that sweep_seq can restart at 1: the entries stored at
- * the latest sweep get 1, the others 0.  is_dead gives the same answer for
- * every entry before and after. */
-static void
-renumber_seqs(struct fl_ttlmap *m)
-{
-    for (size_t i = 0; i <= m->mask; i++) {
-        struct slot *s = &m->slots[i];
-        if (s->blob != NULL) {
-            uint64_t seq = slot_seq(s) == m->sweep_seq ? 1 : 0;
-            s->seq_kind = seq << KIND_BITS | (s->seq_kind & KIND_MASK);
-        }
-    }
-    m->sweep_seq = 1;
-}
-
-static void
-record_sweep(struct fl_ttlmap *m, double now)
-{
-    if (m->sweep_seq >= SEQ_LIMIT) {
-        renumber_seqs(m);
-    }
-    m->sweep_seq++;
-    m->sweep_time = now;
-}
-
-/* Rehash into a table of new_cap slots (a power of two, able to hold
- * count entries below the load limit).  FL_ENOMEM leaves m unchanged. */
+/* Rehash into a table of new_cap slots.  FL_ENOMEM leaves m unchanged. */
 static enum fl_status
 resize(struct fl_ttlmap *m, size_t new_cap)
 {
     size_t old_cap = m->mask + 1;
-    struct slot *old = m->slots;
-    /* calloc: all-bits-zero is a NULL blob pointer on every host we
-     * support, so the new table starts empty */
-    struct slot *ns = calloc(new_cap, sizeof(struct slot));
-    size_t new_mask = new_cap - 1;
+    struct rec **old = m->slots;
+    struct rec **ns = calloc(new_cap, sizeof(*ns));
+    size_t nmask = new_cap - 1;
 
     if (ns == NULL) {
         return FL_ENOMEM;
     }
     for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].blob != NULL) {
-            size_t j = (size_t)old[i].hash & new_mask;
-            while (ns[j].blob != NULL) {
-                j = (j + 1) & new_mask;
+        if (old[i] != NULL) {
+            size_t j = (size_t)old[i]->hash & nmask;
+            while (ns[j] != NULL) {
+                j = (j + 1) & nmask;
             }
             ns[j] = old[i];
         }
     }
     free(old);
     m->slots = ns;
-    m->mask = new_mask;
-    m->mem = m->mem - old_cap * sizeof(struct slot) +
-             new_cap * sizeof(struct slot);
+    m->mask = nmask;
+    m->mem = m->mem - old_cap * sizeof(*ns) + new_cap * sizeof(*ns);
     return FL_OK;
-}
-
-/* ---- public API ------------------------------------------------------- */
-
-enum fl_status
-fl_ttlmap_new(const unsigned char hash_key[16], size_t mem_cap,
-              struct fl_ttlmap **out)
-{
-    struct fl_ttlmap *m = NULL;
-    size_t base = sizeof(struct fl_ttlmap) +
-                  (size_t)MIN_CAPACITY * sizeof(struct slot);
-
-    if (hash_key == NULL || out == NULL || (mem_cap != 0 && mem_cap < base)) {
-        return FL_EINVAL;
-    }
-    m = malloc(sizeof(*m));
-    if (m == NULL) {
-        return FL_ENOMEM;
-    }
-    m->slots = calloc(MIN_CAPACITY, sizeof(struct slot));
-    if (m->slots == NULL) {
-        free(m);
-        return FL_ENOMEM;
-    }
-    m->mask = MIN_CAPACITY - 1;
-    m->count = 0;
-    m->mem = base;
-    m->mem_cap = mem_cap;
-    m->k0 = load64_le(hash_key);
-    m->k1 = load64_le(hash_key + 8);
-    m->sweep_time = -INFINITY;
-    m->sweep_seq = 0;
-    *out = m;
-    return FL_OK;
-}
-
-void
-fl_ttlmap_free(struct fl_ttlmap *m)
-{
-    if (m == NULL) {
-        return;
-    }
-    for (size_t i = 0; i <= m->mask; i++) {
-        free(m->slots[i].blob);
-    }
-    free(m->slots);
-    free(m);
 }
 
 static void
-fill_value(const struct slot *s, struct fl_ttl_value *out)
+record_sweep(struct fl_ttlmap *m, double now)
 {
-    out->kind = slot_kind(s);
+    m->sweep_time = now;
+    m->fresh = NULL;
+}
+
+/* ---- planning a set ------------------------------------------------------ */
+
+/* A key split and hashed. */
+struct keyref {
+    const unsigned char *prefix;
+    size_t plen;
+    unsigned field;
+    uint32_t hash;
+};
+
+static struct keyref
+key_ref(const struct fl_ttlmap *m, const void *key, size_t klen)
+{
+    struct keyref k;
+    k.prefix = (const unsigned char *)key;
+    k.plen = split_key(k.prefix, klen, &k.field);
+    k.hash = hash_prefix(m, k.prefix, k.plen);
+    return k;
+}
+
+/* What a set leaves. */
+struct plan {
+    int found;     /* the record exists, at slot idx */
+    size_t idx;
+    struct drec d; /* the record's new contents */
+    size_t size;   /* its block size */
+    int added;     /* fields added (1 or 0) */
+    size_t dropped; /* dead fields dropped */
+    size_t new_cap; /* the table grows to this, or 0 */
+    size_t total;  /* memory afterwards */
+};
+
+/* The field a set stores, from the caller's value (strings must already
+ * sit where they stay valid until the record is encoded). */
+static void
+value_field(const struct fl_ttl_value *val, struct field *out)
+{
     out->i = 0;
     out->f = 0.0;
     out->s = NULL;
     out->slen = 0;
-    switch (out->kind) {
+    switch (val->kind) {
     case FL_TTL_INT:
-        out->i = s->v.i;
+        out->kind = K_INT;
+        out->i = val->i;
         break;
     case FL_TTL_FLOAT:
-        out->f = s->v.f;
+        out->kind = K_FLOAT;
+        out->f = val->f;
         break;
-    case FL_TTL_STR:
-        out->s = s->blob->data + s->blob->klen;
-        out->slen = s->blob->slen;
+    default:
+        if (parse_decimal(val->s, val->slen, &out->i)) {
+            out->kind = K_DEC;
+        } else {
+            out->kind = K_STR;
+            out->s = val->s;
+            out->slen = val->slen;
+        }
         break;
     }
 }
 
-int
-fl_ttlmap_get(struct fl_ttlmap *m, const void *key, size_t klen,
-              double now, struct fl_ttl_value *out, double *exp_out)
-{
-    size_t i;
-
-    if (!key_ok(key, klen) || out == NULL) {
-        return -1;
-    }
-    uint64_t h = siphash24(m->k0, m->k1, key, klen);
-    if (!find(m, key, klen, h, &i)) {
-        return 0;
-    }
-    const struct slot *s = &m->slots[i];
-    if (is_dead(m, s) || now > s->exp) {
-        remove_at(m, i);
-        return 0;
-    }
-    fill_value(s, out);
-    if (exp_out != NULL) {
-        *exp_out = s->exp;
-    }
-    return 1;
-}
-
-/* The total m->mem would reach by storing a blob of bsize bytes for the
- * key, given find()'s answer; *new_cap: the capacity to grow to, or 0.
- * Returns FL_OK, FL_EFULL (entry limit) or FL_ENOMEM (size overflow). */
+/* Plan a set of field k.field to *val as if a sweep at `now` had just been
+ * recorded (fresh = none, sweep_time = now).  Changes nothing. */
 static enum fl_status
-needed_memory(const struct fl_ttlmap *m, int found, size_t i, size_t bsize,
-              size_t *total, size_t *new_cap)
+plan_set(const struct fl_ttlmap *m, const struct keyref *k,
+         const struct fl_ttl_value *val, double now, double ttl,
+         struct plan *p)
 {
     size_t cap = m->mask + 1;
+    size_t old = 0;
+    unsigned bit = 1u << k->field;
 
-    *new_cap = 0;
-    if (found) {
-        /* bsize <= BLOB_HEAD + MAX_KEY + MAX_STR, well below m->mem */
-        *total = m->mem - blob_size(m->slots[i].blob) + bsize;
-        return FL_OK;
+    p->found = find(m, k->prefix, k->plen, k->hash, &p->idx);
+    p->added = 1;
+    p->dropped = 0;
+    p->new_cap = 0;
+    p->d.fields = 0;
+    double exp = now + ttl;
+    if (p->found) {
+        const struct rec *r = m->slots[p->idx];
+        old = r->size;
+        rec_decode(r, &p->d);
+        for (unsigned f = 0; f < NFIELDS; f++) {
+            if (!(p->d.fields & (1u << f))) {
+                continue;
+            }
+            if (f == k->field) {
+                p->added = 0;
+                if (p->d.f[f].exp > now) {
+                    exp = p->d.f[f].exp; /* live: the TTL is kept */
+                }
+            } else if (p->d.f[f].exp <= now) {
+                /* dead after the sweep at now */
+                p->d.fields &= ~(1u << f);
+                p->dropped++;
+            }
+        }
     }
-    if (m->count >= FL_TTLMAP_MAX_ENTRIES) {
+    value_field(val, &p->d.f[k->field]);
+    p->d.f[k->field].exp = exp;
+    p->d.fields |= bit;
+    p->size = drec_size(k->plen, &p->d);
+    if (p->added && m->count - p->dropped >= FL_TTLMAP_MAX_ENTRIES) {
         return FL_EFULL;
     }
-    size_t extra = bsize;
-    if (m->count + 1 > cap - cap / 4) {
-        if (cap > SIZE_MAX / 2 / sizeof(struct slot)) {
-            return FL_ENOMEM;
+    size_t extra = p->size;
+    if (!p->found && m->nrec + 1 > cap - cap / 4) {
+        if (cap >= MAX_CAPACITY) {
+            return FL_EFULL;
         }
-        *new_cap = cap * 2;
-        if (extra > SIZE_MAX - cap * sizeof(struct slot)) {
-            return FL_ENOMEM;
-        }
-        extra += cap * sizeof(struct slot); /* the table doubles */
+        p->new_cap = cap * 2;
+        extra += cap * sizeof(struct rec *); /* the table doubles */
     }
-    if (extra > SIZE_MAX - m->mem) {
-        return FL_ENOMEM;
-    }
-    *total = m->mem + extra;
+    /* m->mem >= old; sizes are far below SIZE_MAX on any host */
+    p->total = m->mem - old + extra;
     return FL_OK;
 }
 
-/* The store half of a set, after the sweep at `now` was recorded. */
+/* Carry out a plan after the sweep was recorded. */
 static enum fl_status
-store(struct fl_ttlmap *m, const unsigned char *key, size_t klen, uint64_t h,
+apply(struct fl_ttlmap *m, const struct keyref *k, struct plan *p)
+{
+    struct rec *nr;
+
+    if (p->found) {
+        enum fl_status st = rewrite(m, p->idx, &p->d);
+        if (st != FL_OK) {
+            return st;
+        }
+        nr = m->slots[p->idx];
+    } else {
+        nr = malloc(p->size);
+        if (nr == NULL) {
+            return FL_ENOMEM;
+        }
+        if (p->new_cap != 0) {
+            if (resize(m, p->new_cap) != FL_OK) {
+                free(nr);
+                return FL_ENOMEM;
+            }
+            (void)find(m, k->prefix, k->plen, k->hash, &p->idx);
+        }
+        /* the prefix is the caller's key, strings are in the caller's
+         * copy: nothing points into the map */
+        drec_encode((unsigned char *)nr, k->hash, k->prefix, k->plen, &p->d,
+                    p->size);
+        m->slots[p->idx] = nr;
+        m->nrec++;
+        m->mem += p->size;
+    }
+    m->count = m->count + (size_t)p->added - p->dropped;
+    m->fresh = nr;
+    m->fresh_f = k->field;
+    return FL_OK;
+}
+
+/* The store half of a set: plan, make room if needed, apply.  The sweep at
+ * `now` is already recorded. */
+static enum fl_status
+store(struct fl_ttlmap *m, const struct keyref *k,
       const struct fl_ttl_value *val, double now, double ttl)
 {
-    size_t slen = val->kind == FL_TTL_STR ? val->slen : 0;
-    size_t bsize = BLOB_HEAD + klen + slen;
-    size_t i, total, new_cap;
-    int found;
-    enum fl_status st;
-    struct blob *b, *old = NULL;
-    struct slot *s;
-
-    found = find(m, key, klen, h, &i);
-    st = needed_memory(m, found, i, bsize, &total, &new_cap);
-    if (st != FL_OK || (m->mem_cap != 0 && total > m->mem_cap)) {
-        /* Make room from dead entries only; the reclaim may move or remove
-         * the key's slot, so look it up again. */
+    struct plan p;
+    enum fl_status st = plan_set(m, k, val, now, ttl, &p);
+    if (st != FL_OK || (m->mem_cap != 0 && p.total > m->mem_cap)) {
+        /* Make room from dead fields only; the reclaim may move, shrink or
+         * remove the record, so plan again. */
         if (reclaim(m) == 0) {
             return st != FL_OK ? st : FL_EFULL;
         }
-        found = find(m, key, klen, h, &i);
-        st = needed_memory(m, found, i, bsize, &total, &new_cap);
-        if (st == FL_OK && m->mem_cap != 0 && total > m->mem_cap) {
+        st = plan_set(m, k, val, now, ttl, &p);
+        if (st == FL_OK && m->mem_cap != 0 && p.total > m->mem_cap) {
             st = FL_EFULL;
         }
     }
     if (st != FL_OK) {
         return st;
     }
-
-    if (found) {
-        s = &m->slots[i];
-        b = s->blob;
-        if (blob_size(b) != bsize) {
-            struct blob *nb = malloc(bsize);
-            if (nb == NULL) {
-                return FL_ENOMEM;
-            }
-            nb->klen = (uint32_t)klen;
-            memcpy(nb->data, key, klen);
-            m->mem = m->mem - blob_size(b) + bsize;
-            old = b; /* freed below, after the value is copied */
-            s->blob = b = nb;
-        }
-        if (!(s->exp > now)) {
-            /* swept just now (exp <= now): the key was gone */
-            s->exp = now + ttl;
-        }
-    } else {
-        b = malloc(bsize);
-        if (b == NULL) {
-            return FL_ENOMEM;
-        }
-        if (new_cap != 0) {
-            if (resize(m, new_cap) != FL_OK) {
-                free(b);
-                return FL_ENOMEM;
-            }
-            (void)find(m, key, klen, h, &i); /* the new insertion slot */
-        }
-        b->klen = (uint32_t)klen;
-        memcpy(b->data, key, klen);
-        s = &m->slots[i];
-        s->hash = h;
-        s->blob = b;
-        s->exp = now + ttl;
-        m->count++;
-        m->mem += bsize;
-    }
-    /* The value.  memmove, and `old` freed only now: a caller's string may
-     * be this key's own current value (in place, or in the old blob). */
-    b->slen = (uint32_t)slen;
-    if (slen > 0) {
-        memmove(b->data + klen, val->s, slen);
-    }
-    free(old);
-    s->v.i = 0;
-    if (val->kind == FL_TTL_INT) {
-        s->v.i = val->i;
-    } else if (val->kind == FL_TTL_FLOAT) {
-        s->v.f = val->f;
-    }
-    s->seq_kind = m->sweep_seq << KIND_BITS | (uint64_t)val->kind;
-    return FL_OK;
+    return apply(m, k, &p);
 }
 
 static int
@@ -594,17 +925,127 @@ value_ok(const struct fl_ttl_value *val)
     return 0;
 }
 
+/* ---- public API ----------------------------------------------------------- */
+
+enum fl_status
+fl_ttlmap_new(const unsigned char hash_key[16], size_t mem_cap,
+              struct fl_ttlmap **out)
+{
+    struct fl_ttlmap *m = NULL;
+    size_t base = sizeof(struct fl_ttlmap) +
+                  (size_t)MIN_CAPACITY * sizeof(struct rec *);
+
+    if (hash_key == NULL || out == NULL || (mem_cap != 0 && mem_cap < base)) {
+        return FL_EINVAL;
+    }
+    m = malloc(sizeof(*m));
+    if (m == NULL) {
+        return FL_ENOMEM;
+    }
+    m->slots = calloc(MIN_CAPACITY, sizeof(struct rec *));
+    if (m->slots == NULL) {
+        free(m);
+        return FL_ENOMEM;
+    }
+    m->mask = MIN_CAPACITY - 1;
+    m->nrec = 0;
+    m->count = 0;
+    m->mem = base;
+    m->mem_cap = mem_cap;
+    fl_siphash_key(hash_key, &m->k0, &m->k1);
+    m->sweep_time = -INFINITY;
+    m->fresh = NULL;
+    m->fresh_f = 0;
+    *out = m;
+    return FL_OK;
+}
+
+void
+fl_ttlmap_free(struct fl_ttlmap *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    for (size_t i = 0; i <= m->mask; i++) {
+        free(m->slots[i]);
+    }
+    free(m->slots);
+    free(m);
+}
+
+int
+fl_ttlmap_get(struct fl_ttlmap *m, const void *key, size_t klen,
+              double now, struct fl_ttl_value *out, double *exp_out)
+{
+    size_t i;
+    struct drec d;
+
+    if (!key_ok(key, klen) || out == NULL) {
+        return -1;
+    }
+    struct keyref k = key_ref(m, key, klen);
+    if (!find(m, k.prefix, k.plen, k.hash, &i)) {
+        return 0;
+    }
+    const struct rec *r = m->slots[i];
+    if (!(rec_fields(r) & (1u << k.field))) {
+        return 0;
+    }
+    rec_decode(r, &d);
+    const struct field *f = &d.f[k.field];
+    if (is_dead(m, r, k.field, f->exp) || now > f->exp) {
+        drop_field(m, i, k.field);
+        return 0;
+    }
+    field_value(m, f, out);
+    if (exp_out != NULL) {
+        *exp_out = f->exp;
+    }
+    return 1;
+}
+
 enum fl_status
 fl_ttlmap_set(struct fl_ttlmap *m, const void *key, size_t klen,
               const struct fl_ttl_value *val, double now, double ttl)
 {
+    struct fl_ttl_value v;
+    unsigned char vcopy[FL_TTLMAP_MAX_STR];
+
     if (!key_ok(key, klen) || !value_ok(val) || !isfinite(now) ||
         !isfinite(ttl)) {
         return FL_EINVAL;
     }
-    uint64_t h = siphash24(m->k0, m->k1, key, klen);
+    v = *val;
+    if (v.kind == FL_TTL_STR) {
+        /* the caller's bytes may live in this map (a value it got back),
+         * which the store may move or free */
+        if (v.slen > 0) {
+            memcpy(vcopy, v.s, v.slen);
+        }
+        v.s = vcopy;
+    }
+    struct keyref k = key_ref(m, key, klen);
     record_sweep(m, now);
-    return store(m, key, klen, h, val, now, ttl);
+    return store(m, &k, &v, now, ttl);
+}
+
+enum fl_status
+fl_ttlmap_set_cost(const struct fl_ttlmap *m, const void *key, size_t klen,
+                   const struct fl_ttl_value *val, double now, double ttl,
+                   size_t *total)
+{
+    struct plan p;
+
+    if (!key_ok(key, klen) || !value_ok(val) || !isfinite(now) ||
+        !isfinite(ttl) || total == NULL) {
+        return FL_EINVAL;
+    }
+    struct keyref k = key_ref(m, key, klen);
+    enum fl_status st = plan_set(m, &k, val, now, ttl, &p);
+    if (st == FL_OK) {
+        *total = p.total;
+    }
+    return st;
 }
 
 enum fl_status
@@ -612,28 +1053,32 @@ fl_ttlmap_incr_int(struct fl_ttlmap *m, const void *key, size_t klen,
                    int64_t delta, double now, double ttl, int64_t *result)
 {
     struct fl_ttl_value val = {FL_TTL_INT, delta, 0.0, NULL, 0};
+    struct drec d;
     size_t i;
 
     if (!key_ok(key, klen) || result == NULL || !isfinite(now) ||
         !isfinite(ttl)) {
         return FL_EINVAL;
     }
-    uint64_t h = siphash24(m->k0, m->k1, key, klen);
-    if (find(m, key, klen, h, &i)) {
-        const struct slot *s = &m->slots[i];
-        if (is_dead(m, s) || now > s->exp) {
-            remove_at(m, i); /* what the get half does */
-        } else if (slot_kind(s) != FL_TTL_INT) {
+    struct keyref k = key_ref(m, key, klen);
+    if (find(m, k.prefix, k.plen, k.hash, &i) &&
+        (rec_fields(m->slots[i]) & (1u << k.field))) {
+        const struct rec *r = m->slots[i];
+        rec_decode(r, &d);
+        const struct field *f = &d.f[k.field];
+        if (is_dead(m, r, k.field, f->exp) || now > f->exp) {
+            drop_field(m, i, k.field); /* what the get half does */
+        } else if (f->kind != K_INT) {
             return FL_EAGAIN;
-        } else if ((delta > 0 && s->v.i > INT64_MAX - delta) ||
-                   (delta < 0 && s->v.i < INT64_MIN - delta)) {
+        } else if ((delta > 0 && f->i > INT64_MAX - delta) ||
+                   (delta < 0 && f->i < INT64_MIN - delta)) {
             return FL_EAGAIN;
         } else {
-            val.i = s->v.i + delta;
+            val.i = f->i + delta;
         }
     }
     record_sweep(m, now);
-    enum fl_status st = store(m, key, klen, h, &val, now, ttl);
+    enum fl_status st = store(m, &k, &val, now, ttl);
     if (st == FL_OK) {
         *result = val.i;
     }
@@ -653,15 +1098,24 @@ fl_ttlmap_expiry(const struct fl_ttlmap *m, const void *key, size_t klen,
                  double *exp)
 {
     size_t i;
+    struct drec d;
 
     if (!key_ok(key, klen) || exp == NULL) {
         return 0;
     }
-    uint64_t h = siphash24(m->k0, m->k1, key, klen);
-    if (!find(m, key, klen, h, &i) || is_dead(m, &m->slots[i])) {
+    struct keyref k = key_ref(m, key, klen);
+    if (!find(m, k.prefix, k.plen, k.hash, &i)) {
         return 0;
     }
-    *exp = m->slots[i].exp;
+    const struct rec *r = m->slots[i];
+    if (!(rec_fields(r) & (1u << k.field))) {
+        return 0;
+    }
+    rec_decode(r, &d);
+    if (is_dead(m, r, k.field, d.f[k.field].exp)) {
+        return 0;
+    }
+    *exp = d.f[k.field].exp;
     return 1;
 }
 
@@ -673,11 +1127,12 @@ fl_ttlmap_delete(struct fl_ttlmap *m, const void *key, size_t klen)
     if (!key_ok(key, klen)) {
         return 0;
     }
-    uint64_t h = siphash24(m->k0, m->k1, key, klen);
-    if (!find(m, key, klen, h, &i)) {
+    struct keyref k = key_ref(m, key, klen);
+    if (!find(m, k.prefix, k.plen, k.hash, &i) ||
+        !(rec_fields(m->slots[i]) & (1u << k.field))) {
         return 0;
     }
-    remove_at(m, i);
+    drop_field(m, i, k.field);
     return 1;
 }
 
@@ -685,13 +1140,12 @@ void
 fl_ttlmap_clear(struct fl_ttlmap *m)
 {
     for (size_t i = 0; i <= m->mask; i++) {
-        struct blob *b = m->slots[i].blob;
-        if (b != NULL) {
-            m->mem -= blob_size(b);
-            free(b);
-            m->slots[i].blob = NULL;
+        if (m->slots[i] != NULL) {
+            rec_free(m, m->slots[i]);
+            m->slots[i] = NULL;
         }
     }
+    m->nrec = 0;
     m->count = 0;
 }
 
@@ -713,23 +1167,43 @@ fl_ttlmap_memory(const struct fl_ttlmap *m)
     return m->mem;
 }
 
-int
-fl_ttlmap_next(const struct fl_ttlmap *m, size_t *pos,
-               const unsigned char **key, size_t *klen, double *exp,
-               struct fl_ttl_value *val)
+size_t
+fl_ttlmap_capacity(const struct fl_ttlmap *m)
 {
-    for (size_t i = *pos; i <= m->mask; i++) {
-        const struct slot *s = &m->slots[i];
-        if (s->blob == NULL || is_dead(m, s)) {
+    return m->mask + 1;
+}
+
+int
+fl_ttlmap_next(struct fl_ttlmap *m, size_t *pos, const unsigned char **key,
+               size_t *klen, double *exp, struct fl_ttl_value *val)
+{
+    struct drec d;
+    size_t end = (m->mask + 1) * NFIELDS;
+
+    for (size_t q = *pos; q < end; q++) {
+        const struct rec *r = m->slots[q / NFIELDS];
+        unsigned f = (unsigned)(q % NFIELDS);
+        if (r == NULL) {
+            q = q - f + NFIELDS - 1; /* the next slot */
             continue;
         }
-        *key = s->blob->data;
-        *klen = s->blob->klen;
-        *exp = s->exp;
-        fill_value(s, val);
-        *pos = i + 1;
+        if (!(rec_fields(r) & (1u << f))) {
+            continue;
+        }
+        rec_decode(r, &d);
+        if (is_dead(m, r, f, d.f[f].exp)) {
+            continue;
+        }
+        size_t plen = rec_plen(r);
+        memcpy(m->kbuf, r->data, plen);
+        memcpy(m->kbuf + plen, SUFFIX[f].s, SUFFIX[f].len);
+        *key = m->kbuf;
+        *klen = plen + SUFFIX[f].len;
+        *exp = d.f[f].exp;
+        field_value(m, &d.f[f], val);
+        *pos = q + 1;
         return 1;
     }
-    *pos = m->mask + 1;
+    *pos = end;
     return 0;
 }

@@ -19,12 +19,13 @@
  *   - An entry is *dead* (behaves as absent everywhere) when a get at a time
  *     now > exp saw it, or when a set that happened after the entry's TTL
  *     was last given swept at a time t >= exp.  This map records the time
- *     and sequence number of the latest sweep; for each entry the sequence
- *     number of the set that gave its TTL.  An entry is dead when
- *     entry.seq < map.sweep_seq and entry.exp <= map.sweep_time.  That is
- *     exactly LiteLLM's rule when the clock never goes backwards (wall
- *     time); with a clock that goes backwards it may keep an entry that
- *     LiteLLM had swept at an earlier, later-dated sweep.
+ *     of the latest sweep and which entry the set that made it stored (none
+ *     for fl_ttlmap_sweep).  An entry is dead when entry.exp <=
+ *     map.sweep_time and it is not the entry that latest set stored (every
+ *     set sweeps, so every other entry got its TTL before that sweep).
+ *     That is exactly LiteLLM's rule when the clock never goes backwards
+ *     (wall time); with a clock that goes backwards it may keep an entry
+ *     that LiteLLM had swept at an earlier, later-dated sweep.
  *
  * Keys are byte strings of 1..FL_TTLMAP_MAX_KEY bytes.  Values are an
  * int64, a double, or a byte string of 0..FL_TTLMAP_MAX_STR bytes.
@@ -32,14 +33,22 @@
  * (draw it from the OS at first use; never at import), so clients that
  * choose keys cannot force collisions.
  *
- * Memory: the table (open addressing, linear probing, backward-shift
- * deletion, power-of-two capacity, load factor <= 3/4) plus one heap blob
- * per entry holding the key and a string value.  fl_ttlmap_memory() is the
- * exact number of bytes this map has allocated (blob sizes as requested
- * from malloc).  A map created with mem_cap > 0 never grows beyond it: a
- * set that would need more first removes every dead entry, and if that is
- * not enough returns FL_EFULL and changes nothing - it never removes a live
- * entry.
+ * Memory.  Keys that end in ":window", ":requests" or ":tokens" (the three
+ * keys LiteLLM's limiter keeps per descriptor, "{api_key:...}:requests")
+ * share one record per prefix; any other key is a record of its own.  A
+ * record is one heap block: an 8-byte head, the prefix, then per key a tag
+ * byte, its value in 1, 2, 4 or 8 bytes (an int; a string that is the
+ * canonical decimal form of an int64, such as the window start "1732000000",
+ * is kept as that int and given back as the same string) or 8 (a double) or
+ * 2 + n (another string), and its expiry as a full double or as a 1-, 2- or
+ * 4-byte difference from the previous key's expiry in the record.  The
+ * table holds one pointer per slot (open addressing, linear probing,
+ * backward-shift deletion, power-of-two capacity, load factor <= 3/4 of
+ * records).  fl_ttlmap_memory() is the exact number of bytes this map has
+ * allocated (record sizes as requested from malloc).  A map created with
+ * mem_cap > 0 never grows beyond it: a set that would need more first
+ * removes every dead entry, and if that is not enough returns FL_EFULL and
+ * changes nothing - it never removes a live entry.
  *
  * Thread safety: none.  A map is used by one thread at a time (the Python
  * binding calls it with the GIL held).  After fork() a child may keep using
@@ -51,6 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fl_siphash.h"
 #include "fl_status.h"
 
 #define FL_TTLMAP_MAX_KEY 1024u
@@ -64,9 +74,10 @@ enum fl_ttl_kind {
     FL_TTL_STR = 3
 };
 
-/* A value.  For FL_TTL_STR, `s`/`slen` point into the map's blob when
- * returned by fl_ttlmap_get (valid until the next call that modifies the
- * map) and into the caller's buffer when passed to fl_ttlmap_set (copied). */
+/* A value.  For FL_TTL_STR, `s`/`slen` point into the map when returned by
+ * fl_ttlmap_get or fl_ttlmap_next (valid until the next call on the map)
+ * and into the caller's buffer when passed to fl_ttlmap_set (copied first;
+ * it may point into the map). */
 struct fl_ttl_value {
     enum fl_ttl_kind kind;
     int64_t i;
@@ -76,11 +87,6 @@ struct fl_ttl_value {
 };
 
 struct fl_ttlmap;
-
-/* SipHash-2-4 of `len` bytes under `key` (16 bytes, read as two
- * little-endian 64-bit words).  Matches the reference test vectors. */
-uint64_t fl_siphash24(const unsigned char key[16], const void *data,
-                      size_t len);
 
 /* A new empty map.  `hash_key` is copied.  mem_cap: 0 for no cap, else the
  * most bytes the map may allocate (at least fl_ttlmap_memory() of an empty
@@ -142,14 +148,25 @@ size_t fl_ttlmap_reclaim(struct fl_ttlmap *m);
 /* Number of entries held, dead ones not yet removed included. */
 size_t fl_ttlmap_len(const struct fl_ttlmap *m);
 
-/* Bytes allocated by the map (table + blobs + the struct). */
+/* Bytes allocated by the map (table + records + the struct). */
 size_t fl_ttlmap_memory(const struct fl_ttlmap *m);
+
+/* Slots in the table (a power of two, at least 16). */
+size_t fl_ttlmap_capacity(const struct fl_ttlmap *m);
+
+/* What fl_ttlmap_memory() would be right after fl_ttlmap_set(m, key, klen,
+ * val, now, ttl) if that set needed no reclaim (the set's own sweep
+ * included).  Returns FL_OK with *total, or the set's FL_EINVAL, FL_EFULL
+ * (entry limit) or FL_ENOMEM (size not representable).  Changes nothing. */
+enum fl_status fl_ttlmap_set_cost(const struct fl_ttlmap *m, const void *key,
+                                  size_t klen, const struct fl_ttl_value *val,
+                                  double now, double ttl, size_t *total);
 
 /* Iterate over entries that are not dead by the sweep rule: start with
  * *pos = 0; each call returns 1 with the key, its expiry and value (valid
- * until the map is modified) and advances *pos, or 0 at the end.  The map
- * must not be modified during an iteration. */
-int fl_ttlmap_next(const struct fl_ttlmap *m, size_t *pos,
+ * until the next call on the map) and advances *pos, or 0 at the end.  The
+ * map must not be modified during an iteration. */
+int fl_ttlmap_next(struct fl_ttlmap *m, size_t *pos,
                    const unsigned char **key, size_t *klen, double *exp,
                    struct fl_ttl_value *val);
 

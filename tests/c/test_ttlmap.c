@@ -140,7 +140,7 @@ has(struct fl_ttlmap *m, const char *k, double now)
 }
 
 static size_t
-live_count(const struct fl_ttlmap *m)
+live_count(struct fl_ttlmap *m)
 {
     size_t pos = 0, n = 0, kl;
     const unsigned char *k;
@@ -229,7 +229,7 @@ test_kinds(void)
     CHECK(set_s(m, "s", sval("hi"), 101.0, 5.0) == FL_OK);
     CHECK(fl_ttlmap_memory(m) == mem0 - 3);
     CHECK(set_s(m, "s", ival(7), 101.0, 5.0) == FL_OK);
-    CHECK(fl_ttlmap_memory(m) == mem0 - 5);
+    CHECK(fl_ttlmap_memory(m) == mem0 - 6); /* 2 + 5 bytes -> 1 */
     CHECK(get_s(m, "s", 101.0, &v, NULL) == 1);
     CHECK(v.kind == FL_TTL_INT && v.i == 7);
     CHECK(set_s(m, "i", sval("now a string"), 101.0, 5.0) == FL_OK);
@@ -426,14 +426,15 @@ test_growth(void)
     size_t blobs = 0;
     for (int i = 0; i < N; i++) {
         int n = snprintf(k, sizeof(k), "user:%d", i);
-        blobs += 8 + (size_t)n;
+        /* head, key, tag, the int in 1/2/4 bytes, the expiry */
+        blobs += 8 + (size_t)n + 1 + (i < 128 ? 1 : i < 32768 ? 2 : 4) + 8;
         ok &= set_s(m, k, ival(i), 0.0, 1000.0) == FL_OK;
     }
     CHECK(ok);
     CHECK(fl_ttlmap_len(m) == (size_t)N);
     /* 100000 entries at load <= 3/4: 262144 slots */
     if (sizeof(void *) == 8) {
-        CHECK(fl_ttlmap_memory(m) == empty + (262144 - 16) * 40 + blobs);
+        CHECK(fl_ttlmap_memory(m) == empty + (262144 - 16) * 8 + blobs);
     }
     ok = 1;
     for (int i = 0; i < N; i++) {
@@ -462,7 +463,7 @@ test_growth(void)
     CHECK(ok);
     CHECK(fl_ttlmap_len(m) == 0 && live_count(m) == 0);
     if (sizeof(void *) == 8) {
-        CHECK(fl_ttlmap_memory(m) == empty + (262144 - 16) * 40);
+        CHECK(fl_ttlmap_memory(m) == empty + (262144 - 16) * 8);
     }
     /* and back up, then all expire at once and are reclaimed */
     ok = 1;
@@ -536,8 +537,9 @@ test_mem_cap(void)
     struct fl_ttlmap *probe = new_map(0);
     size_t empty = fl_ttlmap_memory(probe);
     fl_ttlmap_free(probe);
-    /* room for the table and ten 8+2+5 byte blobs, not for growth */
-    size_t cap = empty + 10 * 15;
+    /* room for the table and ten records of 8 + 2 + 1 + 2 + 5 + 8 bytes
+     * (head, key, tag, string length, string, expiry), not for growth */
+    size_t cap = empty + 10 * 26;
     struct fl_ttlmap *m = new_map(cap);
     char k[8];
     struct fl_ttl_value v = sval("vvvvv");
@@ -555,9 +557,9 @@ test_mem_cap(void)
     CHECK(get_s(m, "k0", 5.0, &v, NULL) == 1 && v.slen == 5);
     /* same size or smaller does */
     CHECK(set_s(m, "k0", sval("wwwww"), 5.0, 10.0) == FL_OK);
-    CHECK(set_s(m, "k1", ival(1), 5.0, 10.0) == FL_OK);
-    CHECK(fl_ttlmap_memory(m) == cap - 5);
-    CHECK(set_s(m, "k2", sval("vvvvvvvvvv"), 5.0, 10.0) == FL_OK);
+    CHECK(set_s(m, "k1", ival(1), 5.0, 10.0) == FL_OK); /* 26 -> 20 */
+    CHECK(fl_ttlmap_memory(m) == cap - 6);
+    CHECK(set_s(m, "k2", sval("vvvvvvvvvvv"), 5.0, 10.0) == FL_OK);
     CHECK(fl_ttlmap_memory(m) == cap);
     /* incr of a new key: EFULL, unchanged */
     int64_t r = 77;
@@ -569,8 +571,9 @@ test_mem_cap(void)
     CHECK(fl_ttlmap_len(m) == 9 && live_count(m) == 9);
     CHECK(has(m, "k0", 11.0) == 0 && has(m, "kx", 11.0) == 1);
     CHECK(fl_ttlmap_memory(m) <= cap);
-    /* a cap that allows exactly one growth */
-    struct fl_ttlmap *g = new_map(empty + 16 * 40 + 13 * 11);
+    /* a cap that allows exactly one growth (16 -> 32 slots at the 13th
+     * record): g0..g9 take 20 bytes, g10.. 21 */
+    struct fl_ttlmap *g = new_map(empty + 16 * 8 + 10 * 20 + 3 * 21);
     int n_ok = 0;
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof(k), "g%d", i);
@@ -588,18 +591,127 @@ test_mem_cap(void)
     /* the dead entries are reclaimed but that is not enough: FL_EFULL,
      * with the dead ones gone and the live ones kept */
     g = new_map(empty + 100);
-    CHECK(set_s(g, "a", ival(1), 0.0, 1.0) == FL_OK);  /* 9 bytes */
-    CHECK(set_s(g, "b", ival(1), 0.0, 1.0) == FL_OK);  /* 9 bytes */
+    CHECK(set_s(g, "a", ival(1), 0.0, 1.0) == FL_OK);  /* 19 bytes */
+    CHECK(set_s(g, "b", ival(1), 0.0, 1.0) == FL_OK);  /* 19 bytes */
     CHECK(set_s(g, "c", sval("0123456789012345678901234567890123456789"),
-                0.0, 10.0) == FL_OK);                  /* 49 bytes */
-    CHECK(set_s(g, "d", sval("0123456789012345678901234567890123456789012"),
-                2.0, 10.0) == FL_EFULL);               /* 52 > 100-49 */
+                0.0, 10.0) == FL_OK);                  /* 60 bytes */
+    CHECK(set_s(g, "d", sval("01234567890123456789012"), 2.0, 10.0) ==
+          FL_EFULL);                                   /* 43 > 100-60 */
     CHECK(fl_ttlmap_len(g) == 1 && has(g, "c", 2.0) == 1);
-    CHECK(fl_ttlmap_memory(g) == empty + 49);
-    CHECK(set_s(g, "d", sval("012345678901234567890123456789012345678901"),
-                2.0, 10.0) == FL_OK);                  /* 51: fits */
+    CHECK(fl_ttlmap_memory(g) == empty + 60);
+    CHECK(set_s(g, "d", sval("01234567890123456789"), 2.0, 10.0) ==
+          FL_OK);                                      /* 40: fits */
     CHECK(fl_ttlmap_memory(g) == empty + 100);
     fl_ttlmap_free(g);
+    fl_ttlmap_free(m);
+}
+
+/* The record layout: a descriptor's three keys share one record, the
+ * window start given as a decimal string is held as an int and comes back
+ * as the same bytes, and memory() follows the header's layout exactly. */
+static void
+test_records(void)
+{
+    struct fl_ttlmap *m = new_map(0);
+    size_t empty = fl_ttlmap_memory(m);
+    struct fl_ttl_value v;
+    double exp;
+    const char *d = "{api_key:k}"; /* 11 bytes */
+    char k[64];
+
+    snprintf(k, sizeof(k), "%s:requests", d);
+    CHECK(set_s(m, k, ival(1), 1000.0, 60.0) == FL_OK);
+    /* head 8, prefix 11, tag 1, int 1, expiry 8 */
+    CHECK(fl_ttlmap_memory(m) == empty + 29);
+    snprintf(k, sizeof(k), "%s:window", d);
+    CHECK(set_s(m, k, sval("1700000000"), 1000.0, 60.0) == FL_OK);
+    /* + window: tag 1, int 4, expiry 8 (first field: a double); the
+     * requests field's expiry becomes a 1-byte difference: 29 + 13 - 7 */
+    CHECK(fl_ttlmap_memory(m) == empty + 35);
+    snprintf(k, sizeof(k), "%s:tokens", d);
+    CHECK(set_s(m, k, ival(300), 1000.0, 60.0) == FL_OK);
+    CHECK(fl_ttlmap_memory(m) == empty + 35 + 1 + 2 + 1);
+    CHECK(fl_ttlmap_len(m) == 3 && live_count(m) == 3);
+    snprintf(k, sizeof(k), "%s:window", d);
+    CHECK(get_s(m, k, 1001.0, &v, &exp) == 1 && v.kind == FL_TTL_STR &&
+          v.slen == 10 && memcmp(v.s, "1700000000", 10) == 0 &&
+          exp == 1060.0);
+    /* the bare prefix is a key of its own, in the same record */
+    CHECK(set_s(m, d, sval("x"), 1000.0, 30.0) == FL_OK);
+    CHECK(fl_ttlmap_len(m) == 4);
+    CHECK(get_s(m, d, 1001.0, &v, &exp) == 1 && v.slen == 1 &&
+          exp == 1030.0);
+    snprintf(k, sizeof(k), "%s:tokens", d);
+    CHECK(get_s(m, k, 1001.0, &v, &exp) == 1 && v.kind == FL_TTL_INT &&
+          v.i == 300 && exp == 1060.0);
+    /* expiries a few microseconds apart, as the proxy's clock gives them */
+    snprintf(k, sizeof(k), "%s:requests", d);
+    CHECK(fl_ttlmap_delete(m, k, strlen(k)) == 1);
+    CHECK(set_s(m, k, ival(5), 1000.000003, 60.0) == FL_OK);
+    CHECK(get_s(m, k, 1001.0, &v, &exp) == 1 && v.i == 5 &&
+          exp == 1000.000003 + 60.0);
+    /* the bare key expires alone; its siblings stay */
+    CHECK(get_s(m, d, 1030.5, &v, NULL) == 0);
+    CHECK(fl_ttlmap_len(m) == 3 && live_count(m) == 3);
+    /* keys the iteration gives back are whole */
+    size_t pos = 0, kl, seen = 0;
+    const unsigned char *kp;
+    while (fl_ttlmap_next(m, &pos, &kp, &kl, &exp, &v)) {
+        CHECK(kl > 11 && memcmp(kp, d, 11) == 0 && kp[11] == ':');
+        seen++;
+    }
+    CHECK(seen == 3);
+    /* a suffix alone, or a key that only contains one, is a key of its
+     * own */
+    CHECK(set_s(m, ":window", ival(1), 1031.0, 60.0) == FL_OK);
+    CHECK(set_s(m, "a:windows", ival(2), 1031.0, 60.0) == FL_OK);
+    CHECK(get_s(m, ":window", 1031.0, &v, NULL) == 1 && v.i == 1);
+    CHECK(get_s(m, "a:windows", 1031.0, &v, NULL) == 1 && v.i == 2);
+    CHECK(get_s(m, "a", 1031.0, &v, NULL) == 0);
+    fl_ttlmap_free(m);
+
+    /* decimal strings: only the canonical form of an int64 is held as an
+     * int; every string comes back as the bytes stored */
+    static const char *const strs[] = {
+        "0", "-1", "7", "-128", "127", "128", "-32769", "2147483648",
+        "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "-9223372036854775809", "-0", "00", "012",
+        "+1", " 1", "1 ", "1.0", "1e3", "-", "", "18446744073709551616",
+        "99999999999999999999", "123456789012345678901"};
+    m = new_map(0);
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        size_t n = strlen(strs[i]);
+        struct fl_ttl_value sv = {FL_TTL_STR, 0, 0.0,
+                                  (const unsigned char *)strs[i], n};
+        CHECK(fl_ttlmap_set(m, "w", 1, &sv, 1.0, 60.0) == FL_OK);
+        CHECK(get_s(m, "w", 1.0, &v, NULL) == 1 && v.kind == FL_TTL_STR &&
+              v.slen == n && (n == 0 || memcmp(v.s, strs[i], n) == 0));
+        CHECK(fl_ttlmap_delete(m, "w", 1) == 1);
+    }
+    /* held as an int: "2147483648" takes 8 bytes, not 2 + 10 */
+    struct fl_ttl_value big = {FL_TTL_STR, 0, 0.0,
+                               (const unsigned char *)"2147483648", 10};
+    size_t e0 = fl_ttlmap_memory(m);
+    CHECK(fl_ttlmap_set(m, "w", 1, &big, 1.0, 60.0) == FL_OK);
+    CHECK(fl_ttlmap_memory(m) == e0 + 8 + 1 + 1 + 8 + 8);
+    struct fl_ttl_value lead = {FL_TTL_STR, 0, 0.0,
+                                (const unsigned char *)"02147483648", 11};
+    CHECK(fl_ttlmap_set(m, "w", 1, &lead, 1.0, 60.0) == FL_OK);
+    CHECK(fl_ttlmap_memory(m) == e0 + 8 + 1 + 1 + 2 + 11 + 8);
+    /* an int and the decimal string of it stay different kinds */
+    CHECK(set_s(m, "w", ival(5), 1.0, 60.0) == FL_OK);
+    CHECK(get_s(m, "w", 1.0, &v, NULL) == 1 && v.kind == FL_TTL_INT);
+    CHECK(set_s(m, "w", sval("5"), 1.0, 60.0) == FL_OK);
+    CHECK(get_s(m, "w", 1.0, &v, NULL) == 1 && v.kind == FL_TTL_STR &&
+          v.slen == 1 && v.s[0] == '5');
+    /* a set from a value the map gave back (its own bytes) */
+    CHECK(set_s(m, "w", sval("a longer string value"), 1.0, 60.0) == FL_OK);
+    CHECK(get_s(m, "w", 1.0, &v, NULL) == 1);
+    CHECK(fl_ttlmap_set(m, "w:window", 8, &v, 1.0, 60.0) == FL_OK);
+    CHECK(get_s(m, "w", 1.0, &v, NULL) == 1);
+    CHECK(fl_ttlmap_set(m, "w", 1, &v, 2.0, 60.0) == FL_OK);
+    CHECK(get_s(m, "w:window", 2.0, &v, NULL) == 1 && v.slen == 21 &&
+          memcmp(v.s, "a longer string value", 21) == 0);
     fl_ttlmap_free(m);
 }
 
@@ -739,7 +851,7 @@ static void
 run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
 {
     struct ttm_pair p;
-    unsigned char keys[64][8];
+    unsigned char keys[64][16];
     size_t klens[64];
     unsigned char sbuf[64];
     static const double ttls[] = {-1.0, -0.25, 0.0, 0.0, 0.25, 0.5,
@@ -758,10 +870,16 @@ run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
     /* distinct short random keys over a small alphabet */
     for (int i = 0; i < nkeys; i++) {
         for (;;) {
+            static const char *const sfx[6] = {"", "", ":window",
+                                               ":requests", ":tokens", ":w"};
             klens[i] = 1 + rnd() % 3;
             for (size_t j = 0; j < klens[i]; j++) {
                 keys[i][j] = (unsigned char)('a' + rnd() % 4);
             }
+            /* a suffix that shares a record with the bare prefix's key */
+            const char *sf = sfx[rnd() % 6];
+            memcpy(keys[i] + klens[i], sf, strlen(sf));
+            klens[i] += strlen(sf);
             int dup = 0;
             for (int q = 0; q < i; q++) {
                 dup |= klens[q] == klens[i] &&
@@ -780,6 +898,13 @@ run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
         double ttl = ttls[(x >> 16) % 10];
         if ((x >> 24) % 3 != 0) {
             now += 0.25 * (double)((x >> 28) % 5);
+        } else if ((x >> 50) % 2 == 0) {
+            /* a few ulps on: expiries that differ by a little, as the
+             * three keys of a descriptor set microseconds apart do */
+            uint64_t b;
+            memcpy(&b, &now, 8);
+            b += (x >> 52) % 300;
+            memcpy(&now, &b, 8);
         }
         switch (x % 16) {
         case 0:
@@ -801,6 +926,14 @@ run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
             size_t n = rnd() % 24;
             for (size_t j = 0; j < n; j++) {
                 sbuf[j] = (unsigned char)rnd();
+            }
+            if (n % 3 == 0) {
+                /* a decimal number: canonical ones are kept as ints */
+                static const char *const pre[4] = {"", "", "0", "-"};
+                long long xv = (long long)rnd() >> (rnd() % 64);
+                int w = snprintf((char *)sbuf, sizeof(sbuf), "%s%lld",
+                                 pre[rnd() % 4], xv);
+                n = w > 0 ? (size_t)w : 0;
             }
             struct fl_ttl_value v = {FL_TTL_STR, 0, 0.0, sbuf, n};
             ttm_do_set(&p, k, kl, &v, now, ttl);
@@ -866,6 +999,7 @@ main(void)
     test_growth();
     test_collisions();
     test_mem_cap();
+    test_records();
     test_invalid_args();
     test_incr();
     run_differential(0x9E3779B97F4A7C15u, 200000, 0, 64);

@@ -11,9 +11,12 @@
  *
  * The driver also checks memory: with a cap the map never exceeds it, and
  * an FL_EFULL is only allowed when even with every dead entry removed the
- * store would not fit.  That check knows the map's layout (40-byte slots
- * on 64-bit hosts, a blob of 8 + klen + slen bytes per entry, slen counted
- * for strings only); on other hosts it is skipped.
+ * store would not fit (fl_ttlmap_set_cost), a set that fits leaves
+ * exactly the memory set_cost predicted, and after a reclaim the memory is
+ * what the header's layout gives for the live entries (8-byte slot
+ * pointers; one record per prefix, sizes recomputed here independently
+ * from the header's description: ttm_record_bytes); on hosts without
+ * 8-byte pointers that last check is skipped.
  *
  * Before including, a file may define TTM_FAIL(expr_string) (default:
  * print the first failures and count them in ttm_failures).
@@ -50,8 +53,8 @@ ttm_default_fail(const char *file, int line, const char *expr)
         }                                                                 \
     } while (0)
 
-#define TTM_SLOT 40u
-#define TTM_BLOB_HEAD 8u
+#define TTM_SLOT 8u
+#define TTM_REC_HEAD 8u
 
 static void *
 ttm_xmalloc(size_t n)
@@ -285,13 +288,115 @@ ttm_same_double(double a, double b)
     return memcmp(&a, &b, sizeof(double)) == 0;
 }
 
+/* The header's record layout, restated: the suffixes that share a record,
+ * and the bytes of a value / expiry. */
+static const char *const TTM_SUFFIX[4] = {"", ":window", ":requests",
+                                          ":tokens"};
+
 static size_t
-ttm_blob_bytes(const struct ttm_model *md)
+ttm_split(const unsigned char *key, size_t klen, unsigned *field)
+{
+    for (unsigned f = 1; f < 4; f++) {
+        size_t n = strlen(TTM_SUFFIX[f]);
+        if (klen > n && memcmp(key + klen - n, TTM_SUFFIX[f], n) == 0) {
+            *field = f;
+            return klen - n;
+        }
+    }
+    *field = 0;
+    return klen;
+}
+
+static size_t
+ttm_int_bytes(int64_t v)
+{
+    if (v >= -128 && v <= 127) {
+        return 1;
+    }
+    if (v >= -32768 && v <= 32767) {
+        return 2;
+    }
+    if (v >= -2147483647 - 1 && v <= 2147483647) {
+        return 4;
+    }
+    return 8;
+}
+
+/* bytes of a string value: a canonical int64 decimal is kept as the int */
+static size_t
+ttm_str_bytes(const unsigned char *s, size_t n)
+{
+    char buf[32];
+    long long v;
+    if (n >= 1 && n <= 20) {
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        if (memchr(s, 0, n) == NULL && sscanf(buf, "%lld", &v) == 1) {
+            char back[32];
+            snprintf(back, sizeof(back), "%lld", v);
+            if (strcmp(back, buf) == 0) {
+                return ttm_int_bytes((int64_t)v);
+            }
+        }
+    }
+    return 2 + n;
+}
+
+static size_t
+ttm_exp_bytes(double exp, double prev)
+{
+    uint64_t a, b;
+    memcpy(&a, &exp, 8);
+    memcpy(&b, &prev, 8);
+    size_t n = ttm_int_bytes((int64_t)(a - b));
+    return n == 8 ? 8 : n;
+}
+
+/* The bytes of every record holding the model's entries. */
+static size_t
+ttm_record_bytes(const struct ttm_model *md)
 {
     size_t sum = 0;
     for (size_t j = 0; j < md->n; j++) {
-        const struct ttm_entry *e = &md->e[j];
-        sum += TTM_BLOB_HEAD + e->klen + (e->kind == FL_TTL_STR ? e->slen : 0);
+        unsigned fj;
+        size_t pj = ttm_split(md->e[j].key, md->e[j].klen, &fj);
+        /* count each record once: at its entry of the lowest field */
+        const struct ttm_entry *by_field[4] = {NULL, NULL, NULL, NULL};
+        for (size_t q = 0; q < md->n; q++) {
+            unsigned fq;
+            size_t pq = ttm_split(md->e[q].key, md->e[q].klen, &fq);
+            if (pq == pj && memcmp(md->e[q].key, md->e[j].key, pj) == 0) {
+                by_field[fq] = &md->e[q];
+            }
+        }
+        unsigned lowest = 0;
+        while (by_field[lowest] == NULL) {
+            lowest++;
+        }
+        if (lowest != fj) {
+            continue;
+        }
+        size_t n = TTM_REC_HEAD + pj;
+        int first = 1;
+        double prev = 0.0;
+        for (unsigned f = 0; f < 4; f++) {
+            const struct ttm_entry *e = by_field[f];
+            if (e == NULL) {
+                continue;
+            }
+            n += 1;
+            if (e->kind == FL_TTL_INT) {
+                n += ttm_int_bytes(e->i);
+            } else if (e->kind == FL_TTL_FLOAT) {
+                n += 8;
+            } else {
+                n += ttm_str_bytes(e->s, e->slen);
+            }
+            n += first ? 8 : ttm_exp_bytes(e->exp, prev);
+            prev = e->exp;
+            first = 0;
+        }
+        sum += n;
     }
     return sum;
 }
@@ -301,7 +406,7 @@ struct ttm_pair {
     struct fl_ttlmap *m;
     struct ttm_model md;
     size_t mem_cap;
-    size_t base; /* sizeof(struct fl_ttlmap): memory minus table minus blobs */
+    size_t base; /* sizeof(struct fl_ttlmap): memory minus table minus records */
 };
 
 static int
@@ -361,67 +466,55 @@ ttm_check_iter(struct ttm_pair *p)
     }
 }
 
-/* With no dead entry left in the map: the table's size, from memory(),
- * or 0 when the accounting does not add up. */
-static size_t
+/* With no dead entry left in the map: memory() is the struct, the table
+ * and the live entries' records, exactly. */
+static void
 ttm_check_layout(struct ttm_pair *p)
 {
     TTM_EXPECT(fl_ttlmap_len(p->m) == p->md.n);
-    if (!ttm_layout_known()) {
-        return 0;
-    }
-    size_t mem = fl_ttlmap_memory(p->m);
-    size_t fixed = p->base + ttm_blob_bytes(&p->md);
-    TTM_EXPECT(mem > fixed && (mem - fixed) % TTM_SLOT == 0);
-    if (!(mem > fixed && (mem - fixed) % TTM_SLOT == 0)) {
-        return 0;
-    }
-    size_t slots = (mem - fixed) / TTM_SLOT;
+    size_t slots = fl_ttlmap_capacity(p->m);
     TTM_EXPECT(slots >= 16 && (slots & (slots - 1)) == 0);
-    TTM_EXPECT(p->md.n <= slots - slots / 4);
-    return slots;
-}
-
-/* After FL_EFULL (and the model's sweep): the store really did not fit. */
-static void
-ttm_check_full(struct ttm_pair *p, const void *key, size_t klen,
-               size_t new_blob)
-{
-    TTM_EXPECT(p->mem_cap != 0);
-    size_t slots = ttm_check_layout(p);
-    if (slots == 0 || p->mem_cap == 0) {
+    TTM_EXPECT(p->md.n <= 4 * (slots - slots / 4)); /* records <= 3/4 */
+    if (!ttm_layout_known()) {
         return;
     }
-    size_t mem = fl_ttlmap_memory(p->m);
-    size_t j = ttm_find(&p->md, key, klen);
-    size_t total;
-    if (j < p->md.n) {
-        const struct ttm_entry *e = &p->md.e[j];
-        size_t old = TTM_BLOB_HEAD + e->klen +
-                     (e->kind == FL_TTL_STR ? e->slen : 0);
-        total = mem - old + new_blob;
-    } else {
-        total = mem + new_blob;
-        if (p->md.n + 1 > slots - slots / 4) {
-            total += slots * TTM_SLOT;
-        }
-    }
-    TTM_EXPECT(total > p->mem_cap);
+    TTM_EXPECT(fl_ttlmap_memory(p->m) ==
+               p->base + slots * TTM_SLOT + ttm_record_bytes(&p->md));
+}
+
+/* After FL_EFULL (and the model's sweep): every dead entry is gone and the
+ * store really did not fit. */
+static void
+ttm_check_full(struct ttm_pair *p, const void *key, size_t klen,
+               const struct fl_ttl_value *v, double now, double ttl)
+{
+    size_t total = 0;
+    TTM_EXPECT(p->mem_cap != 0);
+    ttm_check_layout(p);
+    enum fl_status st = fl_ttlmap_set_cost(p->m, key, klen, v, now, ttl,
+                                           &total);
+    TTM_EXPECT(st == FL_EFULL || (st == FL_OK && total > p->mem_cap));
 }
 
 static void
 ttm_do_set(struct ttm_pair *p, const void *key, size_t klen,
            const struct fl_ttl_value *v, double now, double ttl)
 {
+    size_t cost = 0;
+    enum fl_status cst = fl_ttlmap_set_cost(p->m, key, klen, v, now, ttl,
+                                            &cost);
     enum fl_status st = fl_ttlmap_set(p->m, key, klen, v, now, ttl);
     if (st == FL_EFULL) {
         TTM_EXPECT(ttm_set(&p->md, key, klen, v, now, ttl, 0) == FL_OK);
-        ttm_check_full(p, key, klen,
-                       TTM_BLOB_HEAD + klen +
-                           (v->kind == FL_TTL_STR ? v->slen : 0));
+        TTM_EXPECT(cst != FL_OK || cost > p->mem_cap);
+        ttm_check_full(p, key, klen, v, now, ttl);
         return;
     }
     TTM_EXPECT(st == ttm_set(&p->md, key, klen, v, now, ttl, 1));
+    if (st == FL_OK && cst == FL_OK &&
+        (p->mem_cap == 0 || cost <= p->mem_cap)) {
+        TTM_EXPECT(fl_ttlmap_memory(p->m) == cost);
+    }
     if (p->mem_cap != 0) {
         TTM_EXPECT(fl_ttlmap_memory(p->m) <= p->mem_cap);
     }
@@ -453,7 +546,8 @@ ttm_do_incr(struct ttm_pair *p, const void *key, size_t klen, int64_t delta,
     if (st == FL_EFULL) {
         TTM_EXPECT(ttm_incr(&p->md, key, klen, delta, now, ttl, &r2, 0) ==
                    FL_OK);
-        ttm_check_full(p, key, klen, TTM_BLOB_HEAD + klen);
+        struct fl_ttl_value v = {FL_TTL_INT, r2, 0.0, NULL, 0};
+        ttm_check_full(p, key, klen, &v, now, ttl);
         return;
     }
     enum fl_status sm = ttm_incr(&p->md, key, klen, delta, now, ttl, &r2, 1);

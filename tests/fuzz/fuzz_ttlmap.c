@@ -5,7 +5,10 @@
  * reclaim, clear, expiry, a full iteration, redefining one of the 8 keys
  * in the key pool (any length 0..FL_TTLMAP_MAX_KEY+2, so the bounds are
  * hit), bursts of sets of distinct keys (table growth), and calls with bad
- * arguments.  The clock only moves forward.
+ * arguments.  Keys may carry one of the suffixes that share a record
+ * (":window", ":requests", ":tokens") and strings may be decimal numbers,
+ * canonical or not, so the record layout's every path is taken.  The clock
+ * only moves forward.
  * Every operation runs on the map and on the reference model of
  * tests/c/ttlmap_model.h, which compares results, values, expiries, the
  * live entries, and (with a cap) that memory stays under it and FL_EFULL
@@ -66,6 +69,9 @@ static const unsigned char HKEY[16] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xba,
 static unsigned char pool[POOL][FL_TTLMAP_MAX_KEY + 2];
 static size_t pool_len[POOL];
 static unsigned char sbuf[FL_TTLMAP_MAX_STR + 1];
+static unsigned char skey[FL_TTLMAP_MAX_KEY + 16];
+static const char *const SUFFIXES[4] = {":window", ":requests", ":tokens",
+                                        ":window:"};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,10 +94,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cap = empty + (size_t)c1 * 4;
         break;
     case 2:
-        cap = empty + 16 * TTM_SLOT + (size_t)c1 * 8;
+        cap = empty + 16 * TTM_SLOT + (size_t)c1 * 16;
         break;
     case 3:
-        cap = empty + 48 * TTM_SLOT + (size_t)c1 * 32;
+        cap = empty + 112 * TTM_SLOT + (size_t)c1 * 64;
         break;
     default:
         break;
@@ -122,6 +128,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             key = gkey;
             klen = 2;
         }
+        if (kb & 0x20) {
+            /* the key with a suffix: fields of one record */
+            const char *sfx = SUFFIXES[(kb >> 3) & 3];
+            size_t sl = strlen(sfx);
+            if (klen > 0) {
+                memcpy(skey, key, klen);
+            }
+            memcpy(skey + klen, sfx, sl);
+            key = skey;
+            klen += sl;
+        }
         if (tb & 8) {
             now += 0.25 * (double)(tb & 7);
         }
@@ -150,6 +167,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t seed = (uint8_t)rd_u(&r, 1);
             for (size_t j = 0; j < slen; j++) {
                 sbuf[j] = (unsigned char)(seed + j * 7);
+            }
+            if (seed % 4 == 0) {
+                /* a decimal: canonical, or with a leading 0, +, space */
+                static const char *const pre[4] = {"", "0", "+", " "};
+                long long x = (long long)rd_u(&r, 8);
+                if (seed & 0x10) {
+                    x >>= 40; /* small numbers, both signs */
+                }
+                int n = snprintf((char *)sbuf, 32, "%s%lld",
+                                 pre[(seed >> 2) & 3], x);
+                slen = n > 0 ? (size_t)n : 0;
             }
             struct fl_ttl_value v = {FL_TTL_STR, 0, 0.0, sbuf, slen};
             ttm_do_set(&p, key, klen, &v, now, ttl);
