@@ -7,9 +7,13 @@
  * "{api_key:k}", and that record's field 0 is the key "{api_key:k}"
  * itself.  A record is one malloc'd block:
  *
- *   head   hash (low 32 bits of the prefix's SipHash-2-4), prefix length
- *          and the bitmask of fields present (one uint16), block size
- *   data   the prefix bytes, then each present field in field order:
+ *   head   hash (low 32 bits of the stored prefix's SipHash-2-4), stored
+ *          prefix length, the bitmask of fields present and the hex-packed
+ *          flag (one uint16), block size
+ *   data   the stored prefix (the prefix, or with its longest run of 16 or
+ *          more lowercase hex digits two digits a byte: a hashed API key's
+ *          64 digits take 32 bytes; see encode_prefix), then each present
+ *          field in field order:
  *            tag     kind (int, double, string, decimal string),
  *                    the int's width, the expiry's width
  *            value   int / decimal string: 1, 2, 4 or 8 bytes (the
@@ -89,16 +93,27 @@ static const struct {
     {":tokens", 7},
 };
 
-/* the longest suffix: keys up to FL_TTLMAP_MAX_KEY split into a prefix of
- * at most FL_TTLMAP_MAX_KEY bytes, which the 11-bit length holds */
+/* The head's uint16: the stored prefix's length (11 bits: a prefix of at
+ * most FL_TTLMAP_MAX_KEY bytes, plus HEX_HEAD when packed), the fields
+ * present (4 bits) and whether the prefix is hex-packed (the top bit). */
 #define PLEN_BITS 11u
 #define PLEN_MASK ((1u << PLEN_BITS) - 1u)
-_Static_assert(FL_TTLMAP_MAX_KEY <= PLEN_MASK, "prefix length fits");
-_Static_assert(NFIELDS <= 16u - PLEN_BITS, "field bits fit");
+#define FIELD_MASK (((1u << NFIELDS) - 1u) << PLEN_BITS)
+#define PACKED_BIT 0x8000u
+/* Hex packing: the longest run of lowercase hex digits (the first of the
+ * longest), when at least HEX_MIN_RUN long, is stored two digits a byte;
+ * the stored prefix is then: the run's offset and its packed byte count
+ * (uint16 each), the bytes before the run, the packed digits (an even
+ * number of them; an odd last digit stays a plain byte), the bytes after. */
+#define HEX_MIN_RUN 16u
+#define HEX_HEAD 4u
+#define ENC_MAX (FL_TTLMAP_MAX_KEY + HEX_HEAD)
+_Static_assert(ENC_MAX <= PLEN_MASK, "stored prefix length fits");
+_Static_assert(NFIELDS <= 16u - PLEN_BITS - 1u, "field bits fit");
 
 struct rec {
     uint32_t hash;
-    uint16_t plen_fields; /* prefix length | fields << PLEN_BITS */
+    uint16_t plen_fields; /* stored prefix length | fields | PACKED_BIT */
     uint16_t size;        /* bytes of the whole block */
     unsigned char data[]; /* prefix, then the fields */
 };
@@ -106,7 +121,7 @@ struct rec {
 #define REC_HEAD offsetof(struct rec, data)
 /* the largest record: every field a string of the longest length */
 #define REC_MAX                                                             \
-    (REC_HEAD + FL_TTLMAP_MAX_KEY + NFIELDS * (1u + 2u + FL_TTLMAP_MAX_STR + 8u))
+    (REC_HEAD + ENC_MAX + NFIELDS * (1u + 2u + FL_TTLMAP_MAX_STR + 8u))
 _Static_assert(REC_MAX <= UINT16_MAX, "record size fits");
 
 /* the tag byte */
@@ -180,7 +195,88 @@ rec_plen(const struct rec *r)
 static inline unsigned
 rec_fields(const struct rec *r)
 {
-    return (unsigned)r->plen_fields >> PLEN_BITS;
+    return ((unsigned)r->plen_fields & FIELD_MASK) >> PLEN_BITS;
+}
+
+static inline int
+hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* Store the prefix p (n bytes) into out (ENC_MAX bytes): returns the
+ * stored length, *packed whether it is hex-packed.  The form is a function
+ * of the prefix alone, so equal prefixes store equal bytes. */
+static size_t
+encode_prefix(const unsigned char *p, size_t n, unsigned char *out,
+              unsigned *packed)
+{
+    size_t best = 0, best_len = 0, run = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && hex_digit(p[i]) >= 0) {
+            run++;
+            continue;
+        }
+        if (run > best_len) {
+            best_len = run;
+            best = i - run;
+        }
+        run = 0;
+    }
+    if (best_len < HEX_MIN_RUN) {
+        *packed = 0;
+        memcpy(out, p, n);
+        return n;
+    }
+    uint16_t pos = (uint16_t)best, npk = (uint16_t)(best_len / 2);
+    unsigned char *q = out;
+    memcpy(q, &pos, 2);
+    memcpy(q + 2, &npk, 2);
+    q += HEX_HEAD;
+    memcpy(q, p, best);
+    q += best;
+    for (size_t j = 0; j < npk; j++) {
+        *q++ = (unsigned char)(hex_digit(p[best + 2 * j]) << 4 |
+                               hex_digit(p[best + 2 * j + 1]));
+    }
+    size_t after = best + 2u * npk;
+    memcpy(q, p + after, n - after);
+    *packed = 1;
+    return HEX_HEAD + n - npk;
+}
+
+/* The prefix back from its stored form; returns its length. */
+static size_t
+decode_prefix(const unsigned char *e, size_t elen, unsigned packed,
+              unsigned char *out)
+{
+    static const char HEX[] = "0123456789abcdef";
+    if (!packed) {
+        memcpy(out, e, elen);
+        return elen;
+    }
+    uint16_t pos, npk;
+    memcpy(&pos, e, 2);
+    memcpy(&npk, e + 2, 2);
+    const unsigned char *q = e + HEX_HEAD;
+    unsigned char *o = out;
+    memcpy(o, q, pos);
+    o += pos;
+    q += pos;
+    for (size_t j = 0; j < npk; j++) {
+        *o++ = (unsigned char)HEX[q[j] >> 4];
+        *o++ = (unsigned char)HEX[q[j] & 15];
+    }
+    q += npk;
+    size_t rest = elen - HEX_HEAD - pos - npk;
+    memcpy(o, q, rest);
+    return (size_t)(o - out) + rest;
 }
 
 /* ---- the field codec ---------------------------------------------------- */
@@ -423,7 +519,7 @@ drec_size(size_t plen, const struct drec *d)
  * another record; out must not overlap it or d's strings. */
 static void
 drec_encode(unsigned char *out, uint32_t hash, const unsigned char *prefix,
-            size_t plen, const struct drec *d, size_t size)
+            size_t plen, unsigned packed, const struct drec *d, size_t size)
 {
     struct rec head;
     unsigned char *p = out + REC_HEAD;
@@ -431,7 +527,8 @@ drec_encode(unsigned char *out, uint32_t hash, const unsigned char *prefix,
     int first = 1;
 
     head.hash = hash;
-    head.plen_fields = (uint16_t)(plen | d->fields << PLEN_BITS);
+    head.plen_fields = (uint16_t)(plen | d->fields << PLEN_BITS |
+                                  (packed ? PACKED_BIT : 0u));
     head.size = (uint16_t)size;
     memcpy(out, &head, REC_HEAD);
     memcpy(p, prefix, plen);
@@ -531,21 +628,31 @@ hash_prefix(const struct fl_ttlmap *m, const unsigned char *p, size_t n)
     return (uint32_t)fl_siphash24_k(m->k0, m->k1, p, n);
 }
 
-/* Probe for the record of `prefix`.  Returns 1 with *idx = its slot, or 0
- * with *idx = the empty slot where it would go. */
+/* A key split, its prefix in stored form, hashed. */
+struct keyref {
+    unsigned char enc[ENC_MAX];
+    size_t elen;     /* stored prefix length */
+    unsigned packed; /* hex-packed */
+    unsigned field;
+    uint32_t hash;
+};
+
+/* Probe for the record of k's prefix.  Returns 1 with *idx = its slot, or
+ * 0 with *idx = the empty slot where it would go. */
 static int
-find(const struct fl_ttlmap *m, const unsigned char *prefix, size_t plen,
-     uint32_t h, size_t *idx)
+find(const struct fl_ttlmap *m, const struct keyref *k, size_t *idx)
 {
-    size_t i = (size_t)h & m->mask;
+    unsigned head = (unsigned)k->elen | (k->packed ? PACKED_BIT : 0u);
+    size_t i = (size_t)k->hash & m->mask;
     for (;;) {
         const struct rec *r = m->slots[i];
         if (r == NULL) {
             *idx = i;
             return 0;
         }
-        if (r->hash == h && rec_plen(r) == plen &&
-            memcmp(r->data, prefix, plen) == 0) {
+        if (r->hash == k->hash &&
+            ((unsigned)r->plen_fields & ~FIELD_MASK) == head &&
+            memcmp(r->data, k->enc, k->elen) == 0) {
             *idx = i;
             return 1;
         }
@@ -606,7 +713,8 @@ rewrite(struct fl_ttlmap *m, size_t i, const struct drec *d)
     unsigned char scratch[REC_MAX];
     size_t plen = rec_plen(r);
     size_t size = drec_size(plen, d);
-    drec_encode(scratch, r->hash, r->data, plen, d, size);
+    drec_encode(scratch, r->hash, r->data, plen,
+                (unsigned)r->plen_fields & PACKED_BIT, d, size);
     struct rec *nr = size == r->size ? NULL : malloc(size);
     if (nr == NULL) {
         if (size > r->size) {
@@ -728,22 +836,14 @@ record_sweep(struct fl_ttlmap *m, double now)
 
 /* ---- planning a set ------------------------------------------------------ */
 
-/* A key split and hashed. */
-struct keyref {
-    const unsigned char *prefix;
-    size_t plen;
-    unsigned field;
-    uint32_t hash;
-};
-
-static struct keyref
-key_ref(const struct fl_ttlmap *m, const void *key, size_t klen)
+static void
+key_ref(const struct fl_ttlmap *m, const void *key, size_t klen,
+        struct keyref *k)
 {
-    struct keyref k;
-    k.prefix = (const unsigned char *)key;
-    k.plen = split_key(k.prefix, klen, &k.field);
-    k.hash = hash_prefix(m, k.prefix, k.plen);
-    return k;
+    const unsigned char *p = (const unsigned char *)key;
+    size_t plen = split_key(p, klen, &k->field);
+    k->elen = encode_prefix(p, plen, k->enc, &k->packed);
+    k->hash = hash_prefix(m, k->enc, k->elen);
 }
 
 /* What a set leaves. */
@@ -799,7 +899,7 @@ plan_set(const struct fl_ttlmap *m, const struct keyref *k,
     size_t old = 0;
     unsigned bit = 1u << k->field;
 
-    p->found = find(m, k->prefix, k->plen, k->hash, &p->idx);
+    p->found = find(m, k, &p->idx);
     p->added = 1;
     p->dropped = 0;
     p->new_cap = 0;
@@ -828,7 +928,7 @@ plan_set(const struct fl_ttlmap *m, const struct keyref *k,
     value_field(val, &p->d.f[k->field]);
     p->d.f[k->field].exp = exp;
     p->d.fields |= bit;
-    p->size = drec_size(k->plen, &p->d);
+    p->size = drec_size(k->elen, &p->d);
     if (p->added && m->count - p->dropped >= FL_TTLMAP_MAX_ENTRIES) {
         return FL_EFULL;
     }
@@ -867,12 +967,12 @@ apply(struct fl_ttlmap *m, const struct keyref *k, struct plan *p)
                 free(nr);
                 return FL_ENOMEM;
             }
-            (void)find(m, k->prefix, k->plen, k->hash, &p->idx);
+            (void)find(m, k, &p->idx);
         }
         /* the prefix is the caller's key, strings are in the caller's
          * copy: nothing points into the map */
-        drec_encode((unsigned char *)nr, k->hash, k->prefix, k->plen, &p->d,
-                    p->size);
+        drec_encode((unsigned char *)nr, k->hash, k->enc, k->elen, k->packed,
+                    &p->d, p->size);
         m->slots[p->idx] = nr;
         m->nrec++;
         m->mem += p->size;
@@ -983,8 +1083,9 @@ fl_ttlmap_get(struct fl_ttlmap *m, const void *key, size_t klen,
     if (!key_ok(key, klen) || out == NULL) {
         return -1;
     }
-    struct keyref k = key_ref(m, key, klen);
-    if (!find(m, k.prefix, k.plen, k.hash, &i)) {
+    struct keyref k;
+    key_ref(m, key, klen, &k);
+    if (!find(m, &k, &i)) {
         return 0;
     }
     const struct rec *r = m->slots[i];
@@ -1024,7 +1125,8 @@ fl_ttlmap_set(struct fl_ttlmap *m, const void *key, size_t klen,
         }
         v.s = vcopy;
     }
-    struct keyref k = key_ref(m, key, klen);
+    struct keyref k;
+    key_ref(m, key, klen, &k);
     record_sweep(m, now);
     return store(m, &k, &v, now, ttl);
 }
@@ -1040,7 +1142,8 @@ fl_ttlmap_set_cost(const struct fl_ttlmap *m, const void *key, size_t klen,
         !isfinite(ttl) || total == NULL) {
         return FL_EINVAL;
     }
-    struct keyref k = key_ref(m, key, klen);
+    struct keyref k;
+    key_ref(m, key, klen, &k);
     enum fl_status st = plan_set(m, &k, val, now, ttl, &p);
     if (st == FL_OK) {
         *total = p.total;
@@ -1060,8 +1163,9 @@ fl_ttlmap_incr_int(struct fl_ttlmap *m, const void *key, size_t klen,
         !isfinite(ttl)) {
         return FL_EINVAL;
     }
-    struct keyref k = key_ref(m, key, klen);
-    if (find(m, k.prefix, k.plen, k.hash, &i) &&
+    struct keyref k;
+    key_ref(m, key, klen, &k);
+    if (find(m, &k, &i) &&
         (rec_fields(m->slots[i]) & (1u << k.field))) {
         const struct rec *r = m->slots[i];
         rec_decode(r, &d);
@@ -1103,8 +1207,9 @@ fl_ttlmap_expiry(const struct fl_ttlmap *m, const void *key, size_t klen,
     if (!key_ok(key, klen) || exp == NULL) {
         return 0;
     }
-    struct keyref k = key_ref(m, key, klen);
-    if (!find(m, k.prefix, k.plen, k.hash, &i)) {
+    struct keyref k;
+    key_ref(m, key, klen, &k);
+    if (!find(m, &k, &i)) {
         return 0;
     }
     const struct rec *r = m->slots[i];
@@ -1127,8 +1232,9 @@ fl_ttlmap_delete(struct fl_ttlmap *m, const void *key, size_t klen)
     if (!key_ok(key, klen)) {
         return 0;
     }
-    struct keyref k = key_ref(m, key, klen);
-    if (!find(m, k.prefix, k.plen, k.hash, &i) ||
+    struct keyref k;
+    key_ref(m, key, klen, &k);
+    if (!find(m, &k, &i) ||
         !(rec_fields(m->slots[i]) & (1u << k.field))) {
         return 0;
     }
@@ -1194,8 +1300,9 @@ fl_ttlmap_next(struct fl_ttlmap *m, size_t *pos, const unsigned char **key,
         if (is_dead(m, r, f, d.f[f].exp)) {
             continue;
         }
-        size_t plen = rec_plen(r);
-        memcpy(m->kbuf, r->data, plen);
+        size_t plen = decode_prefix(r->data, rec_plen(r),
+                                    (unsigned)r->plen_fields & PACKED_BIT,
+                                    m->kbuf);
         memcpy(m->kbuf + plen, SUFFIX[f].s, SUFFIX[f].len);
         *key = m->kbuf;
         *klen = plen + SUFFIX[f].len;

@@ -36,7 +36,9 @@
  * Memory.  Keys that end in ":window", ":requests" or ":tokens" (the three
  * keys LiteLLM's limiter keeps per descriptor, "{api_key:...}:requests")
  * share one record per prefix; any other key is a record of its own.  A
- * record is one heap block: an 8-byte head, the prefix, then per key a tag
+ * record is one heap block: an 8-byte head, the prefix (its longest run of
+ * 16 or more lowercase hex digits, a hashed API key's for one, two digits
+ * a byte), then per key a tag
  * byte, its value in 1, 2, 4 or 8 bytes (an int; a string that is the
  * canonical decimal form of an int64, such as the window start "1732000000",
  * is kept as that int and given back as the same string) or 8 (a double) or

@@ -670,6 +670,45 @@ test_records(void)
     CHECK(get_s(m, "a", 1031.0, &v, NULL) == 0);
     fl_ttlmap_free(m);
 
+    /* a hashed API key (64 hex digits): stored 32 bytes shorter (two digits
+     * a byte, after a 4-byte head), given back as it was */
+    m = new_map(0);
+    empty = fl_ttlmap_memory(m);
+    static const char *const hk[] = {
+        "{api_key:88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b}",
+        "{api_key:88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4c}",
+        "{user:0123456789abcde}",         /* a run of 15: not packed */
+        "{user:0123456789abcdef0}",       /* 17: 16 packed, one plain */
+        "{t:ab:0123456789abcdef:ffff}",   /* runs of 2, 16, 4 */
+        "{t:0123456789ABCDEF0123}",       /* upper case: not hex here */
+        "0123456789abcdef0123456789abcdef", /* the whole key */
+    };
+    static const size_t stored[] = {74 - 32 + 4, 74 - 32 + 4, 22,
+                                    24 - 8 + 4, 28 - 8 + 4, 24,
+                                    32 - 16 + 4};
+    for (size_t i = 0; i < sizeof(hk) / sizeof(hk[0]); i++) {
+        size_t before = fl_ttlmap_memory(m);
+        CHECK(set_s(m, hk[i], ival((int64_t)i), 1.0, 60.0) == FL_OK);
+        /* head 8, stored prefix, tag 1, int 1, expiry 8 */
+        CHECK(fl_ttlmap_memory(m) - before == 8 + stored[i] + 1 + 1 + 8);
+    }
+    for (size_t i = 0; i < sizeof(hk) / sizeof(hk[0]); i++) {
+        CHECK(get_s(m, hk[i], 2.0, &v, NULL) == 1 && v.i == (int64_t)i);
+    }
+    pos = 0;
+    seen = 0;
+    while (fl_ttlmap_next(m, &pos, &kp, &kl, &exp, &v)) {
+        CHECK(v.i >= 0 && (size_t)v.i < sizeof(hk) / sizeof(hk[0]) &&
+              kl == strlen(hk[v.i]) && memcmp(kp, hk[v.i], kl) == 0);
+        seen++;
+    }
+    CHECK(seen == sizeof(hk) / sizeof(hk[0]));
+    /* a plain key whose bytes equal another key's stored form is still
+     * another key */
+    CHECK(get_s(m, "{api_key:", 2.0, &v, NULL) == 0);
+    fl_ttlmap_free(m);
+    (void)empty;
+
     /* decimal strings: only the canonical form of an int64 is held as an
      * int; every string comes back as the bytes stored */
     static const char *const strs[] = {
@@ -851,7 +890,7 @@ static void
 run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
 {
     struct ttm_pair p;
-    unsigned char keys[64][16];
+    unsigned char keys[64][40];
     size_t klens[64];
     unsigned char sbuf[64];
     static const double ttls[] = {-1.0, -0.25, 0.0, 0.0, 0.25, 0.5,
@@ -875,6 +914,15 @@ run_differential(uint64_t seed, long nops, size_t cap_extra, int nkeys)
             klens[i] = 1 + rnd() % 3;
             for (size_t j = 0; j < klens[i]; j++) {
                 keys[i][j] = (unsigned char)('a' + rnd() % 4);
+            }
+            if (rnd() % 4 == 0) {
+                /* long keys with hex runs (packed from 16 digits on) */
+                static const char alpha[] = "0a9fg";
+                klens[i] = 14 + rnd() % 16;
+                for (size_t j = 0; j < klens[i]; j++) {
+                    keys[i][j] =
+                        (unsigned char)alpha[rnd() % (rnd() % 8 ? 4 : 5)];
+                }
             }
             /* a suffix that shares a record with the bare prefix's key */
             const char *sf = sfx[rnd() % 6];

@@ -14,7 +14,7 @@
  * store would not fit (fl_ttlmap_set_cost), a set that fits leaves
  * exactly the memory set_cost predicted, and after a reclaim the memory is
  * what the header's layout gives for the live entries (8-byte slot
- * pointers; one record per prefix, sizes recomputed here independently
+ * pointers; one record per prefix, hex runs packed, sizes recomputed here independently
  * from the header's description: ttm_record_bytes); on hosts without
  * 8-byte pointers that last check is skipped.
  *
@@ -352,6 +352,22 @@ ttm_exp_bytes(double exp, double prev)
     return n == 8 ? 8 : n;
 }
 
+/* the stored length of a prefix: its longest run of lowercase hex digits,
+ * when 16 or more, is kept two digits a byte, after a 4-byte head */
+static size_t
+ttm_prefix_bytes(const unsigned char *p, size_t n)
+{
+    size_t best = 0, run = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hex = (p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f');
+        run = hex ? run + 1 : 0;
+        if (run > best) {
+            best = run;
+        }
+    }
+    return best >= 16 ? n - best / 2 + 4 : n;
+}
+
 /* The bytes of every record holding the model's entries. */
 static size_t
 ttm_record_bytes(const struct ttm_model *md)
@@ -376,7 +392,7 @@ ttm_record_bytes(const struct ttm_model *md)
         if (lowest != fj) {
             continue;
         }
-        size_t n = TTM_REC_HEAD + pj;
+        size_t n = TTM_REC_HEAD + ttm_prefix_bytes(md->e[j].key, pj);
         int first = 1;
         double prev = 0.0;
         for (unsigned f = 0; f < 4; f++) {
