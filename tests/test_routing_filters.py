@@ -163,6 +163,9 @@ def _calls(router, deps, team):
         ("video", lambda: router_mod.Router._narrow_to_video_deployment(deps)),
         ("order", lambda: utils_mod.get_order_filtered_deployments(deps)),
         ("order_target", lambda: utils_mod.get_order_filtered_deployments(deps, target_order=1)),
+        ("cooldown_none", lambda: router._filter_cooldown_deployments(deps, [])),
+        ("cooldown_some", lambda: router._filter_cooldown_deployments(deps, ["id-1", "id-3"])),
+        ("cooldown_tuple", lambda: router._filter_cooldown_deployments(deps, ())),
     ]
 
 
@@ -268,9 +271,11 @@ def test_plain_deployments_rejects_bad_arguments():
 
 
 @pytest.mark.parametrize("strategy", ["simple-shuffle", "least-busy", "usage-based-routing-v2"])
-def test_router_picks_same_sequence(strategy):
+@pytest.mark.parametrize("cooling", [0, 3])
+def test_router_picks_same_sequence(strategy, cooling):
     """A real Router over 40 deployments (some with orders, windows, markers, shares), 200
-    async picks from one seed: the same deployments and random state, patched and not."""
+    async picks from one seed: the same deployments and random state, patched and not; with
+    ``cooling`` deployments put in cooldown first (LiteLLM's cooldown read then answers)."""
     import asyncio
 
     rng = random.Random(5)
@@ -284,6 +289,10 @@ def test_router_picks_same_sequence(strategy):
 
     def picks(model_list):
         router = litellm.Router(model_list=model_list, routing_strategy=strategy)
+        for i in range(cooling):
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=f"id-{i * 7}", original_exception=Exception("boom"), exception_status=429,
+                cooldown_time=60)
         loop = asyncio.new_event_loop()
         try:
             random.seed(11)
@@ -299,6 +308,7 @@ def test_router_picks_same_sequence(strategy):
         assert got == want
         if model_list is deps:
             assert served >= 200  # the fast path ran
+        assert all(f"id-{i * 7}" not in want[0] for i in range(cooling))
 
 
 # -- get_all_deployments(name) ----------------------------------------------------------------
@@ -409,6 +419,117 @@ def test_simple_shuffle_same_picks_and_draws(seed):
     assert got == want
     assert {o[0] for o in want[:-1]} == {"ok", "err"}
     assert served > 700 and delegated > 50
+
+
+def _cooldown_ids(router, loop):
+    from litellm.router_utils import cooldown_handlers as ch
+
+    try:
+        return ("ok", loop.run_until_complete(ch.async_get_cooldown_deployments(router, None)))
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        return ("err", type(e), str(e))
+
+
+def test_cooldown_read_same_answer_and_side_effects(monkeypatch):
+    """async_get_cooldown_deployments: answered without reading every id only while the
+    cooldown store is empty and has no Redis; LiteLLM's answer, and LiteLLM's state after
+    (expired entries evicted by its read), in every other case."""
+    import asyncio
+
+    from litellm.router_utils import cooldown_handlers as ch
+
+    loop = asyncio.new_event_loop()
+    router = litellm.Router(model_list=[_plain(i) for i in range(30)])
+    store = router.cooldown_cache.cooldown_store
+    mem = store.in_memory_cache
+
+    def both():
+        fast_litellm.revert()
+        try:
+            want = _cooldown_ids(router, loop)
+            want_keys = sorted(mem.cache_dict)
+        finally:
+            fast_litellm.apply()
+        before = dict(routing_comp.COOLDOWN_FAST)
+        got = _cooldown_ids(router, loop)
+        return (want, want_keys, got, sorted(mem.cache_dict),
+                routing_comp.COOLDOWN_FAST["served"] - before["served"],
+                routing_comp.COOLDOWN_FAST["delegated"] - before["delegated"])
+
+    try:
+        # nothing cooling down: served, []
+        want, wk, got, gk, served, delegated = both()
+        assert want == got == ("ok", []) and served == 1 and delegated == 0
+        # two cooling down: LiteLLM answers, in its order
+        for i in (4, 2):
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=f"id-{i}", original_exception=Exception("x"), exception_status=429, cooldown_time=60)
+        want, wk, got, gk, served, delegated = both()
+        assert want == got == ("ok", ["id-2", "id-4"]) and wk == gk and served == 0 and delegated == 1
+        # expired entries: LiteLLM's read evicts them, patched too (it is LiteLLM's read)
+        for k in list(mem.ttl_dict):
+            mem.ttl_dict[k] = 0.0
+        fast_litellm.revert()
+        want = _cooldown_ids(router, loop)
+        want_keys = sorted(mem.cache_dict)
+        fast_litellm.apply()
+        assert want == ("ok", []) and want_keys == []
+        for i in (4, 2):
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=f"id-{i}", original_exception=Exception("x"), exception_status=429, cooldown_time=60)
+        for k in list(mem.ttl_dict):
+            mem.ttl_dict[k] = 0.0
+        got = _cooldown_ids(router, loop)
+        assert got == want and sorted(mem.cache_dict) == []
+        # an entry that is not a cooldown: LiteLLM's read
+        mem.set_cache("something-else", {"x": 1}, ttl=60)
+        want, wk, got, gk, served, delegated = both()
+        assert want == got == ("ok", []) and delegated == 1
+        mem.flush_cache()
+        # a get_model_ids replaced on the instance (it may have side effects): LiteLLM's read
+        calls = []
+        monkeypatch.setattr(router, "get_model_ids", lambda *a, **k: calls.append(1) or [], raising=False)
+        want, wk, got, gk, served, delegated = both()
+        assert want == got == ("ok", []) and delegated == 1 and calls == [1, 1]
+        monkeypatch.undo()
+        # a Redis client on the store: LiteLLM's read (which asks it)
+        asked = []
+
+        class _Redis:
+            async def async_batch_get_cache(self, key_list, parent_otel_span=None):
+                asked.append(len(key_list))
+                return {}
+
+        store.redis_cache = _Redis()
+        want, wk, got, gk, served, delegated = both()
+        # (LiteLLM's read asks Redis for the 30 keys, then throttles them for a while: the
+        # second read, LiteLLM's too, does not ask again)
+        assert want == got == ("ok", []) and delegated == 1 and asked == [30]
+    finally:
+        store.redis_cache = None
+        loop.close()
+    assert ch.async_get_cooldown_deployments.__fast_litellm_patch__ is not None
+
+
+def test_ids_present_and_scaled():
+    from fast_litellm import _native
+
+    assert _native.ids_present([{"model_info": {"id": "a"}}, {"model_info": {"id": 3}},
+                                {"model_info": {"id": None}}]) is True
+    assert _native.ids_present(({"model_info": {"id": "a"}},)) is True
+    for bad in ([{"model_info": {}}], [{}], [{"model_info": None}], [{"model_info": {"id": 1.5}}],
+                [{"model_info": {"id": ("t",)}}], [SubDict(model_info={"id": "a"})],
+                [{"model_info": SubDict(id="a")}], [{"model_info": {"id": SubStr("a")}}], iter([]), None):
+        assert _native.ids_present(bad) is False, bad
+    w = (1.0, 0.0, 3.5, float("inf"), float("nan"), -2.0)
+    for largest in (3.5, 0.1, float("inf"), float("nan"), -1.0):
+        got = _native.scaled(w, largest)
+        want = tuple(x / largest for x in w)
+        assert [repr(a) for a in got] == [repr(b) for b in want]
+    assert _native.scaled(w, 0.0) is None and _native.scaled((1,), 2.0) is None
+    assert _native.scaled([1.0], 2.0) is None and _native.scaled((1.0,), 2) is None
+    with pytest.raises(TypeError):
+        _native.scaled((1.0,))
 
 
 def test_named_and_weights_reject_bad_arguments():

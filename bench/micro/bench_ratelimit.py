@@ -15,6 +15,7 @@ Limits are 10**12 so no request is ever rejected: the steady state is "admitted"
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import sys
@@ -31,7 +32,9 @@ REQUEST = {"model": MODEL, "messages": [{"role": "user", "content": "Write a hai
 
 
 def _identity(i: int, descriptors: int) -> dict:
-    ident = {"api_key": f"hashed-key-{i:07d}", "token": f"hashed-key-{i:07d}"}
+    # the proxy keys a virtual key's limits by its hashed token: 64 hex digits
+    hashed = hashlib.sha256(b"sk-bench-%d" % i).hexdigest()
+    ident = {"api_key": hashed, "token": hashed}
     if descriptors > 1:
         ident.update(user_id=f"user-{i}", team_id=f"team-{i}", end_user_id=f"end-user-{i}", org_id=f"org-{i}")
     return ident

@@ -42,5 +42,7 @@ PyObject *fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
                                    Py_ssize_t nargs);
 PyObject *fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
                                 Py_ssize_t nargs);
+PyObject *fl_ext_ids_present(PyObject *const *keys, PyObject *seq);
+PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
 
 #endif /* FL_EXT_H */

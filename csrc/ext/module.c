@@ -11,6 +11,8 @@
  *   BPE(data, pattern)    a tiktoken rank table (tokenizer.c).
  *   format_tools(tools)   the tools text token_counter counts (toolfmt.c).
  *   plain_deployments(deployments, prefix)   routing's no-op filter test
+ *   ids_present(deployments), scaled(w, m)   routing's cooldown filter and
+ *                                            simple-shuffle's normalization
  *                         (routefilt.c).
  */
 #include "fl_ext.h" /* Python.h first */
@@ -23,7 +25,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 6
+#define FL_ABI_VERSION 7
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -267,6 +269,19 @@ mod_metric_weights(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return fl_ext_metric_weights(get_state(module)->route_keys, args, nargs);
 }
 
+static PyObject *
+mod_ids_present(PyObject *module, PyObject *seq)
+{
+    return fl_ext_ids_present(get_state(module)->route_keys, seq);
+}
+
+static PyObject *
+mod_scaled(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_scaled(args, nargs);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -289,6 +304,12 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "metric_weights(deployments, metric) -> tuple | None: simple-shuffle's "
      "weights for one metric (routefilt.c)"},
+    {"ids_present", mod_ids_present, METH_O,
+     "ids_present(deployments) -> bool: every candidate a plain dict with "
+     "a str, int or None model_info id (routefilt.c)"},
+    {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
+     "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
+     "weights) for floats (routefilt.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},

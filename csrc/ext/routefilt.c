@@ -341,3 +341,88 @@ error:
     Py_XDECREF(res);
     return NULL;
 }
+
+/* ids_present(deployments): 1 when `deployments` is an exact list or tuple
+ * whose every item is an exact dict with an exact dict "model_info" holding
+ * an "id" that is an exact str, an exact int or None: then LiteLLM's
+ * [d for d in deployments if d["model_info"]["id"] not in ids] reads every
+ * id without raising and without running Python code.  0 otherwise. */
+PyObject *
+fl_ext_ids_present(PyObject *const *keys, PyObject *seq)
+{
+    Py_ssize_t n;
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        Py_RETURN_FALSE;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *mi, *id;
+        if (!PyDict_CheckExact(d)) {
+            Py_RETURN_FALSE;
+        }
+        if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
+            goto error;
+        }
+        if (mi == NULL || !PyDict_CheckExact(mi)) {
+            Py_RETURN_FALSE;
+        }
+        if (get(mi, keys[K_ID], &id) < 0) {
+            goto error;
+        }
+        if (id == NULL || (id != Py_None && !PyUnicode_CheckExact(id) &&
+                           !PyLong_CheckExact(id))) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+error:
+    return NULL;
+}
+
+/* scaled(weights, largest): tuple(w / largest for w in weights) for an
+ * exact tuple of exact floats and an exact float largest that is not 0
+ * (IEEE division, as Python's float division when it does not raise); None
+ * for anything else (the caller divides in Python). */
+PyObject *
+fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *res = NULL;
+    PyObject *weights;
+    double largest;
+    Py_ssize_t n;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scaled() expects (weights, largest)");
+        goto error;
+    }
+    weights = args[0];
+    if (!PyTuple_CheckExact(weights) || !PyFloat_CheckExact(args[1])) {
+        Py_RETURN_NONE;
+    }
+    largest = PyFloat_AS_DOUBLE(args[1]);
+    if (largest == 0.0) {
+        Py_RETURN_NONE; /* Python raises ZeroDivisionError */
+    }
+    n = PyTuple_GET_SIZE(weights);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!PyFloat_CheckExact(PyTuple_GET_ITEM(weights, k))) {
+            Py_RETURN_NONE;
+        }
+    }
+    res = PyTuple_New(n);
+    if (res == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *f = PyFloat_FromDouble(
+            PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, k)) / largest);
+        if (f == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(res, k, f);
+    }
+    return res;
+error:
+    Py_XDECREF(res);
+    return NULL;
+}

@@ -521,6 +521,7 @@ def make_simple_shuffle(original):
     from .. import _native
 
     weights_of = _native.metric_weights
+    scaled = _native.scaled
     scoped = mod._scoped_weights
     unchanged = still_bound((mod, "_scoped_weights"), (mod, "_metric_weight"))
 
@@ -544,7 +545,9 @@ def make_simple_shuffle(original):
             largest = max(weights, default=0.0)
             if largest <= 0:
                 continue
-            normalized = tuple(weight / largest for weight in weights)
+            normalized = scaled(weights, largest) if metric is not None else None
+            if normalized is None:
+                normalized = tuple(weight / largest for weight in weights)
             if sum(normalized) <= 0:
                 continue
             FILTER_FAST["served"] += 1
@@ -640,6 +643,102 @@ def make_tag_override(original):
     return _chain_tag_filtering_override
 
 
+COOLDOWNS = "litellm.router_utils.cooldown_handlers:async_get_cooldown_deployments"
+FP_COOLDOWNS = frozenset({"8b8d803b0478adc0"})
+FILTER_GUARDS += [
+    ("litellm.router_utils.cooldown_cache:CooldownCache.cooldown_store.fget", frozenset({"11e542943a727e4a"})),
+    ("litellm.router_utils.cooldown_cache:CooldownCache.async_get_active_cooldowns",
+     frozenset({"075b61634b4b1185"})),
+    ("litellm.router_utils.cooldown_cache:CooldownCache.active_cooldowns_from_results",
+     frozenset({"85630d380c176ae3"})),
+    ("litellm.caching.dual_cache:DualCache.async_batch_get_cache", frozenset({"b264fba0a687eac1"})),
+    ("litellm.caching.dual_cache:DualCache._prepare_batch_get", frozenset({"fa957726df7aa99c"})),
+    ("litellm.caching.dual_cache:DualCache.attach_redis_cache", frozenset({"d5b1a8f4ef6bbb2e"})),
+    ("litellm.caching.in_memory_cache:InMemoryCache.async_batch_get_cache", frozenset({"e70ec940aeedea04"})),
+    ("litellm.caching.in_memory_cache:InMemoryCache.get_cache", frozenset({"2196d207c2c326bd"})),
+    ("litellm.router:Router.get_model_ids", frozenset({"4ba7f3e211a1e83c"})),
+]
+
+# the cooldown read's answers without reading every id (tests read them)
+COOLDOWN_FAST = {"served": 0, "delegated": 0}
+
+
+def make_cooldowns(original):
+    """``async_get_cooldown_deployments`` when no deployment is cooling down.
+
+    LiteLLM lists every deployment id of the router, reads ``deployment:<id>:cooldown`` for
+    each from the cooldown store (a DualCache of its own) and keeps the live ones. When that
+    store has no Redis and its in-memory tier holds no entry at all, every read is a miss with
+    no side effect (``InMemoryCache.get_cache`` of an absent key), so the answer is ``[]``.
+    The store is read through LiteLLM's ``cooldown_store`` property, which attaches the
+    router's Redis on first use as LiteLLM's read does. Anything else (an entry, Redis, a
+    subclass or a method replaced on the instance) goes to LiteLLM's function."""
+    from litellm.caching.dual_cache import DualCache
+    from litellm.caching.in_memory_cache import InMemoryCache
+    from litellm.router import Router
+    from litellm.router_utils import cooldown_handlers as mod
+    from litellm.router_utils.cooldown_cache import CooldownCache
+
+    logger = mod.verbose_router_logger
+    unchanged = still_bound((Router, "get_model_ids"), (CooldownCache, "async_get_active_cooldowns"),
+                            (CooldownCache, "cooldown_store"), (CooldownCache, "active_cooldowns_from_results"),
+                            (DualCache, "async_batch_get_cache"), (DualCache, "_prepare_batch_get"),
+                            (InMemoryCache, "async_batch_get_cache"), (InMemoryCache, "get_cache"),
+                            (mod, "verbose_router_logger"))
+
+    async def async_get_cooldown_deployments(litellm_router_instance, parent_otel_span):
+        router = litellm_router_instance
+        if type(router) is Router and "get_model_ids" not in router.__dict__ and unchanged():
+            cc = router.cooldown_cache
+            if type(cc) is CooldownCache and "async_get_active_cooldowns" not in cc.__dict__:
+                store = cc.cooldown_store
+                mem = store.in_memory_cache
+                if (type(store) is DualCache and store.redis_cache is None and type(mem) is InMemoryCache
+                        and not mem.cache_dict and not store.__dict__.keys() & _STORE_METHODS):
+                    COOLDOWN_FAST["served"] += 1
+                    logger.debug("retrieve cooldown models: %s", [])
+                    return []
+        COOLDOWN_FAST["delegated"] += 1
+        return await original(litellm_router_instance, parent_otel_span)
+
+    return async_get_cooldown_deployments
+
+
+_STORE_METHODS = frozenset({"async_batch_get_cache", "_prepare_batch_get"})
+
+COOLDOWN_FILTER = "litellm.router:Router._filter_cooldown_deployments"
+FP_COOLDOWN_FILTER = frozenset({"927ed13b0db574f2"})
+
+
+def make_cooldown_filter(original):
+    """``Router._filter_cooldown_deployments`` with no deployment cooling down: LiteLLM's
+    comprehension reads every ``d["model_info"]["id"]`` (which raises where one is missing)
+    and keeps them all; ``_native.ids_present`` says no read would raise or run Python code,
+    and the answer is a new list of the same candidates."""
+    import logging
+
+    import litellm.router as router_mod
+
+    from .. import _native
+
+    ids_present = _native.ids_present
+    debug = logging.DEBUG
+    unchanged = still_bound((router_mod, "verbose_router_logger"))
+
+    def _filter_cooldown_deployments(self, healthy_deployments, cooldown_deployments):
+        if (type(cooldown_deployments) is list and not cooldown_deployments and unchanged()
+                and ids_present(healthy_deployments)):
+            COOLDOWN_FAST["served"] += 1
+            logger = router_mod.verbose_router_logger
+            if logger.isEnabledFor(debug):
+                logger.debug("cooldown deployments: %s", cooldown_deployments)
+            return list(healthy_deployments)
+        COOLDOWN_FAST["delegated"] += 1
+        return original(self, healthy_deployments, cooldown_deployments)
+
+    return _filter_cooldown_deployments
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -657,6 +756,8 @@ def register(registry) -> None:
             Patch(TEAM_FILTER, make_team_filter, FP_TEAM_FILTER, passthrough=(Exception,)),
             Patch(BLOCKED, make_filter_blocked, FP_BLOCKED, passthrough=(Exception,)),
             Patch(TAG_OVERRIDE, make_tag_override, FP_TAG_OVERRIDE, passthrough=(Exception,)),
+            Patch(COOLDOWNS, make_cooldowns, FP_COOLDOWNS, passthrough=(Exception,)),
+            Patch(COOLDOWN_FILTER, make_cooldown_filter, FP_COOLDOWN_FILTER, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
