@@ -42,7 +42,17 @@ PyObject *fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
                                    Py_ssize_t nargs);
 PyObject *fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
                                 Py_ssize_t nargs);
+/* ids_present(deployments), scaled(weights, largest) (routefilt.c): the
+ * cooldown filter's id reads and simple-shuffle's normalization. */
 PyObject *fl_ext_ids_present(PyObject *const *keys, PyObject *seq);
 PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
+
+/* latency_scan(items, index, minute, input_tokens) (latscan.c): the loop
+ * of latency-based routing, None outside the plain case.  `keys` from
+ * fl_ext_lat_keys (module state). */
+#define FL_EXT_LAT_KEYS 6
+int fl_ext_lat_keys(PyObject **keys);
+PyObject *fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
+                              Py_ssize_t nargs);
 
 #endif /* FL_EXT_H */

@@ -13,6 +13,7 @@
  *   plain_deployments(deployments, prefix)   routing's no-op filter test
  *   ids_present(deployments), scaled(w, m)   routing's cooldown filter and
  *                                            simple-shuffle's normalization
+ *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *                         (routefilt.c).
  */
 #include "fl_ext.h" /* Python.h first */
@@ -33,6 +34,7 @@ typedef struct {
     PyTypeObject *ttlmap_type;
     PyObject *tool_keys[FL_EXT_TOOL_KEYS]; /* format_tools' dict keys */
     PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
+    PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -282,6 +284,12 @@ mod_scaled(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return fl_ext_scaled(args, nargs);
 }
 
+static PyObject *
+mod_latency_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_latency_scan(get_state(module)->lat_keys, args, nargs);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -310,6 +318,10 @@ static PyMethodDef module_methods[] = {
     {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
      "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
      "weights) for floats (routefilt.c)"},
+    {"latency_scan", (PyCFunction)(void (*)(void))mod_latency_scan,
+     METH_FASTCALL,
+     "latency_scan(items, index, minute, input_tokens) -> (dict, list) | None: "
+     "latency-based routing's loop (latscan.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},
@@ -341,6 +353,9 @@ module_exec(PyObject *module)
     if (fl_ext_route_keys(st->route_keys) < 0) {
         goto error;
     }
+    if (fl_ext_lat_keys(st->lat_keys) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -362,6 +377,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_ROUTE_KEYS; k++) {
         Py_VISIT(st->route_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
+        Py_VISIT(st->lat_keys[k]);
+    }
     return 0;
 }
 
@@ -377,6 +395,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_ROUTE_KEYS; k++) {
         Py_CLEAR(st->route_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
+        Py_CLEAR(st->lat_keys[k]);
     }
     return 0;
 }

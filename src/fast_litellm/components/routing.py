@@ -121,7 +121,10 @@ def _by_second(x):
 # -- latency-based-routing --------------------------------------------------------------------
 
 def make_latency(original):
+    from .. import _native
+
     g = original.__globals__  # litellm.router_strategy.lowest_latency
+    scan = _native.latency_scan
 
     def _get_available_deployments(
         self,
@@ -151,41 +154,19 @@ def make_latency(original):
 
         random = g["random"]
         items = cached.items()
-        shuffled = dict(random.sample(list(items), len(items)))
+        sample = random.sample(list(items), len(items))
 
-        stream = None  # read at the first matched entry, as LiteLLM reads it per entry
-        potential = []
-        for item, item_map in shuffled.items():
-            dep = by_id.find(item)
-            if dep is None:
-                continue
-            tpm_limit = _limit(dep, "tpm")
-            rpm_limit = _limit(dep, "rpm")
-            latencies = item_map.get("latency", [])
-            ttft = item_map.get("time_to_first_token_seconds", [])
-            item_rpm = item_map.get(precise_minute, {}).get("rpm", 0)
-            item_tpm = item_map.get(precise_minute, {}).get("tpm", 0)
-
-            if stream is None:
-                stream = (request_kwargs is not None and request_kwargs.get("stream", None) is not None
-                          and request_kwargs["stream"] is True)
-            if stream and len(ttft) > 0:
-                pct = self.routing_args.ttft_percentile
-                if pct is not None:
-                    ordered = sorted(ttft)
-                    latency = ordered[math.ceil(len(ordered) * pct) - 1]
-                else:
-                    latency = sum(ttft) / len(ttft) if ttft else 0.0
-            else:
-                latency = sum(latencies) / len(latencies) if latencies else 0.0
-
-            api_base = dep.get("litellm_params", {}).get("api_base", "")
-            if api_base is not None:
-                latency_per_deployment[api_base] = latency
-
-            if item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit:
-                continue
-            potential.append((dep, latency))
+        potential = None
+        if by_id.exact and (request_kwargs is None or (
+                type(request_kwargs) is dict and request_kwargs.get("stream", None) is not True)):
+            # not a streaming request (read early: an exact dict's .get has no side effect):
+            # the loop in C, or None outside its plain case
+            found = scan(sample, by_id.index, precise_minute, input_tokens)
+            if found is not None:
+                latency_per_deployment, potential = found
+        if potential is None:
+            potential = _latency_loop(self, sample, by_id, precise_minute, input_tokens, request_kwargs,
+                                      latency_per_deployment)
 
         if not potential:
             return None
@@ -201,6 +182,44 @@ def make_latency(original):
         return chosen
 
     return _get_available_deployments
+
+
+def _latency_loop(self, sample, by_id, precise_minute, input_tokens, request_kwargs, latency_per_deployment):
+    """LiteLLM's loop over the shuffled map, in Python (every case latency_scan declines)."""
+    stream = None  # read at the first matched entry, as LiteLLM reads it per entry
+    potential = []
+    for item, item_map in dict(sample).items():
+        dep = by_id.find(item)
+        if dep is None:
+            continue
+        tpm_limit = _limit(dep, "tpm")
+        rpm_limit = _limit(dep, "rpm")
+        latencies = item_map.get("latency", [])
+        ttft = item_map.get("time_to_first_token_seconds", [])
+        item_rpm = item_map.get(precise_minute, {}).get("rpm", 0)
+        item_tpm = item_map.get(precise_minute, {}).get("tpm", 0)
+
+        if stream is None:
+            stream = (request_kwargs is not None and request_kwargs.get("stream", None) is not None
+                      and request_kwargs["stream"] is True)
+        if stream and len(ttft) > 0:
+            pct = self.routing_args.ttft_percentile
+            if pct is not None:
+                ordered = sorted(ttft)
+                latency = ordered[math.ceil(len(ordered) * pct) - 1]
+            else:
+                latency = sum(ttft) / len(ttft) if ttft else 0.0
+        else:
+            latency = sum(latencies) / len(latencies) if latencies else 0.0
+
+        api_base = dep.get("litellm_params", {}).get("api_base", "")
+        if api_base is not None:
+            latency_per_deployment[api_base] = latency
+
+        if item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit:
+            continue
+        potential.append((dep, latency))
+    return potential
 
 
 # -- cost-based-routing ------------------------------------------------------------------------
