@@ -55,4 +55,12 @@ int fl_ext_lat_keys(PyObject **keys);
 PyObject *fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
                               Py_ssize_t nargs);
 
+/* cost_scan(items, index, minute, input_tokens, model_cost) (costscan.c):
+ * the loop of cost-based routing, None outside the plain case.  `keys`
+ * from fl_ext_cost_keys (module state). */
+#define FL_EXT_COST_KEYS 9
+int fl_ext_cost_keys(PyObject **keys);
+PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
+                           Py_ssize_t nargs);
+
 #endif /* FL_EXT_H */

@@ -14,6 +14,7 @@
  *   ids_present(deployments), scaled(w, m)   routing's cooldown filter and
  *                                            simple-shuffle's normalization
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
+ *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *                         (routefilt.c).
  */
 #include "fl_ext.h" /* Python.h first */
@@ -35,6 +36,7 @@ typedef struct {
     PyObject *tool_keys[FL_EXT_TOOL_KEYS]; /* format_tools' dict keys */
     PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
     PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
+    PyObject *cost_keys[FL_EXT_COST_KEYS];   /* cost_scan's keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -290,6 +292,12 @@ mod_latency_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return fl_ext_latency_scan(get_state(module)->lat_keys, args, nargs);
 }
 
+static PyObject *
+mod_cost_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_cost_scan(get_state(module)->cost_keys, args, nargs);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -322,6 +330,9 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "latency_scan(items, index, minute, input_tokens) -> (dict, list) | None: "
      "latency-based routing's loop (latscan.c)"},
+    {"cost_scan", (PyCFunction)(void (*)(void))mod_cost_scan, METH_FASTCALL,
+     "cost_scan(items, index, minute, input_tokens, model_cost) -> list | "
+     "None: cost-based routing's loop (costscan.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},
@@ -356,6 +367,9 @@ module_exec(PyObject *module)
     if (fl_ext_lat_keys(st->lat_keys) < 0) {
         goto error;
     }
+    if (fl_ext_cost_keys(st->cost_keys) < 0) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -380,6 +394,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
         Py_VISIT(st->lat_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
+        Py_VISIT(st->cost_keys[k]);
+    }
     return 0;
 }
 
@@ -398,6 +415,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
         Py_CLEAR(st->lat_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
+        Py_CLEAR(st->cost_keys[k]);
     }
     return 0;
 }

@@ -48,6 +48,7 @@ Everything else is reproduced, not approximated:
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 
 from ..patching import Component, Patch, still_bound
@@ -68,6 +69,14 @@ GUARDS = [
     ("litellm.integrations.custom_logger:CustomLogger._select_metadata_field", frozenset({"8e7e7e02b72fb950"})),
     ("litellm.router_strategy.lowest_cost:_deployment_cost_map_rates", frozenset({"2d10a8d2fc0b5937"})),
     ("litellm._internal_context:with_service_target", frozenset({"06a72fa02100e04b"})),
+    # what cost_scan restates of _deployment_cost_map_rates
+    ("litellm.router_strategy.lowest_cost:_cost_map", frozenset({"42dafe87d6825765"})),
+    ("litellm.router_strategy.lowest_cost:_declares_token_price", frozenset({"1be32131a117cd4f"})),
+    ("litellm.router_strategy.lowest_cost:_as_rate", frozenset({"32fc57785be70851"})),
+    ("litellm.router_utils.deployment_pricing:pricing_models", frozenset({"7a6426e2e5806bff"})),
+    ("litellm.router_utils.deployment_pricing:deployment_pricing_models", frozenset({"aede5c16670397bd"})),
+    ("litellm.router_utils.deployment_pricing:_named_models", frozenset({"8c83d3ab9f282cfb"})),
+    ("litellm.router_utils.deployment_pricing:str_keyed", frozenset({"8a5cef5070c29fd5"})),
 ]
 
 _INF = float("inf")
@@ -225,8 +234,19 @@ def _latency_loop(self, sample, by_id, precise_minute, input_tokens, request_kwa
 # -- cost-based-routing ------------------------------------------------------------------------
 
 def make_cost(original):
+    import sys
+
+    from .. import _native
+
     inner = inspect.unwrap(original)
     g = inner.__globals__  # litellm.router_strategy.lowest_cost
+    scan = _native.cost_scan
+    lc = sys.modules[g["__name__"]]
+    dp = sys.modules["litellm.router_utils.deployment_pricing"]
+    unchanged = still_bound(
+        (lc, "_deployment_cost_map_rates"), (lc, "_cost_map"), (lc, "_declares_token_price"), (lc, "_as_rate"),
+        (lc, "str_keyed"), (lc, "deployment_pricing_models"), (lc, "verbose_router_logger"),
+        (dp, "pricing_models"), (dp, "_named_models"), (dp, "str_keyed"), (dp, "_STR_KEYED"))
 
     async def async_get_available_deployments(
         self,
@@ -253,42 +273,61 @@ def make_cost(original):
 
         input_tokens = _input_tokens(g, messages, input)
 
-        rates = g["_deployment_cost_map_rates"]
-        debug = g["verbose_router_logger"].debug
-        potential = []
-        for item, item_map in cached.items():
-            dep = by_id.find(item)
-            if dep is None:
-                continue
-            tpm_limit = _limit(dep, "tpm")
-            rpm_limit = _limit(dep, "rpm")
-            map_in, map_out = rates(dep)
-
-            cost_in = cost_out = None
-            if dep.get("litellm_params", {}).get("input_cost_per_token", None):
-                cost_in = dep.get("litellm_params", {}).get("input_cost_per_token")
-            if dep.get("litellm_params", {}).get("output_cost_per_token", None):
-                cost_out = dep.get("litellm_params", {}).get("output_cost_per_token")
-            if cost_in is None:
-                cost_in = map_in if map_in is not None else 5.0
-            if cost_out is None:
-                cost_out = map_out if map_out is not None else 5.0
-            cost = cost_in + cost_out
-
-            item_rpm = item_map.get(precise_minute, {}).get("rpm", 0)
-            item_tpm = item_map.get(precise_minute, {}).get("tpm", 0)
-            debug("item_cost: %s, item_tpm: %s, item_rpm: %s, model_id: %s",
-                  cost, item_tpm, item_rpm, dep.get("model_info", {}).get("id"))
-
-            if item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit:
-                continue
-            potential.append((dep, cost))
+        potential = None
+        logger = g["verbose_router_logger"]
+        if (by_id.exact and type(logger) is logging.Logger and not logger.isEnabledFor(logging.DEBUG)
+                and unchanged()):
+            # LiteLLM's per-entry debug() call does nothing then: the loop in C, or None
+            # outside its plain case
+            potential = scan(list(cached.items()), by_id.index, precise_minute, input_tokens, g["_cost_map"]())
+        if potential is None:
+            potential = _cost_loop(g, cached, by_id, precise_minute, input_tokens)
 
         if not potential:
             return None
         return sorted(potential, key=_by_second)[0][0]
 
     return g["with_service_target"]("router_usage")(async_get_available_deployments)
+
+
+def _cost_loop(g, cached, by_id, precise_minute, input_tokens):
+    """LiteLLM's loop over the cost map, in Python (every case cost_scan declines)."""
+    rates = g["_deployment_cost_map_rates"]
+    debug = g["verbose_router_logger"].debug
+    cost_per_deployment = {}
+    potential = []
+    for item, item_map in cached.items():
+        dep = by_id.find(item)
+        if dep is None:
+            continue
+        tpm_limit = _limit(dep, "tpm")
+        rpm_limit = _limit(dep, "rpm")
+        map_in, map_out = rates(dep)
+
+        cost_in = cost_out = None
+        if dep.get("litellm_params", {}).get("input_cost_per_token", None):
+            cost_in = dep.get("litellm_params", {}).get("input_cost_per_token")
+        if dep.get("litellm_params", {}).get("output_cost_per_token", None):
+            cost_out = dep.get("litellm_params", {}).get("output_cost_per_token")
+        if cost_in is None:
+            cost_in = map_in if map_in is not None else 5.0
+        if cost_out is None:
+            cost_out = map_out if map_out is not None else 5.0
+        cost = cost_in + cost_out
+
+        item_rpm = item_map.get(precise_minute, {}).get("rpm", 0)
+        item_tpm = item_map.get(precise_minute, {}).get("tpm", 0)
+        debug("item_cost: %s, item_tpm: %s, item_rpm: %s, model_id: %s",
+              cost, item_tpm, item_rpm, dep.get("model_info", {}).get("id"))
+        # LiteLLM keeps a debug map by api_base (unused, but the key is hashed)
+        api_base = dep.get("litellm_params", {}).get("api_base", "")
+        if api_base is not None:
+            cost_per_deployment[api_base] = cost
+
+        if item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit:
+            continue
+        potential.append((dep, cost))
+    return potential
 
 
 # -- usage-based-routing (v1) ------------------------------------------------------------------

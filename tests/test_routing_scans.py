@@ -1,0 +1,199 @@
+"""latency_scan and cost_scan (csrc/ext/latscan.c, costscan.c) against the component's Python
+loops, which tests/test_routing_diff.py holds to LiteLLM 1.108.7's selectors.
+
+Generated deployments and usage maps carry every kind of value those loops read: limits at
+the top level, in litellm_params or model_info (0, None, ints, floats, NaN, inf, bools,
+strings), latency lists (empty, None, ints and floats, huge ints), minute counters, api_base
+(absent, None, str, unhashable), prices in litellm_params and cost-map rows, base_model in
+model_info and litellm_params (empty, unknown, equal to the model), dict subclasses and
+non-str keys. For each case the C function either declines (None: the Python loop runs) or
+returns exactly what the Python loop builds: the same deployments, by identity, in order,
+with the same latency / cost floats (repr), and for latency the same per-api_base map (keys,
+values, order). A case the C side declines must be one it cannot answer without running
+Python code or raising; the plain ones must be served.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+import fast_litellm  # noqa: F401
+import litellm
+from fast_litellm import _native
+from fast_litellm.components import routing as rc
+
+MINUTE = "2025-01-02-03-04"
+MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo", "no-such-model-xyz", "", "openai/gpt-4.1-mini"]
+
+
+class SubDict(dict):
+    pass
+
+
+def _num(rng, odd):
+    vals = [None, 0, 1, 3, 50, 1000, 2.5, 0.0, -1, 10**6]
+    if odd:
+        vals += [float("nan"), float("inf"), True, False, "7", 2**70, [1], -0.0]
+    return rng.choice(vals)
+
+
+def gen(rng, n, odd):
+    deps, items = [], []
+    for i in range(n):
+        lp = {"model": rng.choice(MODELS)}
+        mi = {"id": f"d{i}"}
+        d = {"model_name": "m", "litellm_params": lp, "model_info": mi}
+        for key in ("tpm", "rpm"):
+            where = rng.choice([lp, mi, d, None, None])
+            if where is not None:
+                where[key] = _num(rng, odd and rng.random() < 0.2)
+        r = rng.random()
+        if r < 0.6:
+            lp["api_base"] = f"http://h{rng.randrange(4)}"
+        elif r < 0.7:
+            lp["api_base"] = None
+        elif odd and r < 0.72:
+            lp["api_base"] = rng.choice([["unhashable"], 3, b"x"])
+        r = rng.random()
+        if r < 0.2:
+            mi["base_model"] = rng.choice(MODELS + [None])
+        if rng.random() < 0.2:
+            lp["base_model"] = rng.choice(MODELS + [None])
+        for key in ("input_cost_per_token", "output_cost_per_token"):
+            if rng.random() < 0.25:
+                lp[key] = rng.choice([0, 1e-6, 3e-6, None, 2, 0.0] + (["1e-6", True] if odd else []))
+        if odd and rng.random() < 0.05:
+            kind = rng.randrange(6)
+            if kind == 0:
+                d = SubDict(d)
+            elif kind == 1:
+                d["litellm_params"] = None
+            elif kind == 2:
+                d["model_info"] = SubDict(mi)
+            elif kind == 3:
+                lp[7] = "int key"
+            elif kind == 4:
+                d.pop("litellm_params")
+            else:
+                mi["base_model"] = 5
+        deps.append(d)
+        entry = {}
+        r = rng.random()
+        if r < 0.8:
+            entry["latency"] = [rng.choice([0.1, 0.25, 1, 2, 0.003, 7.5]) for _ in range(rng.randrange(4))]
+            if odd and rng.random() < 0.1:
+                entry["latency"] = rng.choice([None, [], [2**80, 1], [float("nan")], (0.1,), [True], ["x"]])
+        if rng.random() < 0.8:
+            entry[MINUTE] = {"tpm": rng.choice([0, 10, 999, 5000]), "rpm": rng.choice([0, 1, 2, 49])}
+            if odd and rng.random() < 0.05:
+                entry[MINUTE] = rng.choice([None, {"tpm": None}, {"rpm": 1.5}, SubDict(tpm=1)])
+        items.append((f"d{i}" if rng.random() < 0.95 else f"gone{i}", entry))
+    if odd and items and rng.random() < 0.05:
+        items.append((7, {}))
+    rng.shuffle(items)
+    return deps, items
+
+
+def _index(deps):
+    return dict(zip([d["model_info"]["id"] for d in deps], deps))
+
+
+def _same_potential(a, b):
+    return len(a) == len(b) and all(x[0] is y[0] and repr(x[1]) == repr(y[1]) for x, y in zip(a, b))
+
+
+def _py_latency(deps, items, tokens):
+    by_id = rc._ById(deps, [d["model_info"]["id"] for d in deps])
+    per = {}
+    try:
+        pot = rc._latency_loop(None, items, by_id, MINUTE, tokens, None, per)
+    except Exception as e:  # noqa: BLE001
+        return ("err", type(e), str(e))
+    return per, pot
+
+
+def _py_cost(deps, items, tokens):
+    import litellm.router_strategy.lowest_cost as lc
+
+    by_id = rc._ById(deps, [d["model_info"]["id"] for d in deps])
+    try:
+        return rc._cost_loop(vars(lc), dict(items), by_id, MINUTE, tokens)
+    except Exception as e:  # noqa: BLE001
+        return ("err", type(e), str(e))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_latency_scan_matches_the_python_loop(seed):
+    rng = random.Random(seed)
+    served = declined = 0
+    for _ in range(400):
+        odd = rng.random() < 0.5
+        deps, items = gen(rng, rng.choice([1, 2, 5, 20, 60]), odd)
+        deps = [d for d in deps if type(d) is dict and type(d.get("model_info")) is dict]
+        tokens = rng.choice([0, 5, 1000, 10**6])
+        got = _native.latency_scan(items, _index(deps), MINUTE, tokens)
+        want = _py_latency(deps, items, tokens)
+        if got is None:
+            declined += 1
+            assert odd, (deps, items)  # plain cases are served
+            continue
+        served += 1
+        assert want[0] != "err", want
+        per, pot = got
+        assert list(per.items()).__repr__() == list(want[0].items()).__repr__()
+        assert _same_potential(pot, want[1])
+    assert served > 200 and declined > 10
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cost_scan_matches_the_python_loop(seed):
+    rng = random.Random(100 + seed)
+    served = declined = 0
+    for _ in range(400):
+        odd = rng.random() < 0.5
+        deps, items = gen(rng, rng.choice([1, 2, 5, 20, 60]), odd)
+        deps = [d for d in deps if type(d) is dict and type(d.get("model_info")) is dict]
+        tokens = rng.choice([0, 5, 1000, 10**6])
+        got = _native.cost_scan(items, _index(deps), MINUTE, tokens, litellm.model_cost)
+        want = _py_cost(deps, items, tokens)
+        if got is None:
+            declined += 1
+            assert odd, (deps, items)
+            continue
+        served += 1
+        assert want[0] != "err" if isinstance(want, tuple) else True, want
+        assert _same_potential(got, want), (deps, items)
+    assert served > 200 and declined > 10
+
+
+def test_cost_scan_reads_base_model_as_litellm_does():
+    """model_info.base_model, then litellm_params.base_model when the first is empty or unset,
+    then the model: the first cost-map row with a price wins (repeats dropped)."""
+    cases = [
+        ({"base_model": ""}, {"base_model": "gpt-4o", "model": "no-such-model-xyz"}),
+        ({"base_model": "no-such-model-xyz"}, {"base_model": "gpt-4o", "model": "gpt-4o-mini"}),
+        ({}, {"base_model": "gpt-4o-mini", "model": "gpt-4o-mini"}),
+        ({"base_model": None}, {"base_model": "", "model": "gpt-3.5-turbo"}),
+        ({}, {"model": "no-such-model-xyz"}),
+    ]
+    for mi, lp in cases:
+        dep = {"model_info": dict(mi, id="a"), "litellm_params": dict(lp)}
+        items = [("a", {})]
+        got = _native.cost_scan(items, {"a": dep}, MINUTE, 0, litellm.model_cost)
+        want = _py_cost([dep], items, 0)
+        assert got is not None and _same_potential(got, want), (mi, lp, got, want)
+    assert math.isclose(_native.cost_scan([("a", {})], {"a": {"model_info": {"id": "a"}}}, MINUTE, 0,
+                                          litellm.model_cost)[0][1], 10.0)
+
+
+def test_scans_reject_bad_arguments():
+    assert _native.latency_scan((), {}, MINUTE, 0) is None
+    assert _native.latency_scan([], {}, MINUTE, 1.0) is None
+    assert _native.cost_scan([], {}, MINUTE, 0, SubDict()) is None
+    with pytest.raises(TypeError):
+        _native.latency_scan([], {}, MINUTE)
+    with pytest.raises(TypeError):
+        _native.cost_scan([], {}, MINUTE, 0)
