@@ -110,7 +110,7 @@ def gen_deployments(rng, n, cost=False):
     if n > 2 and rng.random() < 0.15:
         deps.insert(rng.randrange(n), deps[rng.randrange(n)])  # the same dict twice
     if rng.random() < 0.02:  # malformed: raises in both
-        bad = rng.choice(["no_info", "no_id", "params_none", "str_limit"])
+        bad = rng.choice(["no_info", "no_id", "params_none", "str_limit", "unhashable_base"])
         d = deps[rng.randrange(len(deps))]
         if bad == "no_info":
             d.pop("model_info")
@@ -118,6 +118,8 @@ def gen_deployments(rng, n, cost=False):
             d["model_info"].pop("id", None)
         elif bad == "params_none":
             d["litellm_params"] = None
+        elif bad == "unhashable_base":
+            d["litellm_params"]["api_base"] = ["http://h0/v1"]  # LiteLLM hashes it: TypeError
         else:
             d["tpm"] = "100"
     return deps
