@@ -27,7 +27,7 @@ def emit(obj):
 # tests (test_tokenizer, test_token_counter_diff, test_e2e_proxy), which turn them on.
 BUILTINS_OFF = {"FAST_LITELLM_TOKEN_COUNTER": "false", "FAST_LITELLM_BATCH_TOKEN_COUNTING": "false",
                 "FAST_LITELLM_RATE_LIMITER": "false", "FAST_LITELLM_OTEL_SEED": "false", "FAST_LITELLM_ROUTING": "false",
-                "FAST_LITELLM_GC_FREEZE": "false"}
+                "FAST_LITELLM_GC_FREEZE": "false", "FAST_LITELLM_DUAL_CACHE": "false"}
 
 
 def env_with(extra: dict | None = None, plugins: str | None = "plugins.probe") -> dict:

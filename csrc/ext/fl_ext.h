@@ -63,4 +63,8 @@ int fl_ext_cost_keys(PyObject **keys);
 PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 
+/* repr_is_pure(obj) (purerepr.c): formatting obj runs no Python code and
+ * cannot raise. */
+PyObject *fl_ext_repr_is_pure(PyObject *obj);
+
 #endif /* FL_EXT_H */

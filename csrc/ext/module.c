@@ -15,6 +15,7 @@
  *                                            simple-shuffle's normalization
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
+ *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
 #include "fl_ext.h" /* Python.h first */
@@ -298,6 +299,13 @@ mod_cost_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return fl_ext_cost_scan(get_state(module)->cost_keys, args, nargs);
 }
 
+static PyObject *
+mod_repr_is_pure(PyObject *module, PyObject *obj)
+{
+    (void)module;
+    return fl_ext_repr_is_pure(obj);
+}
+
 static PyMethodDef module_methods[] = {
     {"seed", mod_seed, METH_O,
      "seed(n)\n--\n\nMake this process's sampling stream deterministic "
@@ -333,6 +341,9 @@ static PyMethodDef module_methods[] = {
     {"cost_scan", (PyCFunction)(void (*)(void))mod_cost_scan, METH_FASTCALL,
      "cost_scan(items, index, minute, input_tokens, model_cost) -> list | "
      "None: cost-based routing's loop (costscan.c)"},
+    {"repr_is_pure", mod_repr_is_pure, METH_O,
+     "repr_is_pure(obj) -> bool: formatting obj runs no Python code and cannot "
+     "raise (purerepr.c)"},
     {"abi_version", mod_abi_version, METH_NOARGS,
      "abi_version()\n--\n\nVersion of the binding's contract."},
     {NULL, NULL, 0, NULL},
