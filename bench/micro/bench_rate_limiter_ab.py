@@ -1,6 +1,7 @@
 """rate_limiter A/B: LiteLLM's v3 limiter on its stock InMemoryCache and on CounterCache.
 
-One process, variants interleaved (stock, counter_cache, stock, ...) for ``--rounds``
+One process, variants interleaved (stock: every fast_litellm patch reverted; counter_cache:
+CounterCache with every other component applied, dual_cache included) for ``--rounds``
 rounds of about ``--seconds`` each: the cost of one ``async_pre_call_hook`` (what the proxy
 runs per request), built as the proxy builds it (bench_ratelimit.build_limiter), for 1 and
 8 descriptors over 10 and 1,000,000 keys (round-robin). Reported: median per-call time
@@ -27,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
 import bench_ratelimit as br  # noqa: E402
+
+import fast_litellm  # noqa: E402
 
 
 
@@ -126,7 +129,11 @@ def main() -> None:
     for _ in range(args.rounds):
         for g, vs in groups.items():
             for v, fn in vs.items():
+                # stock: every other component reverted too (dual_cache patches the
+                # DualCache reads the limiter makes); counter_cache: all applied
+                (fast_litellm.revert if v == "stock" else fast_litellm.apply)()
                 times[g][v].append(_common.per_call(fn, args.seconds))
+    fast_litellm.apply()
 
     out = {"rounds": args.rounds, "seconds": args.seconds, "groups": {}}
     for g, vs in times.items():
