@@ -35,7 +35,7 @@
  * reject it); a limit, counter, price or base_model/model of another type;
  * a price int too large for a float; an api_base not None or an exact str.
  */
-#include "fl_ext.h"
+#include "fl_scan.h"
 
 #include <math.h>
 
@@ -51,21 +51,6 @@ int
 fl_ext_cost_keys(PyObject **keys)
 {
     return fl_ext_intern_keys(cost_text, C_COUNT, keys);
-}
-
-enum { SCAN_ERR = -1, SCAN_NO = 0, SCAN_OK = 1 };
-
-static int
-is_number(PyObject *v)
-{
-    return PyLong_CheckExact(v) || PyFloat_CheckExact(v);
-}
-
-static int
-lookup(PyObject *d, PyObject *key, PyObject **out)
-{
-    *out = PyDict_GetItemWithError(d, key);
-    return *out == NULL && PyErr_Occurred() ? SCAN_ERR : SCAN_OK;
 }
 
 /* An exact dict whose every key is an exact str. */
@@ -85,53 +70,6 @@ str_keyed(PyObject *d)
     return 1;
 }
 
-/* `sub.get(key)` when sub may be NULL (empty), checked to be None or an
- * exact number; *v borrowed or NULL.  *truthy set. */
-static int
-number_at(PyObject *sub, PyObject *key, PyObject **v, int *truthy)
-{
-    *v = NULL;
-    *truthy = 0;
-    if (sub == NULL) {
-        return SCAN_OK;
-    }
-    if (lookup(sub, key, v) < 0) {
-        return SCAN_ERR;
-    }
-    if (*v == NULL || *v == Py_None) {
-        *v = NULL;
-        return SCAN_OK;
-    }
-    if (!is_number(*v)) {
-        return SCAN_NO;
-    }
-    *truthy = PyObject_IsTrue(*v);
-    return *truthy < 0 ? SCAN_ERR : SCAN_OK;
-}
-
-/* The tpm/rpm limit (new reference): dep[key] or litellm_params[key] or
- * model_info[key] or inf. */
-static int
-limit_of(PyObject *dep, PyObject *lp, PyObject *mi, PyObject *key,
-         PyObject *inf, PyObject **out)
-{
-    PyObject *sources[3] = {dep, lp, mi};
-    *out = NULL;
-    for (int s = 0; s < 3; s++) {
-        PyObject *v;
-        int t, r = number_at(sources[s], key, &v, &t);
-        if (r != SCAN_OK) {
-            return r;
-        }
-        if (t) {
-            *out = Py_NewRef(v);
-            return SCAN_OK;
-        }
-    }
-    *out = Py_NewRef(inf);
-    return SCAN_OK;
-}
-
 /* `sub.get(key)` when sub may be NULL: None / absent -> *out NULL, an
  * exact str -> it; SCAN_NO for anything else. */
 static int
@@ -141,7 +79,7 @@ name_at(PyObject *sub, PyObject *key, PyObject **out)
     if (sub == NULL) {
         return SCAN_OK;
     }
-    if (lookup(sub, key, out) < 0) {
+    if (scan_lookup(sub, key, out) < 0) {
         return SCAN_ERR;
     }
     if (*out == Py_None) {
@@ -219,7 +157,7 @@ map_rates(PyObject *const *keys, PyObject *lp, PyObject *mi,
     }
     for (int k = 0; k < n; k++) {
         PyObject *row, *pin, *pout;
-        if (lookup(model_cost, models[k], &row) < 0) {
+        if (scan_lookup(model_cost, models[k], &row) < 0) {
             return SCAN_ERR;
         }
         if (row == NULL || row == Py_None) {
@@ -228,8 +166,8 @@ map_rates(PyObject *const *keys, PyObject *lp, PyObject *mi,
         if (!str_keyed(row)) {
             return SCAN_NO;
         }
-        if (lookup(row, keys[C_IN_COST], &pin) < 0 ||
-            lookup(row, keys[C_OUT_COST], &pout) < 0) {
+        if (scan_lookup(row, keys[C_IN_COST], &pin) < 0 ||
+            scan_lookup(row, keys[C_OUT_COST], &pout) < 0) {
             return SCAN_ERR;
         }
         if ((pin == NULL || pin == Py_None) &&
@@ -257,7 +195,7 @@ price_of(PyObject *lp, PyObject *key, PyObject *map_rate, PyObject *five,
          PyObject **out)
 {
     PyObject *v;
-    int t, r = number_at(lp, key, &v, &t);
+    int t, r = scan_number_at(lp, key, &v, &t);
     *out = NULL;
     if (r != SCAN_OK) {
         return r;
@@ -269,40 +207,6 @@ price_of(PyObject *lp, PyObject *key, PyObject *map_rate, PyObject *five,
     } else {
         *out = Py_NewRef(five);
     }
-    return SCAN_OK;
-}
-
-static int
-over(PyObject *now, PyObject *extra, PyObject *limit)
-{
-    PyObject *s = PyNumber_Add(now, extra);
-    if (s == NULL) {
-        return SCAN_ERR;
-    }
-    int r = PyObject_RichCompareBool(s, limit, Py_GT);
-    Py_DECREF(s);
-    return r;
-}
-
-/* m.get(name, 0) for the minute map m (NULL: absent). */
-static int
-counter_of(PyObject *m, PyObject *name, PyObject *zero, PyObject **out)
-{
-    PyObject *v;
-    *out = zero;
-    if (m == NULL) {
-        return SCAN_OK;
-    }
-    if (lookup(m, name, &v) < 0) {
-        return SCAN_ERR;
-    }
-    if (v == NULL) {
-        return SCAN_OK;
-    }
-    if (!is_number(v)) {
-        return SCAN_NO;
-    }
-    *out = v;
     return SCAN_OK;
 }
 
@@ -329,7 +233,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if (!PyUnicode_CheckExact(id)) {
         return SCAN_NO;
     }
-    if (lookup(index, id, &dep) < 0) {
+    if (scan_lookup(index, id, &dep) < 0) {
         return SCAN_ERR;
     }
     if (dep == NULL) {
@@ -340,15 +244,15 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     }
     /* litellm_params / model_info: LiteLLM reads them with .get(name, {})
      * (a None there raises: not plain) and through str_keyed views */
-    if (lookup(dep, keys[C_LITELLM_PARAMS], &lp) < 0 ||
-        lookup(dep, keys[C_MODEL_INFO], &mi) < 0) {
+    if (scan_lookup(dep, keys[C_LITELLM_PARAMS], &lp) < 0 ||
+        scan_lookup(dep, keys[C_MODEL_INFO], &mi) < 0) {
         return SCAN_ERR;
     }
     if ((lp != NULL && !str_keyed(lp)) || (mi != NULL && !str_keyed(mi))) {
         return SCAN_NO;
     }
-    if ((r = limit_of(dep, lp, mi, keys[C_TPM], c->inf, &tpm)) != SCAN_OK ||
-        (r = limit_of(dep, lp, mi, keys[C_RPM], c->inf, &rpm)) != SCAN_OK ||
+    if ((r = scan_limit_of(dep, lp, mi, keys[C_TPM], c->inf, &tpm)) != SCAN_OK ||
+        (r = scan_limit_of(dep, lp, mi, keys[C_RPM], c->inf, &rpm)) != SCAN_OK ||
         (r = map_rates(keys, lp, mi, model_cost, &map_in, &map_out)) !=
             SCAN_OK ||
         (r = price_of(lp, keys[C_IN_COST], map_in, c->five, &cin)) !=
@@ -362,7 +266,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
         r = SCAN_ERR;
         goto done;
     }
-    if (lookup(entry, minute, &m) < 0) {
+    if (scan_lookup(entry, minute, &m) < 0) {
         r = SCAN_ERR;
         goto done;
     }
@@ -370,12 +274,12 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
         r = SCAN_NO;
         goto done;
     }
-    if ((r = counter_of(m, keys[C_RPM], c->zero, &rpm_now)) != SCAN_OK ||
-        (r = counter_of(m, keys[C_TPM], c->zero, &tpm_now)) != SCAN_OK) {
+    if ((r = scan_counter_of(m, keys[C_RPM], c->zero, &rpm_now)) != SCAN_OK ||
+        (r = scan_counter_of(m, keys[C_TPM], c->zero, &tpm_now)) != SCAN_OK) {
         goto done;
     }
     if (lp != NULL) {
-        if (lookup(lp, keys[C_API_BASE], &api_base) < 0) {
+        if (scan_lookup(lp, keys[C_API_BASE], &api_base) < 0) {
             r = SCAN_ERR;
             goto done;
         }
@@ -387,9 +291,9 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    o = over(tpm_now, tokens, tpm);
+    o = scan_over(tpm_now, tokens, tpm);
     if (o == 0) {
-        o = over(rpm_now, c->one, rpm);
+        o = scan_over(rpm_now, c->one, rpm);
     }
     if (o < 0) {
         r = SCAN_ERR;

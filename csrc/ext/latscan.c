@@ -31,7 +31,7 @@
  * exact float, a latency list that is not an exact list of exact ints and
  * floats, an api_base that is not None or an exact str.
  */
-#include "fl_ext.h"
+#include "fl_scan.h"
 
 #include <math.h>
 
@@ -48,90 +48,19 @@ fl_ext_lat_keys(PyObject **keys)
     return fl_ext_intern_keys(lat_text, L_COUNT, keys);
 }
 
-/* outcomes of the helpers below */
-enum { SCAN_ERR = -1, SCAN_NO = 0, SCAN_OK = 1 };
-
-static int
-is_number(PyObject *v)
-{
-    return PyLong_CheckExact(v) || PyFloat_CheckExact(v);
-}
-
-/* d.get(key) for an exact dict d: *out borrowed or NULL when absent. */
-static int
-lookup(PyObject *d, PyObject *key, PyObject **out)
-{
-    *out = PyDict_GetItemWithError(d, key);
-    return *out == NULL && PyErr_Occurred() ? SCAN_ERR : SCAN_OK;
-}
-
 /* A sub-dict LiteLLM reads with d.get(name, {}): *out the exact dict, or
  * NULL when absent (LiteLLM's {}).  SCAN_NO when present but not an exact
  * dict (LiteLLM's .get on it may raise or run code). */
 static int
 subdict(PyObject *d, PyObject *name, PyObject **out)
 {
-    if (lookup(d, name, out) < 0) {
+    if (scan_lookup(d, name, out) < 0) {
         return SCAN_ERR;
     }
     if (*out != NULL && !PyDict_CheckExact(*out)) {
         return SCAN_NO;
     }
     return SCAN_OK;
-}
-
-/* One step of `a or b or ...`: *v = sub.get(key) (borrowed, NULL when
- * absent or sub is NULL); *taken = 1 when it is truthy.  SCAN_NO for a
- * value that is not None or an exact number. */
-static int
-limit_step(PyObject *sub, PyObject *key, PyObject **v, int *taken)
-{
-    *taken = 0;
-    *v = NULL;
-    if (sub == NULL) {
-        return SCAN_OK;
-    }
-    if (lookup(sub, key, v) < 0) {
-        return SCAN_ERR;
-    }
-    if (*v == NULL || *v == Py_None) {
-        return SCAN_OK;
-    }
-    if (!is_number(*v)) {
-        return SCAN_NO;
-    }
-    int t = PyObject_IsTrue(*v);
-    if (t < 0) {
-        return SCAN_ERR;
-    }
-    *taken = t;
-    return SCAN_OK;
-}
-
-/* LiteLLM's tpm/rpm limit of a deployment: *out a new reference (the
- * first truthy of dep[key], litellm_params[key], model_info[key], else
- * inf). */
-static int
-limit_of(PyObject *dep, PyObject *lp, PyObject *mi, PyObject *key,
-         PyObject **out)
-{
-    PyObject *sources[3] = {dep, lp, mi};
-    *out = NULL;
-    for (int s = 0; s < 3; s++) {
-        PyObject *v;
-        int taken;
-        int r = limit_step(sources[s], key, &v, &taken);
-        if (r != SCAN_OK) {
-            return r;
-        }
-        if (taken) {
-            Py_INCREF(v);
-            *out = v;
-            return SCAN_OK;
-        }
-    }
-    *out = PyFloat_FromDouble(INFINITY);
-    return *out == NULL ? SCAN_ERR : SCAN_OK;
 }
 
 /* The average LiteLLM computes: sum(samples) / len(samples), 0.0 when the
@@ -151,7 +80,7 @@ average_of(PyObject *samples, PyObject *sum_fn, PyObject **out)
         len = PyList_GET_SIZE(samples);
         for (Py_ssize_t k = 0; k < len; k++) {
             PyObject *x = PyList_GET_ITEM(samples, k);
-            if (!is_number(x)) {
+            if (!scan_is_number(x)) {
                 return SCAN_NO;
             }
         }
@@ -181,48 +110,16 @@ error:
     return SCAN_ERR;
 }
 
-/* m.get(name, 0) for the minute map m (NULL: absent, LiteLLM's {}): a
- * borrowed reference, or NULL with SCAN_NO / SCAN_ERR. */
-static int
-counter_of(PyObject *m, PyObject *name, PyObject *zero, PyObject **out)
-{
-    *out = zero;
-    if (m == NULL) {
-        return SCAN_OK;
-    }
-    PyObject *v;
-    if (lookup(m, name, &v) < 0) {
-        return SCAN_ERR;
-    }
-    if (v == NULL) {
-        return SCAN_OK;
-    }
-    if (!is_number(v)) {
-        return SCAN_NO;
-    }
-    *out = v;
-    return SCAN_OK;
-}
-
-/* `now + extra > limit` with Python's arithmetic: 1, 0, or SCAN_ERR. */
-static int
-over(PyObject *now, PyObject *extra, PyObject *limit)
-{
-    PyObject *s = PyNumber_Add(now, extra);
-    if (s == NULL) {
-        return SCAN_ERR;
-    }
-    int r = PyObject_RichCompareBool(s, limit, Py_GT);
-    Py_DECREF(s);
-    return r;
-}
-
 /* One (id, entry) pair: appends to potential / per as LiteLLM's loop
  * body.  SCAN_OK, SCAN_NO (not the plain case) or SCAN_ERR. */
+struct consts {
+    PyObject *one, *zero, *empty, *inf, *sum_fn;
+};
+
 static int
 scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
-         PyObject *minute, PyObject *tokens, PyObject *one, PyObject *zero,
-         PyObject *empty, PyObject *sum_fn, PyObject *per, PyObject *potential)
+         PyObject *minute, PyObject *tokens, const struct consts *c,
+         PyObject *per, PyObject *potential)
 {
     PyObject *id, *entry, *dep, *lp, *mi, *m, *samples, *api_base;
     PyObject *tpm = NULL, *rpm = NULL, *latency = NULL, *item = NULL;
@@ -237,7 +134,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if (!PyUnicode_CheckExact(id)) {
         return SCAN_NO;
     }
-    if (lookup(index, id, &dep) < 0) {
+    if (scan_lookup(index, id, &dep) < 0) {
         return SCAN_ERR;
     }
     if (dep == NULL) {
@@ -250,32 +147,32 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
         (r = subdict(dep, keys[L_MODEL_INFO], &mi)) != SCAN_OK) {
         return r;
     }
-    if ((r = limit_of(dep, lp, mi, keys[L_TPM], &tpm)) != SCAN_OK) {
+    if ((r = scan_limit_of(dep, lp, mi, keys[L_TPM], c->inf, &tpm)) != SCAN_OK) {
         goto done;
     }
-    if ((r = limit_of(dep, lp, mi, keys[L_RPM], &rpm)) != SCAN_OK) {
+    if ((r = scan_limit_of(dep, lp, mi, keys[L_RPM], c->inf, &rpm)) != SCAN_OK) {
         goto done;
     }
-    if (lookup(entry, keys[L_LATENCY], &samples) < 0) {
+    if (scan_lookup(entry, keys[L_LATENCY], &samples) < 0) {
         r = SCAN_ERR;
         goto done;
     }
-    if ((r = average_of(samples, sum_fn, &latency)) != SCAN_OK) {
+    if ((r = average_of(samples, c->sum_fn, &latency)) != SCAN_OK) {
         goto done;
     }
     if ((r = subdict(entry, minute, &m)) != SCAN_OK ||
-        (r = counter_of(m, keys[L_RPM], zero, &rpm_now)) != SCAN_OK ||
-        (r = counter_of(m, keys[L_TPM], zero, &tpm_now)) != SCAN_OK) {
+        (r = scan_counter_of(m, keys[L_RPM], c->zero, &rpm_now)) != SCAN_OK ||
+        (r = scan_counter_of(m, keys[L_TPM], c->zero, &tpm_now)) != SCAN_OK) {
         goto done;
     }
-    api_base = empty;
+    api_base = c->empty;
     if (lp != NULL) {
-        if (lookup(lp, keys[L_API_BASE], &api_base) < 0) {
+        if (scan_lookup(lp, keys[L_API_BASE], &api_base) < 0) {
             r = SCAN_ERR;
             goto done;
         }
         if (api_base == NULL) {
-            api_base = empty;
+            api_base = c->empty;
         }
     }
     if (api_base != Py_None) {
@@ -288,9 +185,9 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    o = over(tpm_now, tokens, tpm);
+    o = scan_over(tpm_now, tokens, tpm);
     if (o == 0) {
-        o = over(rpm_now, one, rpm);
+        o = scan_over(rpm_now, c->one, rpm);
     }
     if (o < 0) {
         r = SCAN_ERR;
@@ -315,9 +212,9 @@ PyObject *
 fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
                     Py_ssize_t nargs)
 {
-    PyObject *items, *index, *minute, *tokens;
-    PyObject *per = NULL, *potential = NULL, *one = NULL, *zero = NULL;
-    PyObject *empty = NULL, *sum_fn = NULL, *res = NULL;
+    PyObject *items, *index, *minute, *tokens, *sum_fn;
+    PyObject *per = NULL, *potential = NULL, *res = NULL;
+    struct consts c = {NULL, NULL, NULL, NULL, NULL};
     int r = SCAN_OK;
 
     if (nargs != 4) {
@@ -337,19 +234,20 @@ fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
         /* (no builtins.sum: LiteLLM's loop says what happens) */
         Py_RETURN_NONE;
     }
-    Py_INCREF(sum_fn);
+    c.sum_fn = Py_NewRef(sum_fn);
     per = PyDict_New();
     potential = PyList_New(0);
-    one = PyLong_FromLong(1);
-    zero = PyLong_FromLong(0);
-    empty = PyUnicode_New(0, 0);
-    if (per == NULL || potential == NULL || one == NULL || zero == NULL ||
-        empty == NULL) {
+    c.one = PyLong_FromLong(1);
+    c.zero = PyLong_FromLong(0);
+    c.empty = PyUnicode_New(0, 0);
+    c.inf = PyFloat_FromDouble(INFINITY);
+    if (per == NULL || potential == NULL || c.one == NULL || c.zero == NULL ||
+        c.empty == NULL || c.inf == NULL) {
         goto error;
     }
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(items) && r == SCAN_OK; k++) {
         r = scan_one(keys, PyList_GET_ITEM(items, k), index, minute, tokens,
-                     one, zero, empty, sum_fn, per, potential);
+                     &c, per, potential);
     }
     if (r == SCAN_ERR) {
         goto error;
@@ -358,19 +256,21 @@ fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
     if (res == NULL) {
         goto error;
     }
-    Py_DECREF(sum_fn);
     Py_DECREF(per);
     Py_DECREF(potential);
-    Py_DECREF(one);
-    Py_DECREF(zero);
-    Py_DECREF(empty);
+    Py_DECREF(c.sum_fn);
+    Py_DECREF(c.one);
+    Py_DECREF(c.zero);
+    Py_DECREF(c.empty);
+    Py_DECREF(c.inf);
     return res;
 error:
-    Py_XDECREF(sum_fn);
     Py_XDECREF(per);
     Py_XDECREF(potential);
-    Py_XDECREF(one);
-    Py_XDECREF(zero);
-    Py_XDECREF(empty);
+    Py_XDECREF(c.sum_fn);
+    Py_XDECREF(c.one);
+    Py_XDECREF(c.zero);
+    Py_XDECREF(c.empty);
+    Py_XDECREF(c.inf);
     return NULL;
 }

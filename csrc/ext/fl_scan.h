@@ -1,0 +1,114 @@
+/* fl_scan.h - what latscan.c and costscan.c share: reading a Router
+ * deployment or a strategy's cached entry the way LiteLLM's selector loops
+ * do, on exact builtin types only, without running Python code.
+ *
+ * Every helper returns SCAN_OK, SCAN_NO (not the plain case: the caller
+ * gives up and LiteLLM's loop answers) or SCAN_ERR (an exception is set). */
+#ifndef FL_SCAN_H
+#define FL_SCAN_H
+
+#include "fl_ext.h"
+
+enum { SCAN_ERR = -1, SCAN_NO = 0, SCAN_OK = 1 };
+
+/* an exact int or an exact float (bool excluded) */
+static inline int
+scan_is_number(PyObject *v)
+{
+    return PyLong_CheckExact(v) || PyFloat_CheckExact(v);
+}
+
+/* d.get(key) for an exact dict d: *out borrowed, or NULL when absent. */
+static inline int
+scan_lookup(PyObject *d, PyObject *key, PyObject **out)
+{
+    *out = PyDict_GetItemWithError(d, key);
+    return *out == NULL && PyErr_Occurred() ? SCAN_ERR : SCAN_OK;
+}
+
+/* sub.get(key) when sub may be NULL (LiteLLM's `{}`): *v borrowed, or
+ * NULL for absent or None; *truthy whether it is true.  SCAN_NO for a value
+ * that is not None or an exact number. */
+static inline int
+scan_number_at(PyObject *sub, PyObject *key, PyObject **v, int *truthy)
+{
+    *v = NULL;
+    *truthy = 0;
+    if (sub == NULL) {
+        return SCAN_OK;
+    }
+    if (scan_lookup(sub, key, v) < 0) {
+        return SCAN_ERR;
+    }
+    if (*v == NULL || *v == Py_None) {
+        *v = NULL;
+        return SCAN_OK;
+    }
+    if (!scan_is_number(*v)) {
+        return SCAN_NO;
+    }
+    *truthy = PyObject_IsTrue(*v);
+    return *truthy < 0 ? SCAN_ERR : SCAN_OK;
+}
+
+/* A deployment's tpm/rpm limit as LiteLLM's selectors read it:
+ * dep[key] or litellm_params[key] or model_info[key] or inf (lp, mi: the
+ * exact dicts or NULL when absent).  *out a new reference. */
+static inline int
+scan_limit_of(PyObject *dep, PyObject *lp, PyObject *mi, PyObject *key,
+              PyObject *inf, PyObject **out)
+{
+    PyObject *sources[3] = {dep, lp, mi};
+    *out = NULL;
+    for (int s = 0; s < 3; s++) {
+        PyObject *v;
+        int t, r = scan_number_at(sources[s], key, &v, &t);
+        if (r != SCAN_OK) {
+            return r;
+        }
+        if (t) {
+            *out = Py_NewRef(v);
+            return SCAN_OK;
+        }
+    }
+    *out = Py_NewRef(inf);
+    return SCAN_OK;
+}
+
+/* m.get(name, 0) for a minute map m (NULL: absent, LiteLLM's `{}`):
+ * *out borrowed. */
+static inline int
+scan_counter_of(PyObject *m, PyObject *name, PyObject *zero, PyObject **out)
+{
+    PyObject *v;
+    *out = zero;
+    if (m == NULL) {
+        return SCAN_OK;
+    }
+    if (scan_lookup(m, name, &v) < 0) {
+        return SCAN_ERR;
+    }
+    if (v == NULL) {
+        return SCAN_OK;
+    }
+    if (!scan_is_number(v)) {
+        return SCAN_NO;
+    }
+    *out = v;
+    return SCAN_OK;
+}
+
+/* `now + extra > limit` with Python's arithmetic: 1, 0, or SCAN_ERR. */
+static inline int
+scan_over(PyObject *now, PyObject *extra, PyObject *limit)
+{
+    PyObject *s = PyNumber_Add(now, extra);
+    if (s == NULL) {
+        return SCAN_ERR;
+    }
+    int r = PyObject_RichCompareBool(s, limit, Py_GT);
+    Py_DECREF(s);
+    return r;
+}
+
+#endif /* FL_SCAN_H */
