@@ -492,6 +492,14 @@ def test_cooldown_read_same_answer_and_side_effects(monkeypatch):
         want, wk, got, gk, served, delegated = both()
         assert want == got == ("ok", []) and delegated == 1 and calls == [1, 1]
         monkeypatch.undo()
+        # a get_cache replaced on the in-memory tier (a spy, say): LiteLLM's read calls it
+        seen = []
+        real_get = mem.get_cache
+        monkeypatch.setattr(mem, "get_cache", lambda key, **kw: seen.append(key) or real_get(key, **kw),
+                            raising=False)
+        want, wk, got, gk, served, delegated = both()
+        assert want == got == ("ok", []) and delegated == 1 and len(seen) == 60
+        monkeypatch.undo()
         # a Redis client on the store: LiteLLM's read (which asks it)
         asked = []
 

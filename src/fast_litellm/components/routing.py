@@ -752,7 +752,8 @@ def make_cooldowns(original):
                 store = cc.cooldown_store
                 mem = store.in_memory_cache
                 if (type(store) is DualCache and store.redis_cache is None and type(mem) is InMemoryCache
-                        and not mem.cache_dict and not store.__dict__.keys() & _STORE_METHODS):
+                        and not mem.cache_dict and not store.__dict__.keys() & _STORE_METHODS
+                        and not mem.__dict__.keys() & _MEM_METHODS):
                     COOLDOWN_FAST["served"] += 1
                     logger.debug("retrieve cooldown models: %s", [])
                     return []
@@ -763,6 +764,7 @@ def make_cooldowns(original):
 
 
 _STORE_METHODS = frozenset({"async_batch_get_cache", "_prepare_batch_get"})
+_MEM_METHODS = frozenset({"async_batch_get_cache", "get_cache"})
 
 COOLDOWN_FILTER = "litellm.router:Router._filter_cooldown_deployments"
 FP_COOLDOWN_FILTER = frozenset({"927ed13b0db574f2"})
