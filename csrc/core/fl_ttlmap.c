@@ -1,38 +1,12 @@
 /* fl_ttlmap.c - see fl_ttlmap.h for the contract.
  *
- * Records.  A key is split into a prefix and a field: a key that ends in
- * one of SUFFIX[1..] (and is longer than it) is field f of the record of
- * the rest; any other key is field 0 of the record of the whole key.  So
- * "{api_key:k}:window", ":requests" and ":tokens" share the record of
- * "{api_key:k}", and that record's field 0 is the key "{api_key:k}"
- * itself.  A record is one malloc'd block:
- *
- *   head   hash (low 32 bits of the stored prefix's SipHash-2-4), stored
- *          prefix length, the bitmask of fields present and the hex-packed
- *          flag (one uint16), block size
- *   data   the stored prefix (the prefix, or with its longest run of 16 or
- *          more lowercase hex digits two digits a byte: a hashed API key's
- *          64 digits take 32 bytes; see encode_prefix), then each present
- *          field in field order:
- *            tag     kind (int, double, string, decimal string),
- *                    the int's width, the expiry's width
- *            value   int / decimal string: 1, 2, 4 or 8 bytes (the
- *                    narrowest two's complement form); double: 8 bytes;
- *                    string: a 2-byte length and the bytes
- *            expiry  the first field's as a double; a later field's as the
- *                    difference of its bit pattern from the previous
- *                    field's expiry, in 1, 2 or 4 bytes when it fits, else
- *                    the double (exact for every double, inf included)
- *
- * A decimal string is a string value that is the canonical form of an
- * int64 ("0", "-12", never "012", "-0", "+1"), kept as the int and written
- * back in the same form, so the bytes given back are the bytes stored.
- *
- * A record is rewritten as a whole (decode, change, encode into a buffer on
- * the stack, copy back or into a new block when the size changed):
- * records are small and the limiter touches one or two fields at a time.
- * A set also drops the record's other fields that its sweep made dead (no
- * observable difference: they are absent everywhere).
+ * Records: see fl_ttlrec.h (a key's prefix and field, the record layout,
+ * its encoder and decoder).  A record is rewritten as a whole (decode,
+ * change, encode into a buffer on the stack, copy back or into a new block
+ * when the size changed): records are small and the limiter touches one or
+ * two fields at a time.  A set also drops the record's other fields that
+ * its sweep made dead (no observable difference: they are absent
+ * everywhere).
  *
  * Table.  Open addressing over record pointers, linear probing from
  * hash & mask, backward-shift deletion (no tombstones), a power-of-two
@@ -73,6 +47,7 @@
  * entries as FL_EFULL.
  */
 #include "fl_ttlmap.h"
+#include "fl_ttlrec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -81,73 +56,6 @@
 
 #define MIN_CAPACITY 16u
 #define MAX_CAPACITY ((size_t)1 << 31)
-#define NFIELDS 4u
-
-static const struct {
-    const char *s;
-    size_t len;
-} SUFFIX[NFIELDS] = {
-    {"", 0},
-    {":window", 7},
-    {":requests", 9},
-    {":tokens", 7},
-};
-
-/* The head's uint16: the stored prefix's length (11 bits: a prefix of at
- * most FL_TTLMAP_MAX_KEY bytes, plus HEX_HEAD when packed), the fields
- * present (4 bits) and whether the prefix is hex-packed (the top bit). */
-#define PLEN_BITS 11u
-#define PLEN_MASK ((1u << PLEN_BITS) - 1u)
-#define FIELD_MASK (((1u << NFIELDS) - 1u) << PLEN_BITS)
-#define PACKED_BIT 0x8000u
-/* Hex packing: the longest run of lowercase hex digits (the first of the
- * longest), when at least HEX_MIN_RUN long, is stored two digits a byte;
- * the stored prefix is then: the run's offset and its packed byte count
- * (uint16 each), the bytes before the run, the packed digits (an even
- * number of them; an odd last digit stays a plain byte), the bytes after. */
-#define HEX_MIN_RUN 16u
-#define HEX_HEAD 4u
-#define ENC_MAX (FL_TTLMAP_MAX_KEY + HEX_HEAD)
-_Static_assert(ENC_MAX <= PLEN_MASK, "stored prefix length fits");
-_Static_assert(NFIELDS <= 16u - PLEN_BITS - 1u, "field bits fit");
-
-struct rec {
-    uint32_t hash;
-    uint16_t plen_fields; /* stored prefix length | fields | PACKED_BIT */
-    uint16_t size;        /* bytes of the whole block */
-    unsigned char data[]; /* prefix, then the fields */
-};
-
-#define REC_HEAD offsetof(struct rec, data)
-/* the largest record: every field a string of the longest length */
-#define REC_MAX                                                             \
-    (REC_HEAD + ENC_MAX + NFIELDS * (1u + 2u + FL_TTLMAP_MAX_STR + 8u))
-_Static_assert(REC_MAX <= UINT16_MAX, "record size fits");
-
-/* the tag byte */
-enum { K_INT = 0, K_FLOAT = 1, K_STR = 2, K_DEC = 3 };
-#define TAG(kind, iw, ew) ((unsigned char)((kind) | (iw) << 2 | (ew) << 4))
-#define TAG_KIND(t) ((unsigned)(t) & 3u)
-#define TAG_IW(t) (((unsigned)(t) >> 2) & 3u)
-#define TAG_EW(t) (((unsigned)(t) >> 4) & 3u)
-
-/* a decoded field; `s` points into the record, the scratch copy of a
- * caller's string, or nowhere */
-struct field {
-    unsigned kind;
-    int64_t i;
-    double f;
-    const unsigned char *s;
-    size_t slen;
-    double exp;
-};
-
-/* a decoded record */
-struct drec {
-    unsigned fields;
-    struct field f[NFIELDS];
-};
-
 struct fl_ttlmap {
     struct rec **slots;
     size_t mask;          /* capacity - 1 */
@@ -163,421 +71,12 @@ struct fl_ttlmap {
     char dbuf[24];                              /* decimal strings */
 };
 
-/* ---- keys --------------------------------------------------------------- */
+/* ---- keys ---------------------------------------------------------------- */
 
 static inline int
 key_ok(const void *key, size_t klen)
 {
     return key != NULL && klen >= 1 && klen <= FL_TTLMAP_MAX_KEY;
-}
-
-/* The prefix length and field of a key. */
-static inline size_t
-split_key(const unsigned char *key, size_t klen, unsigned *field)
-{
-    for (unsigned f = 1; f < NFIELDS; f++) {
-        size_t n = SUFFIX[f].len;
-        if (klen > n && memcmp(key + klen - n, SUFFIX[f].s, n) == 0) {
-            *field = f;
-            return klen - n;
-        }
-    }
-    *field = 0;
-    return klen;
-}
-
-static inline size_t
-rec_plen(const struct rec *r)
-{
-    return r->plen_fields & PLEN_MASK;
-}
-
-static inline unsigned
-rec_fields(const struct rec *r)
-{
-    return ((unsigned)r->plen_fields & FIELD_MASK) >> PLEN_BITS;
-}
-
-static inline int
-hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* Store the prefix p (n bytes) into out (ENC_MAX bytes): returns the
- * stored length, *packed whether it is hex-packed.  The form is a function
- * of the prefix alone, so equal prefixes store equal bytes. */
-static size_t
-encode_prefix(const unsigned char *p, size_t n, unsigned char *out,
-              unsigned *packed)
-{
-    size_t best = 0, best_len = 0, run = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && hex_digit(p[i]) >= 0) {
-            run++;
-            continue;
-        }
-        if (run > best_len) {
-            best_len = run;
-            best = i - run;
-        }
-        run = 0;
-    }
-    if (best_len < HEX_MIN_RUN) {
-        *packed = 0;
-        memcpy(out, p, n);
-        return n;
-    }
-    uint16_t pos = (uint16_t)best, npk = (uint16_t)(best_len / 2);
-    unsigned char *q = out;
-    memcpy(q, &pos, 2);
-    memcpy(q + 2, &npk, 2);
-    q += HEX_HEAD;
-    memcpy(q, p, best);
-    q += best;
-    for (size_t j = 0; j < npk; j++) {
-        *q++ = (unsigned char)(hex_digit(p[best + 2 * j]) << 4 |
-                               hex_digit(p[best + 2 * j + 1]));
-    }
-    size_t after = best + 2u * npk;
-    memcpy(q, p + after, n - after);
-    *packed = 1;
-    return HEX_HEAD + n - npk;
-}
-
-/* The prefix back from its stored form; returns its length. */
-static size_t
-decode_prefix(const unsigned char *e, size_t elen, unsigned packed,
-              unsigned char *out)
-{
-    static const char HEX[] = "0123456789abcdef";
-    if (!packed) {
-        memcpy(out, e, elen);
-        return elen;
-    }
-    uint16_t pos, npk;
-    memcpy(&pos, e, 2);
-    memcpy(&npk, e + 2, 2);
-    const unsigned char *q = e + HEX_HEAD;
-    unsigned char *o = out;
-    memcpy(o, q, pos);
-    o += pos;
-    q += pos;
-    for (size_t j = 0; j < npk; j++) {
-        *o++ = (unsigned char)HEX[q[j] >> 4];
-        *o++ = (unsigned char)HEX[q[j] & 15];
-    }
-    q += npk;
-    size_t rest = elen - HEX_HEAD - pos - npk;
-    memcpy(o, q, rest);
-    return (size_t)(o - out) + rest;
-}
-
-/* ---- the field codec ---------------------------------------------------- */
-
-static inline uint64_t
-dbits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof(u));
-    return u;
-}
-
-static inline double
-bitsd(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof(d));
-    return d;
-}
-
-/* width code (0..3 -> 1, 2, 4, 8 bytes) of the narrowest form of v */
-static inline unsigned
-int_width(int64_t v)
-{
-    if (v >= INT8_MIN && v <= INT8_MAX) {
-        return 0;
-    }
-    if (v >= INT16_MIN && v <= INT16_MAX) {
-        return 1;
-    }
-    if (v >= INT32_MIN && v <= INT32_MAX) {
-        return 2;
-    }
-    return 3;
-}
-
-static inline size_t
-width_bytes(unsigned w)
-{
-    return (size_t)1 << w;
-}
-
-static inline unsigned char *
-put_int(unsigned char *p, int64_t v, unsigned w)
-{
-    switch (w) {
-    case 0: {
-        int8_t x = (int8_t)v;
-        memcpy(p, &x, 1);
-        break;
-    }
-    case 1: {
-        int16_t x = (int16_t)v;
-        memcpy(p, &x, 2);
-        break;
-    }
-    case 2: {
-        int32_t x = (int32_t)v;
-        memcpy(p, &x, 4);
-        break;
-    }
-    default:
-        memcpy(p, &v, 8);
-        break;
-    }
-    return p + width_bytes(w);
-}
-
-static inline const unsigned char *
-get_int(const unsigned char *p, unsigned w, int64_t *v)
-{
-    switch (w) {
-    case 0: {
-        int8_t x;
-        memcpy(&x, p, 1);
-        *v = x;
-        break;
-    }
-    case 1: {
-        int16_t x;
-        memcpy(&x, p, 2);
-        *v = x;
-        break;
-    }
-    case 2: {
-        int32_t x;
-        memcpy(&x, p, 4);
-        *v = x;
-        break;
-    }
-    default:
-        memcpy(v, p, 8);
-        break;
-    }
-    return p + width_bytes(w);
-}
-
-/* the expiry's width code: 0 a full double, 1..3 a difference of 1, 2, 4
- * bytes from prev's bit pattern; first: no previous field */
-static inline unsigned
-exp_width(double exp, double prev, int first, int64_t *delta)
-{
-    if (first) {
-        return 0;
-    }
-    *delta = (int64_t)(dbits(exp) - dbits(prev));
-    unsigned w = int_width(*delta);
-    return w == 3 ? 0 : w + 1;
-}
-
-static size_t
-field_size(const struct field *f, double prev, int first)
-{
-    int64_t d = 0;
-    size_t n = 1;
-    switch (f->kind) {
-    case K_INT:
-    case K_DEC:
-        n += width_bytes(int_width(f->i));
-        break;
-    case K_FLOAT:
-        n += 8;
-        break;
-    default:
-        n += 2 + f->slen;
-        break;
-    }
-    unsigned ew = exp_width(f->exp, prev, first, &d);
-    return n + (ew == 0 ? 8 : width_bytes(ew - 1));
-}
-
-static unsigned char *
-field_put(unsigned char *p, const struct field *f, double prev, int first)
-{
-    int64_t d = 0;
-    unsigned ew = exp_width(f->exp, prev, first, &d);
-    unsigned iw = 0;
-    if (f->kind == K_INT || f->kind == K_DEC) {
-        iw = int_width(f->i);
-    }
-    *p++ = TAG(f->kind, iw, ew);
-    switch (f->kind) {
-    case K_INT:
-    case K_DEC:
-        p = put_int(p, f->i, iw);
-        break;
-    case K_FLOAT:
-        memcpy(p, &f->f, 8);
-        p += 8;
-        break;
-    default: {
-        uint16_t n = (uint16_t)f->slen;
-        memcpy(p, &n, 2);
-        p += 2;
-        if (f->slen > 0) {
-            memcpy(p, f->s, f->slen);
-        }
-        p += f->slen;
-        break;
-    }
-    }
-    if (ew == 0) {
-        memcpy(p, &f->exp, 8);
-        return p + 8;
-    }
-    return put_int(p, d, ew - 1);
-}
-
-static const unsigned char *
-field_get(const unsigned char *p, struct field *f, double prev)
-{
-    unsigned t = *p++;
-    f->kind = TAG_KIND(t);
-    f->i = 0;
-    f->f = 0.0;
-    f->s = NULL;
-    f->slen = 0;
-    switch (f->kind) {
-    case K_INT:
-    case K_DEC:
-        p = get_int(p, TAG_IW(t), &f->i);
-        break;
-    case K_FLOAT:
-        memcpy(&f->f, p, 8);
-        p += 8;
-        break;
-    default: {
-        uint16_t n;
-        memcpy(&n, p, 2);
-        p += 2;
-        f->s = p;
-        f->slen = n;
-        p += n;
-        break;
-    }
-    }
-    unsigned ew = TAG_EW(t);
-    if (ew == 0) {
-        memcpy(&f->exp, p, 8);
-        return p + 8;
-    }
-    int64_t d;
-    p = get_int(p, ew - 1, &d);
-    f->exp = bitsd(dbits(prev) + (uint64_t)d);
-    return p;
-}
-
-static void
-rec_decode(const struct rec *r, struct drec *d)
-{
-    const unsigned char *p = r->data + rec_plen(r);
-    double prev = 0.0;
-    d->fields = rec_fields(r);
-    for (unsigned f = 0; f < NFIELDS; f++) {
-        if (d->fields & (1u << f)) {
-            p = field_get(p, &d->f[f], prev);
-            prev = d->f[f].exp;
-        }
-    }
-}
-
-/* the block size of a record of prefix length plen holding d */
-static size_t
-drec_size(size_t plen, const struct drec *d)
-{
-    size_t n = REC_HEAD + plen;
-    double prev = 0.0;
-    int first = 1;
-    for (unsigned f = 0; f < NFIELDS; f++) {
-        if (d->fields & (1u << f)) {
-            n += field_size(&d->f[f], prev, first);
-            prev = d->f[f].exp;
-            first = 0;
-        }
-    }
-    return n;
-}
-
-/* Encode a whole record into out (size bytes).  `prefix` may point into
- * another record; out must not overlap it or d's strings. */
-static void
-drec_encode(unsigned char *out, uint32_t hash, const unsigned char *prefix,
-            size_t plen, unsigned packed, const struct drec *d, size_t size)
-{
-    struct rec head;
-    unsigned char *p = out + REC_HEAD;
-    double prev = 0.0;
-    int first = 1;
-
-    head.hash = hash;
-    head.plen_fields = (uint16_t)(plen | d->fields << PLEN_BITS |
-                                  (packed ? PACKED_BIT : 0u));
-    head.size = (uint16_t)size;
-    memcpy(out, &head, REC_HEAD);
-    memcpy(p, prefix, plen);
-    p += plen;
-    for (unsigned f = 0; f < NFIELDS; f++) {
-        if (d->fields & (1u << f)) {
-            p = field_put(p, &d->f[f], prev, first);
-            prev = d->f[f].exp;
-            first = 0;
-        }
-    }
-}
-
-/* A string that is the canonical decimal form of an int64: *v. */
-static int
-parse_decimal(const unsigned char *s, size_t n, int64_t *v)
-{
-    size_t i = 0;
-    int neg = 0;
-    uint64_t acc = 0;
-    uint64_t limit = (uint64_t)INT64_MAX;
-
-    if (n == 0 || n > 20) {
-        return 0;
-    }
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        limit = (uint64_t)INT64_MAX + 1u;
-        if (n == 1) {
-            return 0;
-        }
-    }
-    if (s[i] == '0' && (n - i > 1 || neg)) {
-        return 0; /* "012", "-0" */
-    }
-    for (; i < n; i++) {
-        unsigned dgt = (unsigned)s[i] - '0';
-        if (dgt > 9 || acc > (limit - dgt) / 10) {
-            return 0;
-        }
-        acc = acc * 10 + dgt;
-    }
-    if (neg) {
-        *v = acc == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)acc;
-    } else {
-        *v = (int64_t)acc;
-    }
-    return 1;
 }
 
 /* The value a field gives back; decimal strings are written into dbuf. */
@@ -711,9 +210,9 @@ rewrite(struct fl_ttlmap *m, size_t i, const struct drec *d)
     }
     /* d's strings and the prefix point into r: encode aside first */
     unsigned char scratch[REC_MAX];
-    size_t plen = rec_plen(r);
-    size_t size = drec_size(plen, d);
-    drec_encode(scratch, r->hash, r->data, plen,
+    size_t plen = fl_ttlrec_plen(r);
+    size_t size = fl_ttlrec_size(plen, d);
+    fl_ttlrec_encode(scratch, r->hash, r->data, plen,
                 (unsigned)r->plen_fields & PACKED_BIT, d, size);
     struct rec *nr = size == r->size ? NULL : malloc(size);
     if (nr == NULL) {
@@ -742,7 +241,7 @@ static void
 drop_field(struct fl_ttlmap *m, size_t i, unsigned f)
 {
     struct drec d;
-    rec_decode(m->slots[i], &d);
+    fl_ttlrec_decode(m->slots[i], &d);
     d.fields &= ~(1u << f);
     m->count--;
     rewrite(m, i, &d);
@@ -757,7 +256,7 @@ reclaim_rec(struct fl_ttlmap *m, size_t i, int *gone)
     struct drec d;
     const struct rec *r = m->slots[i];
     size_t n = 0;
-    rec_decode(r, &d);
+    fl_ttlrec_decode(r, &d);
     for (unsigned f = 0; f < NFIELDS; f++) {
         if ((d.fields & (1u << f)) && is_dead(m, r, f, d.f[f].exp)) {
             d.fields &= ~(1u << f);
@@ -841,8 +340,8 @@ key_ref(const struct fl_ttlmap *m, const void *key, size_t klen,
         struct keyref *k)
 {
     const unsigned char *p = (const unsigned char *)key;
-    size_t plen = split_key(p, klen, &k->field);
-    k->elen = encode_prefix(p, plen, k->enc, &k->packed);
+    size_t plen = fl_ttlrec_split_key(p, klen, &k->field);
+    k->elen = fl_ttlrec_encode_prefix(p, plen, k->enc, &k->packed);
     k->hash = hash_prefix(m, k->enc, k->elen);
 }
 
@@ -877,7 +376,7 @@ value_field(const struct fl_ttl_value *val, struct field *out)
         out->f = val->f;
         break;
     default:
-        if (parse_decimal(val->s, val->slen, &out->i)) {
+        if (fl_ttlrec_parse_decimal(val->s, val->slen, &out->i)) {
             out->kind = K_DEC;
         } else {
             out->kind = K_STR;
@@ -908,7 +407,7 @@ plan_set(const struct fl_ttlmap *m, const struct keyref *k,
     if (p->found) {
         const struct rec *r = m->slots[p->idx];
         old = r->size;
-        rec_decode(r, &p->d);
+        fl_ttlrec_decode(r, &p->d);
         for (unsigned f = 0; f < NFIELDS; f++) {
             if (!(p->d.fields & (1u << f))) {
                 continue;
@@ -928,7 +427,7 @@ plan_set(const struct fl_ttlmap *m, const struct keyref *k,
     value_field(val, &p->d.f[k->field]);
     p->d.f[k->field].exp = exp;
     p->d.fields |= bit;
-    p->size = drec_size(k->elen, &p->d);
+    p->size = fl_ttlrec_size(k->elen, &p->d);
     if (p->added && m->count - p->dropped >= FL_TTLMAP_MAX_ENTRIES) {
         return FL_EFULL;
     }
@@ -971,7 +470,7 @@ apply(struct fl_ttlmap *m, const struct keyref *k, struct plan *p)
         }
         /* the prefix is the caller's key, strings are in the caller's
          * copy: nothing points into the map */
-        drec_encode((unsigned char *)nr, k->hash, k->enc, k->elen, k->packed,
+        fl_ttlrec_encode((unsigned char *)nr, k->hash, k->enc, k->elen, k->packed,
                     &p->d, p->size);
         m->slots[p->idx] = nr;
         m->nrec++;
@@ -1089,10 +588,10 @@ fl_ttlmap_get(struct fl_ttlmap *m, const void *key, size_t klen,
         return 0;
     }
     const struct rec *r = m->slots[i];
-    if (!(rec_fields(r) & (1u << k.field))) {
+    if (!(fl_ttlrec_fields(r) & (1u << k.field))) {
         return 0;
     }
-    rec_decode(r, &d);
+    fl_ttlrec_decode(r, &d);
     const struct field *f = &d.f[k.field];
     if (is_dead(m, r, k.field, f->exp) || now > f->exp) {
         drop_field(m, i, k.field);
@@ -1166,9 +665,9 @@ fl_ttlmap_incr_int(struct fl_ttlmap *m, const void *key, size_t klen,
     struct keyref k;
     key_ref(m, key, klen, &k);
     if (find(m, &k, &i) &&
-        (rec_fields(m->slots[i]) & (1u << k.field))) {
+        (fl_ttlrec_fields(m->slots[i]) & (1u << k.field))) {
         const struct rec *r = m->slots[i];
-        rec_decode(r, &d);
+        fl_ttlrec_decode(r, &d);
         const struct field *f = &d.f[k.field];
         if (is_dead(m, r, k.field, f->exp) || now > f->exp) {
             drop_field(m, i, k.field); /* what the get half does */
@@ -1213,10 +712,10 @@ fl_ttlmap_expiry(const struct fl_ttlmap *m, const void *key, size_t klen,
         return 0;
     }
     const struct rec *r = m->slots[i];
-    if (!(rec_fields(r) & (1u << k.field))) {
+    if (!(fl_ttlrec_fields(r) & (1u << k.field))) {
         return 0;
     }
-    rec_decode(r, &d);
+    fl_ttlrec_decode(r, &d);
     if (is_dead(m, r, k.field, d.f[k.field].exp)) {
         return 0;
     }
@@ -1235,7 +734,7 @@ fl_ttlmap_delete(struct fl_ttlmap *m, const void *key, size_t klen)
     struct keyref k;
     key_ref(m, key, klen, &k);
     if (!find(m, &k, &i) ||
-        !(rec_fields(m->slots[i]) & (1u << k.field))) {
+        !(fl_ttlrec_fields(m->slots[i]) & (1u << k.field))) {
         return 0;
     }
     drop_field(m, i, k.field);
@@ -1293,19 +792,21 @@ fl_ttlmap_next(struct fl_ttlmap *m, size_t *pos, const unsigned char **key,
             q = q - f + NFIELDS - 1; /* the next slot */
             continue;
         }
-        if (!(rec_fields(r) & (1u << f))) {
+        if (!(fl_ttlrec_fields(r) & (1u << f))) {
             continue;
         }
-        rec_decode(r, &d);
+        fl_ttlrec_decode(r, &d);
         if (is_dead(m, r, f, d.f[f].exp)) {
             continue;
         }
-        size_t plen = decode_prefix(r->data, rec_plen(r),
+        size_t plen = fl_ttlrec_decode_prefix(r->data, fl_ttlrec_plen(r),
                                     (unsigned)r->plen_fields & PACKED_BIT,
                                     m->kbuf);
-        memcpy(m->kbuf + plen, SUFFIX[f].s, SUFFIX[f].len);
+        size_t slen;
+        const char *sfx = fl_ttlrec_suffix(f, &slen);
+        memcpy(m->kbuf + plen, sfx, slen);
         *key = m->kbuf;
-        *klen = plen + SUFFIX[f].len;
+        *klen = plen + slen;
         *exp = d.f[f].exp;
         field_value(m, &d.f[f], val);
         *pos = q + 1;
