@@ -221,9 +221,9 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
 {
     PyObject *id, *entry, *dep, *lp, *mi, *m, *api_base;
     PyObject *tpm = NULL, *rpm = NULL, *map_in = NULL, *map_out = NULL;
-    PyObject *cin = NULL, *cout = NULL, *cost = NULL, *item = NULL;
+    PyObject *cin = NULL, *cout = NULL, *cost = NULL;
     PyObject *tpm_now, *rpm_now;
-    int r, o;
+    int r;
 
     if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
         return SCAN_NO;
@@ -291,23 +291,9 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    o = scan_over(tpm_now, tokens, tpm);
-    if (o == 0) {
-        o = scan_over(rpm_now, c->one, rpm);
-    }
-    if (o < 0) {
-        r = SCAN_ERR;
-        goto done;
-    }
-    r = SCAN_OK;
-    if (o == 0) {
-        item = PyTuple_Pack(2, dep, cost);
-        if (item == NULL || PyList_Append(potential, item) < 0) {
-            r = SCAN_ERR;
-        }
-    }
+    r = scan_admit(tpm_now, tokens, tpm, rpm_now, c->one, rpm, dep, cost,
+                   potential);
 done:
-    Py_XDECREF(item);
     Py_XDECREF(cost);
     Py_XDECREF(cin);
     Py_XDECREF(cout);

@@ -111,4 +111,28 @@ scan_over(PyObject *now, PyObject *extra, PyObject *limit)
     return r;
 }
 
+/* The end of a selector loop's body: unless `tpm_now + tokens > tpm` or
+ * `rpm_now + 1 > rpm` (Python's arithmetic; `one` is the int 1), append
+ * (dep, value) to potential.  SCAN_OK or SCAN_ERR. */
+static inline int
+scan_admit(PyObject *tpm_now, PyObject *tokens, PyObject *tpm,
+           PyObject *rpm_now, PyObject *one, PyObject *rpm, PyObject *dep,
+           PyObject *value, PyObject *potential)
+{
+    int o = scan_over(tpm_now, tokens, tpm);
+    if (o == 0) {
+        o = scan_over(rpm_now, one, rpm);
+    }
+    if (o != 0) {
+        return o < 0 ? SCAN_ERR : SCAN_OK; /* over a limit: skipped */
+    }
+    PyObject *item = PyTuple_Pack(2, dep, value);
+    if (item == NULL) {
+        return SCAN_ERR;
+    }
+    int r = PyList_Append(potential, item) < 0 ? SCAN_ERR : SCAN_OK;
+    Py_DECREF(item);
+    return r;
+}
+
 #endif /* FL_SCAN_H */
