@@ -7,12 +7,13 @@ is set). The Router keeps each strategy's per-deployment state in one cached dic
 latency, cost and usage maps), so at 1,000 deployments every latency-based pick formats a
 1,000-entry map twice: about 4 ms of a 5 ms pick here.
 
-Patched: those three methods, as LiteLLM writes them, except that a debug string is only
-built when it could matter: when verbose output is on, or when formatting a value could run
-Python code or raise (anything but None, bools, 64-bit ints, floats, str, bytes and plain
-dicts, lists and tuples of them, ``_native.repr_is_pure``). Otherwise the call does exactly
-what LiteLLM's does: the same cache calls, in the same order, with the same arguments, the
-same Redis traffic, the same exceptions caught and logged.
+Patched: those three methods, as LiteLLM writes them, except that the debug string of a
+value that is a dict, list or tuple is not built when verbose output is off and formatting
+it has no effect (nothing in it but None, bools, 64-bit ints, floats, str, bytes and plain
+dicts, lists and tuples of them: ``_native.repr_is_pure``). Scalars (keys, counters) are
+formatted as LiteLLM formats them: that costs less than the check. Otherwise the call does
+exactly what LiteLLM's does: the same cache calls, in the same order, with the same
+arguments, the same Redis traffic, the same exceptions caught and logged.
 
 Flag: ``FAST_LITELLM_DUAL_CACHE``; ``canary:N`` per call; ``shadow`` is refused (the
 methods change caches).
@@ -33,13 +34,17 @@ FP_AGET = frozenset({"838fbccb182b95f0"})
 FP_ASET = frozenset({"1ae8eadce206c5a8"})
 GUARDS = [("litellm._logging:print_verbose", frozenset({"1136967e5bb951d6"}))]
 
-# debug strings skipped / built (tests read them)
+# debug strings of containers skipped / built (tests read them)
 SKIPPED = {"skipped": 0, "built": 0}
 
 
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
 def _helpers():
-    """(quiet(*objs) -> bool, mod): quiet is True when LiteLLM's print_verbose would print
-    nothing and formatting every obj has no effect, so the f-strings can be skipped."""
+    """(quiet(obj) -> bool, mod): quiet is True when obj is a container, LiteLLM's
+    print_verbose would print nothing and formatting obj has no effect, so the f-string can
+    be skipped. Scalars are not worth the check (formatting one costs less)."""
     import sys
 
     from .. import _native
@@ -48,20 +53,18 @@ def _helpers():
     # can be while its package, litellm.caching, is still importing it)
     mod = sys.modules["litellm.caching.dual_cache"]
     logging_mod = sys.modules["litellm._logging"]
-
     pv = logging_mod.print_verbose
     pv_globals = pv.__globals__
     pure = _native.repr_is_pure
     unchanged = still_bound((mod, "print_verbose"), (logging_mod, "print_verbose"))
+    containers = _CONTAINERS
 
-    def quiet(*objs) -> bool:
-        if pv_globals.get("set_verbose") is False and unchanged():
-            for o in objs:
-                if not pure(o):
-                    break
-            else:
-                SKIPPED["skipped"] += 1
-                return True
+    def quiet(obj) -> bool:
+        if type(obj) not in containers:
+            return False
+        if pv_globals.get("set_verbose") is False and unchanged() and pure(obj):
+            SKIPPED["skipped"] += 1
+            return True
         SKIPPED["built"] += 1
         return False
 
@@ -108,8 +111,7 @@ def make_aget(original):
     async def async_get_cache(self, key, parent_otel_span=None, local_only: bool = False, **kwargs):
         # Try to fetch from in-memory cache first
         try:
-            if not quiet(key, local_only):
-                mod.print_verbose(f"async get cache: cache key: {key}; local_only: {local_only}")
+            mod.print_verbose(f"async get cache: cache key: {key}; local_only: {local_only}")
             result = None
             if self.in_memory_cache is not None:
                 in_memory_result = await self.in_memory_cache.async_get_cache(key, **kwargs)
@@ -148,7 +150,8 @@ def make_aset(original):
     quiet, mod = _helpers()
 
     async def async_set_cache(self, key, value, local_only: bool = False, **kwargs):
-        if not quiet(key, local_only, value):
+        # (skipped only with a str key and a bool local_only, whose formatting is pure)
+        if not (type(key) is str and type(local_only) is bool and quiet(value)):
             mod.print_verbose(f"async set cache: cache key: {key}; local_only: {local_only}; value: {value}")
         try:
             if self.in_memory_cache is not None:
