@@ -138,18 +138,16 @@ def test_same_as_litellm(op, verbose, redis):
             assert built == 0 and skipped > 0, (op, i, redis)
 
 
-def test_latency_map_is_not_formatted(monkeypatch):
+def test_latency_map_is_not_formatted():
     """The router's latency map (1,000 entries) read through async_get_cache: no string built."""
     big = {f"id-{i}": {"latency": [0.1, 0.2], "2025-01-02-03-04": {"tpm": 1, "rpm": 1}} for i in range(1000)}
     cache = DualCache()
     cache.in_memory_cache.set_cache("latency_map", big)
-    built = []
-    real_repr = dict.__repr__
     assert asyncio.run(cache.async_get_cache("latency_map")) is big
     before = dict(dc.SKIPPED)
     asyncio.run(cache.async_get_cache("latency_map"))
+    # both strings around the map (in_memory_result, result) skipped, none built
     assert dc.SKIPPED["built"] == before["built"] and dc.SKIPPED["skipped"] == before["skipped"] + 2
-    assert not built and real_repr
 
 
 def test_repr_is_pure():
