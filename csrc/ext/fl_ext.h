@@ -5,6 +5,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdint.h>
+
 /* Create the heap type `BPE` for `module` (tokenizer.c) and add it to the
  * module.  Returns a new reference in *type, or -1 with an exception. */
 int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
@@ -28,23 +30,61 @@ int fl_ext_tool_keys(PyObject **keys);
  * `keys`: the ones fl_ext_tool_keys made. */
 PyObject *fl_ext_format_tools(PyObject *const *keys, PyObject *tools);
 
+/* The routing tests' verdicts per deployment dict, kept while the dict,
+ * its litellm_params and its model_info are unchanged (depmemo.c explains
+ * the rule; CPython 3.11's dict version tags).  One per module state. */
+typedef struct fl_depmemo fl_depmemo;
+typedef struct {
+    PyObject *d, *lp, *mi; /* d NULL: nothing to remember */
+    uint64_t dtag, lptag, mitag;
+} fl_depmemo_snapshot;
+#define FL_DEPMEMO_NONE (-1)  /* a test that is not memoised */
+#define FL_DEPMEMO_ERROR (-2) /* an exception is set */
+#define FL_DEPMEMO_IDS 31     /* ids_present's signature */
+#define FL_DEPMEMO_VALUES 3   /* numbers remembered per deployment */
+/* NULL with MemoryError, or an empty memo (its table comes at first use) */
+fl_depmemo *fl_depmemo_new(void);
+void fl_depmemo_free(fl_depmemo *m);
+int fl_depmemo_traverse(fl_depmemo *m, visitproc visit, void *arg);
+void fl_depmemo_clear(fl_depmemo *m);
+/* The signature number (0..30) of the test of `kind` (the caller's
+ * numbering) selected by parts[0..n) (None or exact strs); with_value: the
+ * test also gives a number to remember.  FL_DEPMEMO_NONE when it cannot be
+ * memoised (other types, too many signatures, no version tags),
+ * FL_DEPMEMO_ERROR with an exception. */
+int fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
+                   Py_ssize_t n);
+/* The remembered verdict of test `sig` on d (0 or 1), and its number in
+ * *value when it has one; -1 when unknown. */
+int fl_depmemo_get(fl_depmemo *m, PyObject *d, int sig, double *value);
+/* Record d's dicts and tags before running a test on it: 0, or -1 with an
+ * exception (a key lookup raised). */
+int fl_depmemo_snap(PyObject *lp_key, PyObject *mi_key, PyObject *d,
+                    fl_depmemo_snapshot *snap);
+/* Remember `verdict` of test `sig` for the snapshot: 0, or -1 with
+ * MemoryError (the table's first allocation). */
+int fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
+                   int verdict, double value);
+void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses);
+
 /* plain_deployments(deployments, marker_prefix) (routefilt.c): whether the
  * Router's per-deployment filters are no-ops on the list.  `keys` from
  * fl_ext_route_keys (module state). */
 #define FL_EXT_ROUTE_KEYS 8
 int fl_ext_route_keys(PyObject **keys);
-PyObject *fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
-                                   Py_ssize_t nargs);
+PyObject *fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
+                                   PyObject *const *args, Py_ssize_t nargs);
 /* named_deployments(model_list, indices, name) and metric_weights(
  * deployments, metric) (routefilt.c): get_all_deployments' and
  * simple-shuffle's per-deployment loops, None outside the plain case. */
-PyObject *fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
-                                   Py_ssize_t nargs);
-PyObject *fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
-                                Py_ssize_t nargs);
+PyObject *fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
+                                   PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
+                                PyObject *const *args, Py_ssize_t nargs);
 /* ids_present(deployments), scaled(weights, largest) (routefilt.c): the
  * cooldown filter's id reads and simple-shuffle's normalization. */
-PyObject *fl_ext_ids_present(PyObject *const *keys, PyObject *seq);
+PyObject *fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo,
+                             PyObject *seq);
 PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
 
 /* latency_scan(items, index, minute, input_tokens) (latscan.c): the loop

@@ -15,6 +15,7 @@
  *                                            simple-shuffle's normalization
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
+ *   memo_stats()                             the routing tests' memo (depmemo.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -28,7 +29,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 7
+#define FL_ABI_VERSION 8
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -38,6 +39,7 @@ typedef struct {
     PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
     PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
     PyObject *cost_keys[FL_EXT_COST_KEYS];   /* cost_scan's keys */
+    fl_depmemo *memo; /* routing tests' verdicts per deployment (depmemo.c) */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -256,28 +258,40 @@ static PyObject *
 mod_plain_deployments(PyObject *module, PyObject *const *args,
                       Py_ssize_t nargs)
 {
-    return fl_ext_plain_deployments(get_state(module)->route_keys, args,
-                                    nargs);
+    fl_state *st = get_state(module);
+    return fl_ext_plain_deployments(st->route_keys, st->memo, args, nargs);
 }
 
 static PyObject *
 mod_named_deployments(PyObject *module, PyObject *const *args,
                       Py_ssize_t nargs)
 {
-    return fl_ext_named_deployments(get_state(module)->route_keys, args,
-                                    nargs);
+    fl_state *st = get_state(module);
+    return fl_ext_named_deployments(st->route_keys, st->memo, args, nargs);
 }
 
 static PyObject *
 mod_metric_weights(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return fl_ext_metric_weights(get_state(module)->route_keys, args, nargs);
+    fl_state *st = get_state(module);
+    return fl_ext_metric_weights(st->route_keys, st->memo, args, nargs);
 }
 
 static PyObject *
 mod_ids_present(PyObject *module, PyObject *seq)
 {
-    return fl_ext_ids_present(get_state(module)->route_keys, seq);
+    fl_state *st = get_state(module);
+    return fl_ext_ids_present(st->route_keys, st->memo, seq);
+}
+
+static PyObject *
+mod_memo_stats(PyObject *module, PyObject *unused)
+{
+    uint64_t hits, misses;
+    (void)unused;
+    fl_depmemo_counts(get_state(module)->memo, &hits, &misses);
+    return Py_BuildValue("{sKsK}", "hits", (unsigned long long)hits, "misses",
+                         (unsigned long long)misses);
 }
 
 static PyObject *
@@ -331,6 +345,9 @@ static PyMethodDef module_methods[] = {
     {"ids_present", mod_ids_present, METH_O,
      "ids_present(deployments) -> bool: every candidate a plain dict with "
      "a str, int or None model_info id (routefilt.c)"},
+    {"memo_stats", mod_memo_stats, METH_NOARGS,
+     "memo_stats() -> dict: hits and misses of the routing tests' memo "
+     "(depmemo.c)"},
     {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
      "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
      "weights) for floats (routefilt.c)"},
@@ -381,6 +398,10 @@ module_exec(PyObject *module)
     if (fl_ext_cost_keys(st->cost_keys) < 0) {
         goto error;
     }
+    st->memo = fl_depmemo_new();
+    if (st->memo == NULL) {
+        goto error;
+    }
     if (PyModule_AddIntConstant(module, "ABI_VERSION", FL_ABI_VERSION) < 0) {
         goto error;
     }
@@ -408,7 +429,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_VISIT(st->cost_keys[k]);
     }
-    return 0;
+    return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
 static int
@@ -430,13 +451,17 @@ module_clear(PyObject *module)
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_CLEAR(st->cost_keys[k]);
     }
+    fl_depmemo_clear(st->memo);
     return 0;
 }
 
 static void
 module_free(void *module)
 {
+    fl_state *st = get_state((PyObject *)module);
     (void)module_clear((PyObject *)module);
+    fl_depmemo_free(st->memo);
+    st->memo = NULL;
 }
 
 static PyModuleDef_Slot module_slots[] = {

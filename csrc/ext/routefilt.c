@@ -37,6 +37,9 @@ static const char *const key_text[K_COUNT] = {
 
 _Static_assert(K_COUNT == FL_EXT_ROUTE_KEYS, "fl_ext.h: FL_EXT_ROUTE_KEYS");
 
+/* the kinds of test whose verdicts depmemo.c keeps */
+enum { MEMO_PLAIN, MEMO_NAMED, MEMO_WEIGHT };
+
 int
 fl_ext_route_keys(PyObject **keys)
 {
@@ -149,12 +152,35 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
     return 1;
 }
 
+/* the verdict of test `sig` on d: remembered, or computed by plain_one
+ * (and then remembered); 1, 0 or -1 */
+static int
+plain_memo(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *d,
+           PyObject *prefix, PyObject *const *extra, Py_ssize_t n_extra)
+{
+    fl_depmemo_snapshot snap;
+    int r = fl_depmemo_get(memo, d, sig, NULL);
+    if (r >= 0) {
+        return r;
+    }
+    if (sig >= 0 &&
+        fl_depmemo_snap(keys[K_LITELLM_PARAMS], keys[K_MODEL_INFO], d, &snap) < 0) {
+        return -1;
+    }
+    r = plain_one(keys, d, prefix, extra, n_extra);
+    if (r >= 0 && sig >= 0 && fl_depmemo_put(memo, &snap, sig, r, 0.0) < 0) {
+        return -1;
+    }
+    return r;
+}
+
 PyObject *
-fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
-                         Py_ssize_t nargs)
+fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
+                         PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *seq, *prefix;
     Py_ssize_t n;
+    int sig;
     if (nargs < 2 || (args[1] != Py_None && !PyUnicode_CheckExact(args[1]))) {
         PyErr_SetString(PyExc_TypeError,
                         "plain_deployments() expects (deployments, str | None, "
@@ -173,12 +199,16 @@ fl_ext_plain_deployments(PyObject *const *keys, PyObject *const *args,
     if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
         Py_RETURN_FALSE;
     }
+    sig = fl_depmemo_sig(memo, MEMO_PLAIN, 0, args + 1, nargs - 1);
+    if (sig == FL_DEPMEMO_ERROR) {
+        goto error;
+    }
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
         /* items read by index each time: the list cannot change under the
          * loop (see above) */
-        int r = plain_one(keys, PySequence_Fast_GET_ITEM(seq, i), prefix,
-                          args + 2, nargs - 2);
+        int r = plain_memo(keys, memo, sig, PySequence_Fast_GET_ITEM(seq, i),
+                           prefix, args + 2, nargs - 2);
         if (r < 0) {
             goto error;
         }
@@ -200,12 +230,38 @@ error:
  * every deployment an exact dict with an exact str "model_name" and a
  * "model_info" that is absent, None or an exact dict (LiteLLM reads
  * (model_info or {}).get("team_id") for the ones that match). */
+/* named_deployments' test on one deployment: 1 it is plain and its
+ * model_name is `name`, 0 plain and another name, 2 not plain, -1 error */
+static int
+named_one(PyObject *const *keys, PyObject *d, PyObject *name)
+{
+    PyObject *dn, *mi;
+    if (!PyDict_CheckExact(d)) {
+        return 2;
+    }
+    if (get(d, keys[K_MODEL_NAME], &dn) < 0) {
+        return -1;
+    }
+    if (dn == NULL || !PyUnicode_CheckExact(dn)) {
+        return 2;
+    }
+    if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
+        return -1;
+    }
+    if (mi != NULL && mi != Py_None && !PyDict_CheckExact(mi)) {
+        return 2;
+    }
+    /* (two exact strs: Compare cannot fail) */
+    return PyUnicode_Compare(dn, name) == 0;
+}
+
 PyObject *
-fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
-                         Py_ssize_t nargs)
+fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
+                         PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *res = NULL;
     PyObject *models, *indices, *name;
+    int sig;
     if (nargs != 3 || !PyUnicode_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError,
                         "named_deployments() expects (list, list, str)");
@@ -217,14 +273,19 @@ fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
     if (!PyList_CheckExact(models) || !PyList_CheckExact(indices)) {
         Py_RETURN_NONE;
     }
+    sig = fl_depmemo_sig(memo, MEMO_NAMED, 0, &name, 1);
+    if (sig == FL_DEPMEMO_ERROR) {
+        goto error;
+    }
     res = PyList_New(0);
     if (res == NULL) {
         goto error;
     }
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(indices); k++) {
         PyObject *ix = PyList_GET_ITEM(indices, k);
-        PyObject *d, *dn, *mi;
+        PyObject *d;
         Py_ssize_t i;
+        int r;
         if (!PyLong_CheckExact(ix)) {
             goto plain_no;
         }
@@ -237,23 +298,24 @@ fl_ext_named_deployments(PyObject *const *keys, PyObject *const *args,
             goto plain_no;
         }
         d = PyList_GET_ITEM(models, i);
-        if (!PyDict_CheckExact(d)) {
-            goto plain_no;
+        r = fl_depmemo_get(memo, d, sig, NULL);
+        if (r < 0) {
+            fl_depmemo_snapshot snap;
+            if (sig >= 0 && fl_depmemo_snap(keys[K_LITELLM_PARAMS],
+                                            keys[K_MODEL_INFO], d, &snap) < 0) {
+                goto error;
+            }
+            if ((r = named_one(keys, d, name)) < 0) {
+                goto error;
+            }
+            if (r == 2) {
+                goto plain_no;
+            }
+            if (sig >= 0 && fl_depmemo_put(memo, &snap, sig, r, 0.0) < 0) {
+                goto error;
+            }
         }
-        if (get(d, keys[K_MODEL_NAME], &dn) < 0) {
-            goto error;
-        }
-        if (dn == NULL || !PyUnicode_CheckExact(dn)) {
-            goto plain_no;
-        }
-        if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
-            goto error;
-        }
-        if (mi != NULL && mi != Py_None && !PyDict_CheckExact(mi)) {
-            goto plain_no;
-        }
-        int eq = PyUnicode_Compare(dn, name) == 0;
-        if (eq && PyList_Append(res, d) < 0) {
+        if (r == 1 && PyList_Append(res, d) < 0) {
             goto error;
         }
     }
@@ -266,6 +328,46 @@ error:
     return NULL;
 }
 
+/* metric_weights' test on one deployment: 1 with the weight in *w, 0 not
+ * plain, -1 error */
+static int
+weight_one(PyObject *const *keys, PyObject *d, PyObject *metric, double *w)
+{
+    PyObject *lp, *v;
+    *w = 0.0;
+    if (!PyDict_CheckExact(d)) {
+        return 0;
+    }
+    if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
+        return -1;
+    }
+    if (lp == NULL || lp == Py_None) {
+        return 1;
+    }
+    if (!PyDict_CheckExact(lp)) {
+        return 0;
+    }
+    if (get(lp, metric, &v) < 0) {
+        return -1;
+    }
+    if (v == NULL || v == Py_None) {
+        return 1;
+    }
+    if (PyFloat_CheckExact(v)) {
+        *w = PyFloat_AS_DOUBLE(v);
+        return 1;
+    }
+    if (PyLong_CheckExact(v) || PyBool_Check(v)) {
+        *w = PyLong_AsDouble(v);
+        if (*w == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear(); /* too large: LiteLLM's OverflowError */
+            return 0;
+        }
+        return 1;
+    }
+    return 0; /* LiteLLM raises (or a subclass converts) */
+}
+
 /* metric_weights(deployments, metric): LiteLLM's simple-shuffle weights
  * tuple(_metric_weight(d, metric) for d in deployments), or None when a
  * deployment is not the plain case (LiteLLM's function then answers, and
@@ -274,12 +376,13 @@ error:
  * `metric` is absent, None, an exact int or bool that converts to a
  * float, or an exact float. */
 PyObject *
-fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
-                      Py_ssize_t nargs)
+fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
+                      PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *res = NULL;
     PyObject *seq, *metric;
     Py_ssize_t n;
+    int sig;
     if (nargs != 2 || !PyUnicode_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError,
                         "metric_weights() expects (deployments, str)");
@@ -290,6 +393,10 @@ fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
     if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
         Py_RETURN_NONE;
     }
+    sig = fl_depmemo_sig(memo, MEMO_WEIGHT, 1, &metric, 1);
+    if (sig == FL_DEPMEMO_ERROR) {
+        goto error;
+    }
     n = PySequence_Fast_GET_SIZE(seq);
     res = PyTuple_New(n);
     if (res == NULL) {
@@ -297,34 +404,23 @@ fl_ext_metric_weights(PyObject *const *keys, PyObject *const *args,
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *d = PySequence_Fast_GET_ITEM(seq, k);
-        PyObject *lp, *v, *f;
+        PyObject *f;
         double w = 0.0;
-        if (!PyDict_CheckExact(d)) {
-            goto plain_no;
-        }
-        if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
-            goto error;
-        }
-        if (lp != NULL && lp != Py_None) {
-            if (!PyDict_CheckExact(lp)) {
-                goto plain_no;
-            }
-            v = PyDict_GetItemWithError(lp, metric);
-            if (v == NULL && PyErr_Occurred()) {
+        int r = fl_depmemo_get(memo, d, sig, &w);
+        if (r < 0) {
+            fl_depmemo_snapshot snap;
+            if (sig >= 0 && fl_depmemo_snap(keys[K_LITELLM_PARAMS],
+                                            keys[K_MODEL_INFO], d, &snap) < 0) {
                 goto error;
             }
-            if (v == NULL || v == Py_None) {
-                w = 0.0;
-            } else if (PyFloat_CheckExact(v)) {
-                w = PyFloat_AS_DOUBLE(v);
-            } else if (PyLong_CheckExact(v) || PyBool_Check(v)) {
-                w = PyLong_AsDouble(v);
-                if (w == -1.0 && PyErr_Occurred()) {
-                    PyErr_Clear(); /* too large: LiteLLM's OverflowError */
-                    goto plain_no;
-                }
-            } else {
-                goto plain_no; /* LiteLLM raises (or a subclass converts) */
+            if ((r = weight_one(keys, d, metric, &w)) < 0) {
+                goto error;
+            }
+            if (r == 0) {
+                goto plain_no;
+            }
+            if (sig >= 0 && fl_depmemo_put(memo, &snap, sig, 1, w) < 0) {
+                goto error;
             }
         }
         f = PyFloat_FromDouble(w);
@@ -342,13 +438,29 @@ error:
     return NULL;
 }
 
-/* ids_present(deployments): 1 when `deployments` is an exact list or tuple
- * whose every item is an exact dict with an exact dict "model_info" holding
- * an "id" that is an exact str, an exact int or None: then LiteLLM's
- * [d for d in deployments if d["model_info"]["id"] not in ids] reads every
- * id without raising and without running Python code.  0 otherwise. */
+/* ids_present's test on one deployment: 1, 0 or -1 */
+static int
+id_readable(PyObject *const *keys, PyObject *d)
+{
+    PyObject *mi, *id;
+    if (!PyDict_CheckExact(d)) {
+        return 0;
+    }
+    if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
+        return -1;
+    }
+    if (mi == NULL || !PyDict_CheckExact(mi)) {
+        return 0;
+    }
+    if (get(mi, keys[K_ID], &id) < 0) {
+        return -1;
+    }
+    return id != NULL && (id == Py_None || PyUnicode_CheckExact(id) ||
+                          PyLong_CheckExact(id));
+}
+
 PyObject *
-fl_ext_ids_present(PyObject *const *keys, PyObject *seq)
+fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo, PyObject *seq)
 {
     Py_ssize_t n;
     if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
@@ -357,21 +469,21 @@ fl_ext_ids_present(PyObject *const *keys, PyObject *seq)
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
-        PyObject *mi, *id;
-        if (!PyDict_CheckExact(d)) {
-            Py_RETURN_FALSE;
+        fl_depmemo_snapshot snap;
+        int r = fl_depmemo_get(memo, d, FL_DEPMEMO_IDS, NULL);
+        if (r < 0) {
+            if (fl_depmemo_snap(keys[K_LITELLM_PARAMS], keys[K_MODEL_INFO], d,
+                                &snap) < 0) {
+                goto error;
+            }
+            if ((r = id_readable(keys, d)) < 0) {
+                goto error;
+            }
+            if (fl_depmemo_put(memo, &snap, FL_DEPMEMO_IDS, r, 0.0) < 0) {
+                goto error;
+            }
         }
-        if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
-            goto error;
-        }
-        if (mi == NULL || !PyDict_CheckExact(mi)) {
-            Py_RETURN_FALSE;
-        }
-        if (get(mi, keys[K_ID], &id) < 0) {
-            goto error;
-        }
-        if (id == NULL || (id != Py_None && !PyUnicode_CheckExact(id) &&
-                           !PyLong_CheckExact(id))) {
+        if (r == 0) {
             Py_RETURN_FALSE;
         }
     }

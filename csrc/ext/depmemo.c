@@ -1,0 +1,335 @@
+/* depmemo.c - the routing filters' verdicts per deployment, remembered
+ * while the deployment's dicts are unchanged.
+ *
+ * Every pick runs the same per-deployment tests (routefilt.c) several times
+ * over the same Router deployments (a pick at 1,000 deployments read about
+ * 10 dict keys per deployment per test, seven tests a pick: memory-bound).
+ * The memo keeps, per deployment dict d, the verdict of each test
+ * ("signature": the arguments that select the test) together with the
+ * identity and PEP 509 version tag of d, of d["litellm_params"] and of
+ * d["model_info"] (the only objects a test reads that can change: every
+ * value a test reads below them is an immutable builtin).  CPython 3.11
+ * gives every dict a new version tag on each change, from a process-wide
+ * counter that never repeats; a freed dict's memory reused for a new dict
+ * gets a new tag too.  So while the three tags are those recorded, the
+ * three dicts hold what they held when the verdict was computed and the
+ * verdict stands; any change to any of them (a key set, deleted, replaced
+ * by the same value, the dict cleared) makes the entry miss and the test
+ * run again.  A litellm_params or model_info that is not an exact dict is
+ * recorded as NULL: every test's verdict then depends only on its type,
+ * which cannot become an exact dict.
+ *
+ * Limits: FL_MEMO_SLOTS slots, open addressing on the address of d with
+ * FL_MEMO_PROBES probes and no deletion (a full run overwrites its first
+ * slot): more deployments than that only means more misses.  At most 31
+ * signatures (bit 31 is the id test's) and FL_DEPMEMO_VALUES numbers per
+ * deployment (simple-shuffle's weights); a further one is not memoised.
+ * Memory: about 650 KB, allocated at the first use.
+ *
+ * The version tag is deprecated from CPython 3.12 and gone in 3.14: the
+ * memo is compiled for 3.11 only (FL_MEMO_ENABLED), elsewhere every lookup
+ * misses and every test runs (the verdicts are the same).
+ *
+ * Tags are read before a test runs.  A test can run Python code (the
+ * __eq__ of a non-str key whose hash collides with one of its names, as
+ * LiteLLM's own .get() would): whatever that code changes gets a newer tag
+ * than the one recorded, so the entry misses next time. */
+#include "fl_ext.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define FL_MEMO_ENABLED 1
+#else
+#define FL_MEMO_ENABLED 0
+#endif
+
+#define FL_MEMO_SLOTS 8192 /* a power of two */
+#define FL_MEMO_PROBES 4
+#define FL_MEMO_SIGS FL_DEPMEMO_IDS /* the last bit is the id test's */
+
+typedef struct {
+    PyObject *d, *lp, *mi; /* identities only: not owned */
+    uint64_t dtag, lptag, mitag;
+    uint32_t known, yes; /* bit s: the verdict of signature s is known / 1 */
+    double value[FL_DEPMEMO_VALUES]; /* the tests' numbers (see sig_value) */
+} memo_slot;
+
+struct fl_depmemo {
+    memo_slot *slots;             /* FL_MEMO_SLOTS, or NULL until used */
+    PyObject *sigs[FL_MEMO_SIGS]; /* owned tuples of the test's arguments */
+    int sig_kind[FL_MEMO_SIGS];   /* the test's kind (the caller's numbers) */
+    int sig_value[FL_MEMO_SIGS];  /* its index in value[], or -1 */
+    int n_sigs, n_values;
+    uint64_t hits, misses;
+};
+
+fl_depmemo *
+fl_depmemo_new(void)
+{
+    fl_depmemo *m = PyMem_Calloc(1, sizeof(*m));
+    if (m == NULL) {
+        PyErr_NoMemory();
+    }
+    return m;
+}
+
+void
+fl_depmemo_free(fl_depmemo *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    fl_depmemo_clear(m);
+    PyMem_Free(m->slots);
+    PyMem_Free(m);
+}
+
+int
+fl_depmemo_traverse(fl_depmemo *m, visitproc visit, void *arg)
+{
+    for (int s = 0; m != NULL && s < m->n_sigs; s++) {
+        Py_VISIT(m->sigs[s]);
+    }
+    return 0;
+}
+
+void
+fl_depmemo_clear(fl_depmemo *m)
+{
+    for (int s = 0; m != NULL && s < m->n_sigs; s++) {
+        Py_CLEAR(m->sigs[s]);
+    }
+    if (m != NULL) {
+        m->n_sigs = 0;
+        m->n_values = 0;
+        if (m->slots != NULL) {
+            /* the bits name signatures that are gone */
+            memset(m->slots, 0, FL_MEMO_SLOTS * sizeof(memo_slot));
+        }
+    }
+}
+
+/* 1 when the two argument tuples are the same test: the same objects, or
+ * equal exact strs / both None item by item. */
+static int
+same_sig(PyObject *a, PyObject *const *parts, Py_ssize_t n)
+{
+    if (PyTuple_GET_SIZE(a) != n) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *x = PyTuple_GET_ITEM(a, k), *y = parts[k];
+        if (x == y) {
+            continue;
+        }
+        if (!PyUnicode_CheckExact(x) || !PyUnicode_CheckExact(y) ||
+            PyUnicode_Compare(x, y) != 0) {
+            return 0; /* (Compare of two exact strs cannot fail) */
+        }
+    }
+    return 1;
+}
+
+int
+fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
+               Py_ssize_t n)
+{
+    PyObject *t;
+    if (!FL_MEMO_ENABLED) {
+        return FL_DEPMEMO_NONE;
+    }
+    for (int s = 0; s < m->n_sigs; s++) {
+        if (m->sig_kind[s] == kind && same_sig(m->sigs[s], parts, n)) {
+            return s;
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (parts[k] != Py_None && !PyUnicode_CheckExact(parts[k])) {
+            return FL_DEPMEMO_NONE;
+        }
+    }
+    if (m->n_sigs == FL_MEMO_SIGS || (with_value && m->n_values == FL_DEPMEMO_VALUES)) {
+        return FL_DEPMEMO_NONE;
+    }
+    t = PyTuple_New(n);
+    if (t == NULL) {
+        return FL_DEPMEMO_ERROR;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_INCREF(parts[k]);
+        PyTuple_SET_ITEM(t, k, parts[k]);
+    }
+    m->sigs[m->n_sigs] = t;
+    m->sig_kind[m->n_sigs] = kind;
+    m->sig_value[m->n_sigs] = with_value ? m->n_values++ : -1;
+    return m->n_sigs++;
+}
+
+#if FL_MEMO_ENABLED
+static inline uint64_t
+tag_of(PyObject *d)
+{
+    return ((PyDictObject *)d)->ma_version_tag;
+}
+
+static inline size_t
+home_of(PyObject *d)
+{
+    uint64_t h = (uint64_t)(uintptr_t)d >> 4;
+    h *= UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 40) & (FL_MEMO_SLOTS - 1);
+}
+
+/* the slot holding d with its recorded tags still current, or NULL */
+static memo_slot *
+find(fl_depmemo *m, PyObject *d)
+{
+    size_t i = home_of(d);
+    if (m->slots == NULL) {
+        return NULL;
+    }
+    for (int p = 0; p < FL_MEMO_PROBES; p++, i = (i + 1) & (FL_MEMO_SLOTS - 1)) {
+        memo_slot *s = &m->slots[i];
+        if (s->d != d) {
+            continue;
+        }
+        /* d unchanged holds the same lp and mi: safe to read their tags */
+        if (s->dtag == tag_of(d) && (s->lp == NULL || s->lptag == tag_of(s->lp)) &&
+            (s->mi == NULL || s->mitag == tag_of(s->mi))) {
+            return s;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+#endif
+
+int
+fl_depmemo_get(fl_depmemo *m, PyObject *d, int sig, double *value)
+{
+#if FL_MEMO_ENABLED
+    memo_slot *s;
+    if (sig < 0 || !PyDict_CheckExact(d) || (s = find(m, d)) == NULL ||
+        !(s->known & (UINT32_C(1) << sig))) {
+        m->misses++;
+        return -1;
+    }
+    m->hits++;
+    if (value != NULL && sig < FL_MEMO_SIGS && m->sig_value[sig] >= 0) {
+        *value = s->value[m->sig_value[sig]];
+    }
+    return (s->yes >> sig) & 1;
+#else
+    (void)d;
+    (void)sig;
+    (void)value;
+    m->misses++;
+    return -1;
+#endif
+}
+
+int
+fl_depmemo_snap(PyObject *lp_key, PyObject *mi_key, PyObject *d,
+                fl_depmemo_snapshot *snap)
+{
+    PyObject *v;
+    memset(snap, 0, sizeof(*snap));
+#if FL_MEMO_ENABLED
+    if (!PyDict_CheckExact(d)) {
+        return 0; /* nothing to remember: snap->d stays NULL */
+    }
+    snap->d = d;
+    snap->dtag = tag_of(d);
+    v = PyDict_GetItemWithError(d, lp_key);
+    if (v == NULL && PyErr_Occurred()) {
+        goto error;
+    }
+    if (v != NULL && PyDict_CheckExact(v)) {
+        snap->lp = v;
+        snap->lptag = tag_of(v);
+    }
+    v = PyDict_GetItemWithError(d, mi_key);
+    if (v == NULL && PyErr_Occurred()) {
+        goto error;
+    }
+    if (v != NULL && PyDict_CheckExact(v)) {
+        snap->mi = v;
+        snap->mitag = tag_of(v);
+    }
+    return 0;
+error:
+    snap->d = NULL;
+    return -1;
+#else
+    (void)lp_key;
+    (void)mi_key;
+    (void)d;
+    (void)v;
+    return 0;
+#endif
+}
+
+int
+fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
+               int verdict, double value)
+{
+#if FL_MEMO_ENABLED
+    size_t i, home;
+    memo_slot *s = NULL;
+    uint32_t bit;
+    if (sig < 0 || snap->d == NULL) {
+        return 0;
+    }
+    if (m->slots == NULL) {
+        m->slots = PyMem_Calloc(FL_MEMO_SLOTS, sizeof(memo_slot));
+        if (m->slots == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    bit = UINT32_C(1) << sig;
+    home = i = home_of(snap->d);
+    for (int p = 0; p < FL_MEMO_PROBES; p++, i = (i + 1) & (FL_MEMO_SLOTS - 1)) {
+        if (m->slots[i].d == snap->d || m->slots[i].d == NULL) {
+            s = &m->slots[i];
+            break;
+        }
+    }
+    if (s == NULL) {
+        s = &m->slots[home]; /* a full run: the first slot goes */
+    }
+    if (s->d != snap->d || s->dtag != snap->dtag || s->lp != snap->lp ||
+        s->lptag != snap->lptag || s->mi != snap->mi || s->mitag != snap->mitag) {
+        s->d = snap->d;
+        s->lp = snap->lp;
+        s->mi = snap->mi;
+        s->dtag = snap->dtag;
+        s->lptag = snap->lptag;
+        s->mitag = snap->mitag;
+        s->known = 0;
+        s->yes = 0;
+    }
+    s->known |= bit;
+    s->yes = verdict ? (s->yes | bit) : (s->yes & ~bit);
+    if (sig < FL_MEMO_SIGS && m->sig_value[sig] >= 0) {
+        s->value[m->sig_value[sig]] = value;
+    }
+    return 0;
+#else
+    (void)m;
+    (void)snap;
+    (void)sig;
+    (void)verdict;
+    (void)value;
+    return 0;
+#endif
+}
+
+void
+fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses)
+{
+    *hits = m->hits;
+    *misses = m->misses;
+}

@@ -1,0 +1,275 @@
+"""The routing tests' memo (csrc/ext/depmemo.c): verdicts kept per deployment dict while the
+dict, its litellm_params and its model_info keep their CPython version tags.
+
+A kept verdict must never outlive a change. Deployments here are changed in place between
+checks in every way a dict can change (set, replace by an equal value, delete, pop, popitem,
+clear, update, setdefault, ``|=``, a child dict swapped, the dict reset to what it held, a
+dict freed and its memory reused), and every answer is compared with the answer for a deep
+copy (new dicts: nothing remembered) and, through the patched filters, with LiteLLM's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+
+import litellm
+from fast_litellm import _native
+
+from test_routing_filters import _both, _calls, _names_outcome, _outcome, _plain, _shuffle_outcomes
+
+PREFIX = "auto_router/"
+EXTRAS = [(), ("team_id",), ("blocked",), ("enable_tag_filtering",)]
+METRICS = ("weight", "rpm", "tpm")
+
+
+def _answers(deps):
+    """Every memoised native test on `deps`."""
+    out = [_native.plain_deployments(deps, PREFIX), _native.plain_deployments(deps, None)]
+    out += [_native.plain_deployments(deps, None, *e) for e in EXTRAS[1:]]
+    out.append(_native.ids_present(deps))
+    out += [_native.metric_weights(deps, m) for m in METRICS]
+    return out
+
+
+def _named(deps, name="m"):
+    got = _native.named_deployments(list(deps), list(range(len(deps))), name)
+    return None if got is None else [deps.index(d) for d in got]
+
+
+def _fresh(deps):
+    """The same tests on new dicts: computed, not remembered."""
+    twin = copy.deepcopy(list(deps))
+    return _answers(twin), _named(twin)
+
+
+def _mutate(rng: random.Random, deps: list) -> None:
+    """One change, in place, to one deployment (or its slot in the list)."""
+    k = rng.randrange(len(deps))
+    d = deps[k]
+    lp = d.get("litellm_params")
+    mi = d.get("model_info")
+    op = rng.randrange(26)
+    if op == 0 and type(lp) is dict:
+        lp["model"] = rng.choice(["auto_router/x", "openai/gpt-x", None, 3])
+    elif op == 1 and type(lp) is dict:
+        lp["model"] = lp.get("model")  # the same value again: still a change
+    elif op == 2 and type(lp) is dict:
+        lp["order"] = rng.choice([1, None, 0])
+    elif op == 3 and type(lp) is dict:
+        lp.pop("order", None)
+    elif op == 4 and type(lp) is dict:
+        lp[rng.choice(METRICS)] = rng.choice([None, 0, 1, 5, 2.5, True, "3", 10**400, -1])
+    elif op == 5 and type(lp) is dict:
+        lp.update(rpm=rng.choice([1, 9]), tpm=rng.choice([None, 100]))
+    elif op == 6 and type(lp) is dict and lp:
+        lp.popitem()
+    elif op == 7 and type(mi) is dict:
+        mi[rng.choice(["access_windows", "ptu_shares", "order", "team_id", "blocked",
+                       "enable_tag_filtering"])] = rng.choice([None, 1, "t", True])
+    elif op == 8 and type(mi) is dict:
+        mi.pop(rng.choice(["access_windows", "order", "team_id", "blocked", "id"]), None)
+    elif op == 9 and type(mi) is dict:
+        mi["id"] = rng.choice(["id-x", 7, None, 1.5, ("t",)])
+    elif op == 10 and type(mi) is dict:
+        mi.clear()
+    elif op == 11 and type(mi) is dict:
+        mi |= {"team_id": rng.choice([None, "t"])}
+    elif op == 12 and type(mi) is dict:
+        mi.setdefault("order", 2)
+    elif op == 13:
+        d["model_info"] = rng.choice([None, {"id": "new"}, "x", {"id": "n", "blocked": True}])
+    elif op == 14:
+        d.pop("model_info", None)
+    elif op == 15:
+        d["litellm_params"] = rng.choice([None, {"model": "openai/y", "rpm": 3}, {"order": 1}, 5])
+    elif op == 16:
+        d["model_name"] = rng.choice(["m", "other", 7])
+    elif op == 17:
+        d.update(model_name="m")
+    elif op == 18:
+        i = rng.randrange(1000)
+        d.clear()
+        d.update(_plain(i))  # the same dict object, plain again, new children
+    elif op == 19:
+        deps[k] = _plain(rng.randrange(1000))  # a new dict in the slot
+    elif op == 20:
+        deps[k] = deps[rng.randrange(len(deps))]  # the same dict twice
+    elif op == 21 and type(lp) is dict:
+        d["litellm_params"] = dict(lp)  # an equal, new child
+    elif op == 22 and type(mi) is dict:
+        d["model_info"] = dict(mi)
+    elif op == 23 and type(lp) is dict:
+        del d["litellm_params"]
+    elif op == 24 and type(mi) is dict:
+        mi["access_windows"] = None
+    elif op == 25:
+        d.setdefault("model_name", "m")
+
+
+def test_memo_is_used():
+    deps = [_plain(i) for i in range(100)]
+    assert _native.plain_deployments(deps, PREFIX) is True
+    before = _native.memo_stats()
+    assert _native.plain_deployments(deps, PREFIX) is True
+    after = _native.memo_stats()
+    assert after["hits"] - before["hits"] == 100
+    assert after["misses"] == before["misses"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_answers_follow_in_place_changes(seed):
+    rng = random.Random(seed)
+    deps = [_plain(i) for i in range(rng.choice([3, 20, 60]))]
+    for d in deps:
+        d["litellm_params"]["rpm"] = rng.choice([None, 1, 4, 2.5])
+    hits = _native.memo_stats()["hits"]
+    for _ in range(400):
+        for _ in range(rng.choice([0, 1, 1, 2, 5])):
+            _mutate(rng, deps)
+        got = (_answers(deps), _named(deps))
+        assert got == _fresh(deps), deps
+    assert _native.memo_stats()["hits"] - hits > 400 * len(deps)  # answers came from the memo
+
+
+class _Collider:
+    """A key whose hash equals "model_info"'s: the lookup of model_info calls its __eq__,
+    which changes litellm_params under the running test."""
+
+    def __init__(self, target):
+        self.target = target
+        self.fired = False
+
+    def __hash__(self):
+        return hash("model_info")
+
+    def __eq__(self, other):
+        if not self.fired:
+            self.fired = True
+            self.target["order"] = 1
+        return False
+
+
+def test_change_made_while_a_test_runs_is_seen_next_time():
+    lp = {"model": "openai/x"}
+    key = _Collider(lp)
+    d = {key: 1, "model_name": "m", "litellm_params": lp, "model_info": {"id": "a"}}
+    _native.plain_deployments([d], PREFIX)  # the first answer is LiteLLM's case too
+    assert key.fired and lp["order"] == 1
+    assert _native.plain_deployments([d], PREFIX) is False
+
+
+def test_reused_memory_is_not_mistaken_for_the_old_dict():
+    reused = 0
+    for i in range(300):
+        d = {"model_name": "m", "litellm_params": {"model": "openai/x"}, "model_info": {"id": "a"}}
+        assert _native.plain_deployments([d], PREFIX) is True
+        old = id(d)
+        lp, mi = {"model": "auto_router/x"}, {"id": "a"}
+        del d  # its memory goes back to the dict free list, and the next dict takes it
+        d = {"model_name": "m", "litellm_params": lp, "model_info": mi}
+        reused += id(d) == old
+        assert _native.plain_deployments([d], PREFIX) is False
+    assert reused > 0  # the case did happen
+
+
+def test_more_signatures_and_metrics_than_the_memo_keeps():
+    deps = [_plain(i) for i in range(30)]
+    for i, d in enumerate(deps):
+        d["litellm_params"].update({f"m{j}": i * j for j in range(6)})
+        d["model_info"][f"k{i % 40}"] = "x" if i % 7 == 0 else None
+    for _ in range(3):
+        for j in range(45):
+            want = all(d["model_info"].get(f"k{j}") is None for d in deps)
+            assert _native.plain_deployments(deps, None, f"k{j}") is want
+        for j in range(6):
+            assert _native.metric_weights(deps, f"m{j}") == tuple(float(d["litellm_params"][f"m{j}"]) for d in deps)
+        deps[3]["litellm_params"]["m5"] = 0.5
+        deps[3]["model_info"]["k3"] = None if deps[3]["model_info"]["k3"] else "y"
+
+
+def test_tests_with_the_same_arguments_keep_their_own_verdicts():
+    # a model named like a metric, a prefix spelled like a model name: three kinds of test
+    # called with the same str must not read each other's verdicts
+    deps = [dict(_plain(i), model_name="rpm" if i % 2 else "other") for i in range(8)]
+    deps[3]["litellm_params"]["model"] = "rpm/marker"
+    for _ in range(2):
+        assert _native.metric_weights(deps, "rpm") == (0.0,) * 8
+        assert _named(deps, "rpm") == [1, 3, 5, 7]
+        assert _native.plain_deployments(deps, "rpm") is False
+        assert _named(deps, "other") == [0, 2, 4, 6]
+
+
+def test_more_deployments_than_slots():
+    deps = [_plain(i) for i in range(20_000)]
+    assert _native.plain_deployments(deps, PREFIX) is True
+    assert _native.plain_deployments(deps, PREFIX) is True
+    deps[12_345]["litellm_params"]["order"] = 2
+    assert _native.plain_deployments(deps, PREFIX) is False
+    del deps[12_345]["litellm_params"]["order"]
+    assert _native.plain_deployments(deps, PREFIX) is True
+    assert _native.ids_present(deps) is True
+    deps[19_999]["model_info"]["id"] = 2.5
+    assert _native.ids_present(deps) is False
+
+
+# -- through the patched filters, against LiteLLM's ---------------------------------------
+
+def _filters_scenario(seed):
+    """120 steps of in-place changes to 30 deployments, every filter's outcome after each
+    (run once unpatched and once patched: the same changes, from the same seed)."""
+    rng = random.Random(seed)
+    router = litellm.Router(model_list=[_plain(0)])
+    deps = [_plain(i) for i in range(30)]
+    out = []
+    for _ in range(120):
+        for _ in range(rng.choice([0, 1, 2])):
+            _mutate(rng, deps)
+        for d in rng.sample(deps, 3):  # and back to plain, in place: the fast paths stay in play
+            if type(d) is dict:
+                d.clear()
+                d.update(_plain(rng.randrange(1000)))
+        team = rng.choice([None, "team-a"])
+        for arg in (deps, tuple(deps[:10]), deps[5:25]):
+            out.append([_outcome(f, arg) for _, f in _calls(router, arg, team)])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_filters_match_litellm_while_deployments_change(seed):
+    want, got, served, delegated = _both(lambda: _filters_scenario(seed))
+    for step, (a, b) in enumerate(zip(want, got)):
+        assert a == b, step
+    assert served > 1000 and delegated > 300, (served, delegated)
+
+
+def _picks_scenario(seed):
+    """150 steps of in-place changes to a Router's deployments (names and weights too), with
+    get_all_deployments and simple-shuffle picks after each."""
+    rng = random.Random(seed)
+    model_list = [dict(_plain(i), model_name=rng.choice(["m1", "m2"])) for i in range(40)]
+    for d in model_list:
+        d["litellm_params"]["rpm"] = rng.choice([None, 1, 4, 7])
+    router = litellm.Router(model_list=model_list)
+    deps = router.model_list
+    calls = [("m1",), ("m2",), ("m",)]
+    out = []
+    for step in range(150):
+        for _ in range(rng.choice([0, 1, 2])):
+            _mutate(rng, deps)
+            k = rng.randrange(len(deps))
+            if type(deps[k]) is dict and rng.random() < 0.3:
+                deps[k]["model_name"] = rng.choice(["m1", "m2"])
+        cases = [(list(deps), None), (tuple(deps[:7]), None)]
+        out.append((_names_outcome(router, calls), _shuffle_outcomes(cases, step)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_picks_and_names_match_litellm_while_deployments_change(seed):
+    want, got, served, _ = _both(lambda: _picks_scenario(seed))
+    for step, (a, b) in enumerate(zip(want, got)):
+        assert a == b, step
+    assert served > 300, served
