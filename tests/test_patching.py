@@ -195,6 +195,24 @@ def test_component_is_all_or_nothing(reg):
     assert targets.add is original_add and targets.Calc.__dict__["mul"] is original_mul
 
 
+
+def test_replacement_that_cannot_be_built_refuses_the_component(reg, warnings_log):
+    # (a stale native module without a function the replacement needs, say)
+    def broken_make(original):
+        raise AttributeError("module 'fast_litellm._native' has no attribute 'x'")
+
+    b = {"mode": "same"}
+    original_add, original_mul = targets.add, targets.Calc.__dict__["mul"]
+    c = Component("t", [Patch(f"{MOD}:add", make_native(b), fp(targets.add)),
+                        Patch(f"{MOD}:Calc.mul", broken_make, fp(targets.Calc.__dict__["mul"]))])
+    c.mode = flags.ON
+    reg.register(c)
+    reg.apply_all()
+    assert targets.add is original_add and targets.Calc.__dict__["mul"] is original_mul
+    assert c.state == "refused" and not c.active
+    w = warnings_log()
+    assert len(w) == 1 and "could not be built" in w[0] and "has no attribute 'x'" in w[0]
+
 def test_missing_target_refused(reg, warnings_log):
     c = Component("t", [Patch(f"{MOD}:nope", make_native({"mode": "same"}), frozenset({"x"}))])
     c.mode = flags.ON

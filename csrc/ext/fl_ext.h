@@ -103,6 +103,23 @@ int fl_ext_cost_keys(PyObject **keys);
 PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 
+/* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):
+ * InMemoryCache's batch read loop, operation for operation.  `names` from
+ * fl_ext_mem_names (module state). */
+#define FL_EXT_MEM_NAMES 6
+int fl_ext_mem_names(PyObject **names);
+PyObject *fl_ext_mem_batch_get(PyObject *const *names, PyObject *const *args,
+                               Py_ssize_t nargs);
+
+/* busy_keys(model_group, deployments) and least_index(raw, n)
+ * (busyscan.c): least-busy routing's keys and pick, None outside the plain
+ * case.  `keys` from fl_ext_busy_keys_names (module state). */
+#define FL_EXT_BUSY_KEYS 2
+int fl_ext_busy_keys_names(PyObject **keys);
+PyObject *fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
+                           Py_ssize_t nargs);
+PyObject *fl_ext_least_index(PyObject *const *args, Py_ssize_t nargs);
+
 /* repr_is_pure(obj) (purerepr.c): formatting obj runs no Python code and
  * cannot raise. */
 PyObject *fl_ext_repr_is_pure(PyObject *obj);

@@ -16,6 +16,9 @@
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   memo_stats()                             the routing tests' memo (depmemo.c)
+ *   mem_batch_get(cache, keys, g, loads)     InMemoryCache's batch read
+ *                                            (membatch.c)
+ *   busy_keys(group, deps), least_index(r, n)  least-busy routing (busyscan.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -40,6 +43,8 @@ typedef struct {
     PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
     PyObject *cost_keys[FL_EXT_COST_KEYS];   /* cost_scan's keys */
     fl_depmemo *memo; /* routing tests' verdicts per deployment (depmemo.c) */
+    PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
+    PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -285,6 +290,25 @@ mod_ids_present(PyObject *module, PyObject *seq)
 }
 
 static PyObject *
+mod_mem_batch_get(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_mem_batch_get(get_state(module)->mem_names, args, nargs);
+}
+
+static PyObject *
+mod_busy_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_busy_keys(get_state(module)->busy_keys, args, nargs);
+}
+
+static PyObject *
+mod_least_index(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_least_index(args, nargs);
+}
+
+static PyObject *
 mod_memo_stats(PyObject *module, PyObject *unused)
 {
     uint64_t hits, misses;
@@ -345,6 +369,17 @@ static PyMethodDef module_methods[] = {
     {"ids_present", mod_ids_present, METH_O,
      "ids_present(deployments) -> bool: every candidate a plain dict with "
      "a str, int or None model_info id (routefilt.c)"},
+    {"mem_batch_get", (PyCFunction)(void (*)(void))mod_mem_batch_get,
+     METH_FASTCALL,
+     "mem_batch_get(cache, keys, module_globals, json_loads) -> list: "
+     "InMemoryCache's batch read, operation for operation (membatch.c)"},
+    {"busy_keys", (PyCFunction)(void (*)(void))mod_busy_keys, METH_FASTCALL,
+     "busy_keys(model_group, deployments) -> tuple | None: least-busy's "
+     "in-flight count keys (busyscan.c)"},
+    {"least_index", (PyCFunction)(void (*)(void))mod_least_index,
+     METH_FASTCALL,
+     "least_index(raw, n) -> int | None: least-busy's pick from the cached "
+     "counts (busyscan.c)"},
     {"memo_stats", mod_memo_stats, METH_NOARGS,
      "memo_stats() -> dict: hits and misses of the routing tests' memo "
      "(depmemo.c)"},
@@ -398,6 +433,12 @@ module_exec(PyObject *module)
     if (fl_ext_cost_keys(st->cost_keys) < 0) {
         goto error;
     }
+    if (fl_ext_mem_names(st->mem_names) < 0) {
+        goto error;
+    }
+    if (fl_ext_busy_keys_names(st->busy_keys) < 0) {
+        goto error;
+    }
     st->memo = fl_depmemo_new();
     if (st->memo == NULL) {
         goto error;
@@ -429,6 +470,12 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_VISIT(st->cost_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_MEM_NAMES; k++) {
+        Py_VISIT(st->mem_names[k]);
+    }
+    for (int k = 0; k < FL_EXT_BUSY_KEYS; k++) {
+        Py_VISIT(st->busy_keys[k]);
+    }
     return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
@@ -450,6 +497,12 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_CLEAR(st->cost_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_MEM_NAMES; k++) {
+        Py_CLEAR(st->mem_names[k]);
+    }
+    for (int k = 0; k < FL_EXT_BUSY_KEYS; k++) {
+        Py_CLEAR(st->busy_keys[k]);
     }
     fl_depmemo_clear(st->memo);
     return 0;

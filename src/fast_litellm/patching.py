@@ -264,8 +264,15 @@ class Registry:
                     f"(fingerprint {fp}, expected {', '.join(sorted(p.fingerprints))})",
                 )
             resolved.append((p, owner, attr, original))
+        built = []
         for p, owner, attr, original in resolved:
-            replacement = _wrap(self, comp, p, original)
+            try:
+                built.append((p, owner, attr, original, _wrap(self, comp, p, original)))
+            except Exception as exc:  # noqa: BLE001 - a replacement that cannot be built
+                # (a stale native module, say) refuses the component; nothing is patched yet
+                return self._refuse(comp, f"{p.target}: the replacement could not be built "
+                                          f"({type(exc).__name__}: {exc})")
+        for p, owner, attr, original, replacement in built:
             comp.applied.append((owner, attr, original))
             setattr(owner, attr, replacement)
             raw, rep = _raw_function(original), _raw_function(replacement)

@@ -15,7 +15,7 @@ from .._log import log
 
 # module names under fast_litellm.components, one per built-in component
 BUILTIN: tuple[str, ...] = ("token_counter", "batch_token_counting", "rate_limiter", "otel_seed", "routing",
-                             "gc_freeze", "dual_cache")
+                             "gc_freeze", "dual_cache", "memory_cache")
 
 
 def load(registry) -> None:

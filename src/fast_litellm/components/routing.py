@@ -799,6 +799,83 @@ def make_cooldown_filter(original):
     return _filter_cooldown_deployments
 
 
+# -- least-busy ---------------------------------------------------------------------------
+#
+# LiteLLM's least-busy selector validates the candidate list with pydantic, formats one key
+# per deployment, reads the in-flight counts (InMemoryCache, or Redis), validates the counts
+# with pydantic and takes the first smallest with min() over a lambda. In the plain case
+# (exact dicts, exact str or int64 ids, no Redis tier, counts that are None, exact ints
+# within 2**53 or finite floats) _native.busy_keys and _native.least_index give the same
+# keys and the same pick; the cache read is LiteLLM's call, unchanged.
+
+LEAST_BUSY = "litellm.router_strategy.least_busy:LeastBusyLoggingHandler.async_get_available_deployments"
+LEAST_BUSY_SYNC = "litellm.router_strategy.least_busy:LeastBusyLoggingHandler.get_available_deployments"
+FP_LEAST_BUSY = frozenset({"a2e1b6ae59db0fcb"})
+FP_LEAST_BUSY_SYNC = frozenset({"c312c87d8d4a6196"})
+FILTER_GUARDS += [
+    ("litellm.router_strategy.least_busy:_request_count_keys", frozenset({"03baa35fb10f71cb"})),
+    ("litellm.router_strategy.least_busy:_request_count_key", frozenset({"086613f260a2b0bb"})),
+    ("litellm.router_strategy.least_busy:_local_counts", frozenset({"8bcf6783c51fc65f"})),
+    ("litellm.router_strategy.least_busy:_as_counts", frozenset({"4d34b822216cf911"})),
+    ("litellm.router_strategy.least_busy:_least_busy", frozenset({"e98420bbdb245f0c"})),
+    # the shapes pydantic validates (what busy_keys restates)
+    ("litellm.router_strategy.least_busy:_Deployment", frozenset({"4cf5165a90da53c0"})),
+    ("litellm.router_strategy.least_busy:_DeploymentModelInfo", frozenset({"1e74e752b39c0e96"})),
+]
+
+# least-busy picks made here / handed to LiteLLM (tests read them)
+BUSY_FAST = {"served": 0, "delegated": 0}
+
+
+def _busy_helpers(original):
+    import sys
+
+    from .. import _native
+
+    inner = inspect.unwrap(original)
+    mod = sys.modules[inner.__globals__["__name__"]]
+    unchanged = still_bound((mod, "_request_count_keys"), (mod, "_request_count_key"),
+                            (mod, "_local_counts"), (mod, "_least_busy"), (mod, "_as_counts"),
+                            (mod, "_DEPLOYMENTS"), (mod, "_MEMORY_COUNTS"))
+    return inner, mod, unchanged, _native.busy_keys, _native.least_index
+
+
+def make_least_busy(original):
+    inner, mod, unchanged, busy_keys, least_index = _busy_helpers(original)
+
+    async def async_get_available_deployments(self, model_group, healthy_deployments):
+        keys = busy_keys(model_group, healthy_deployments) if unchanged() else None
+        if not keys or self.router_cache.redis_cache is not None:
+            BUSY_FAST["delegated"] += 1
+            return await inner(self, model_group, healthy_deployments)
+        BUSY_FAST["served"] += 1
+        raw = await self.router_cache.async_batch_get_cache(list(keys), local_only=True)
+        i = least_index(raw, len(keys))
+        if i is None:
+            return mod._least_busy(healthy_deployments, mod._local_counts(raw, keys))
+        return healthy_deployments[i]
+
+    return inner.__globals__["with_service_target"]("router_usage")(async_get_available_deployments)
+
+
+def make_least_busy_sync(original):
+    inner, mod, unchanged, busy_keys, least_index = _busy_helpers(original)
+
+    def get_available_deployments(self, model_group, healthy_deployments):
+        keys = busy_keys(model_group, healthy_deployments) if unchanged() else None
+        if not keys or self.router_cache.redis_cache is not None:
+            BUSY_FAST["delegated"] += 1
+            return inner(self, model_group, healthy_deployments)
+        BUSY_FAST["served"] += 1
+        raw = self.router_cache.batch_get_cache(list(keys), local_only=True)
+        i = least_index(raw, len(keys))
+        if i is None:
+            return mod._least_busy(healthy_deployments, mod._local_counts(raw, keys))
+        return healthy_deployments[i]
+
+    return inner.__globals__["with_service_target"]("router_usage")(get_available_deployments)
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -818,6 +895,8 @@ def register(registry) -> None:
             Patch(TAG_OVERRIDE, make_tag_override, FP_TAG_OVERRIDE, passthrough=(Exception,)),
             Patch(COOLDOWNS, make_cooldowns, FP_COOLDOWNS, passthrough=(Exception,)),
             Patch(COOLDOWN_FILTER, make_cooldown_filter, FP_COOLDOWN_FILTER, passthrough=(Exception,)),
+            Patch(LEAST_BUSY, make_least_busy, FP_LEAST_BUSY, passthrough=(Exception,)),
+            Patch(LEAST_BUSY_SYNC, make_least_busy_sync, FP_LEAST_BUSY_SYNC, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "

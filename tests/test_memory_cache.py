@@ -1,0 +1,191 @@
+"""The ``memory_cache`` component: InMemoryCache's batch reads in C against LiteLLM 1.108.7's.
+
+Each case is built twice from its seed (once with every patch reverted, once applied) and
+compared: the values returned, exceptions (type and message), the cache's ``cache_dict`` and
+``ttl_dict`` afterwards (expired entries are evicted by reads), how many times the cache's
+clock was called, and the ``__eq__`` calls of keys whose hash collides with a read key.
+Values cover every type ``json.loads`` treats differently (JSON text, invalid text, bytes,
+bytearray, numbers, containers, objects); keys are present, missing, expired, repeated,
+colliding or unhashable; the cache's clock, ``_remove_key`` and the module's ``json`` can be
+replaced, and a ``loads`` can raise an exception LiteLLM does not catch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import types
+
+import pytest
+
+import fast_litellm
+import litellm  # noqa: F401
+from fast_litellm.components import memory_cache as comp
+from litellm.caching import in_memory_cache as imc_mod
+from litellm.caching.dual_cache import DualCache
+from litellm.caching.in_memory_cache import InMemoryCache
+
+
+class Obj:
+    def __repr__(self):
+        return "Obj()"
+
+
+class SubStr(str):
+    pass
+
+
+class SubCache(InMemoryCache):
+    pass
+
+
+class Collider:
+    """Hashes like `twin`; logs every comparison."""
+
+    def __init__(self, twin, log, answer=False):
+        self.twin, self.log, self.answer = twin, log, answer
+
+    def __hash__(self):
+        return hash(self.twin)
+
+    def __eq__(self, other):
+        self.log.append(("eq", other))
+        return self.answer
+
+    def __repr__(self):
+        return f"Collider({self.twin!r})"
+
+
+VALUES = [0, 1, -3, 2**70, 1.5, float("nan"), True, None, "7", '{"a": [1, 2]}', "not json", "",
+          '"s"', b"12", bytearray(b"[1]"), b"\xff", {"a": 1}, [1, "x"], (1, 2), Obj(), SubStr("5"),
+          {1, 2}]
+
+
+def build(seed: int):
+    """(cache, keys, log, clock_calls, extra): one case, the same objects from the seed."""
+    rng = random.Random(seed)
+    log = []
+    calls = [0]
+    now = [1000.0]
+
+    def clock():
+        calls[0] += 1
+        if rng_flags.get("clock_raises") and calls[0] == 3:
+            raise ValueError("clock broke")
+        return now[0]
+
+    rng_flags = {"clock_raises": rng.random() < 0.05}
+    kind = rng.random()
+    cls = SubCache if kind < 0.05 else InMemoryCache
+    cache = cls(clock=clock)
+    names = [f"k{i}" for i in range(rng.randint(0, 12))]
+    for name in names:
+        if rng.random() < 0.8:
+            cache.cache_dict[name] = rng.choice(VALUES)
+            r = rng.random()
+            if r < 0.3:
+                cache.ttl_dict[name] = now[0] - rng.choice([1, 0.001])  # expired
+            elif r < 0.4:
+                cache.ttl_dict[name] = now[0]  # not expired: clock() > ttl is False
+            elif r < 0.8:
+                cache.ttl_dict[name] = now[0] + 60
+            # else: no ttl at all
+    keys = [rng.choice(names) if names and rng.random() < 0.8 else f"missing{rng.randrange(3)}"
+            for _ in range(rng.randint(0, 15))]
+    r = rng.random()
+    if r < 0.08 and keys:
+        c = Collider(keys[0], log)
+        cache.cache_dict[c] = "collider value"
+    elif r < 0.12 and keys:
+        c = Collider(keys[0], log, answer=True)  # equal to the key: found instead of it
+        cache.cache_dict[c] = 5
+        cache.ttl_dict[c] = now[0] + 1
+    elif r < 0.15:
+        keys.append(["unhashable"])
+    elif r < 0.18:
+        keys.append(7)
+    elif r < 0.2:
+        keys.append(SubStr(keys[0]) if keys else SubStr("k0"))
+    r = rng.random()
+    if r < 0.05:
+        def remove(key):
+            log.append(("remove", key))
+            cache.cache_dict.pop(key, None)
+        cache._remove_key = remove
+    elif r < 0.08:
+        cache.get_cache = lambda key, **kw: ("instance get_cache", key)
+    elif r < 0.1:
+        cache._is_key_expired = lambda key: True
+    shape = rng.random()
+    if shape < 0.1:
+        keys = tuple(keys)
+    elif shape < 0.13:
+        keys = iter(keys)
+    return cache, keys, log, calls, rng.random()
+
+
+def _state(cache):
+    return repr(cache.cache_dict), repr(cache.ttl_dict)
+
+
+def _read(seed, how):
+    cache, keys, log, calls, roll = build(seed)
+    saved_json = imc_mod.json
+    if roll < 0.06:
+        def loads(v):
+            log.append(("loads", repr(v)))
+            if v == "7":
+                raise KeyboardInterrupt("not an Exception")
+            return ("custom", repr(v))
+        imc_mod.json = types.SimpleNamespace(loads=loads)
+    try:
+        if how == "sync":
+            r = cache.batch_get_cache(keys)
+        elif how == "async":
+            r = asyncio.run(cache.async_batch_get_cache(keys=keys, extra="ignored"))
+        else:
+            r = asyncio.run(DualCache(in_memory_cache=cache).async_batch_get_cache(keys, local_only=True))
+        out = ("ok", repr(r))
+    except BaseException as e:  # noqa: BLE001 - compared, KeyboardInterrupt included
+        out = ("err", type(e).__name__, str(e))
+    finally:
+        imc_mod.json = saved_json
+    return out, _state(cache), calls[0], repr(log)
+
+
+def _both(fn):
+    fast_litellm.revert()
+    try:
+        want = fn()
+    finally:
+        fast_litellm.apply()
+    before = dict(comp.BATCH_FAST)
+    got = fn()
+    return want, got, comp.BATCH_FAST["served"] - before["served"], comp.BATCH_FAST["delegated"] - before["delegated"]
+
+
+def test_component_active():
+    assert fast_litellm.status()["memory_cache"]["active"]
+    assert getattr(InMemoryCache.async_batch_get_cache, "__fast_litellm_patch__", None) is not None
+
+
+@pytest.mark.parametrize("how", ["sync", "async", "dual"])
+@pytest.mark.parametrize("block", range(3))
+def test_generated_reads_same_outcome(how, block):
+    seeds = range(block * 700, (block + 1) * 700)
+    want, got, served, delegated = _both(lambda: [_read(s, how) for s in seeds])
+    for s, a, b in zip(seeds, want, got):
+        assert a == b, (s, a, b)
+    assert served > 450 and delegated > 40, (served, delegated)
+    if how != "dual":  # (DualCache logs what it catches and returns None)
+        assert {w[0][0] for w in want} == {"ok", "err"}
+    assert any(w[2] > 0 for w in want)  # clocks were called
+    assert any("eq" in w[3] for w in want) and any("loads" in w[3] for w in want)
+
+
+def test_counters_read_without_json_calls_but_strings_still_decoded():
+    cache = InMemoryCache()
+    cache.set_cache("a", 3)
+    cache.set_cache("b", '{"x": 1}')
+    cache.set_cache("c", "[1")
+    assert cache.batch_get_cache(["a", "b", "c", "d"]) == [3, {"x": 1}, "[1", None]
