@@ -196,3 +196,32 @@ def test_router_picks_same_sequence():
     assert got == want
     assert served >= 150
     assert len(set(want[0])) >= 6  # the in-flight counts moved the picks around
+
+
+from test_rate_limiter_redis import redis_server  # noqa: E402,F401 - a real redis-server (fixture)
+
+
+def test_shared_counts_in_redis_decide_as_in_litellm(redis_server):  # noqa: F811
+    """With a Redis tier LiteLLM reads the shared in-flight counts (here: dep-3 least busy,
+    while this worker's own counts say dep-0): the patched selector hands those calls to
+    LiteLLM and picks the same."""
+    from litellm.caching.redis_cache import RedisCache
+
+    client = redis_server.client()
+    shared = {f"m_request_count:dep-{i}": 5 - (i == 3) * 4 for i in range(6)}
+    client.mset(shared)
+
+    def scenario():
+        deps = [{"model_name": "m", "model_info": {"id": f"dep-{i}"}} for i in range(6)]
+        cache = DualCache(in_memory_cache=InMemoryCache(),
+                          redis_cache=RedisCache(host="127.0.0.1", port=redis_server.port))
+        for i in range(6):
+            cache.in_memory_cache.set_cache(f"m_request_count:dep-{i}", 0 if i == 0 else 9)
+        handler = LeastBusyLoggingHandler(router_cache=cache)
+        picks = [handler.get_available_deployments("m", deps)["model_info"]["id"]]
+        picks.append(asyncio.run(handler.async_get_available_deployments("m", deps))["model_info"]["id"])
+        return picks
+
+    want, got, served, delegated = _both(scenario)
+    assert want == got == ["dep-3", "dep-3"]
+    assert delegated == 2 and served == 0
