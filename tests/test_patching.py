@@ -331,3 +331,28 @@ def test_still_bound_sees_a_replaced_attribute():
     assert check() is False
     mod.g = max
     assert check() is True
+
+
+def test_still_bound_accepts_our_own_replacement_of_the_same_function(reg):
+    # another component's replacement of a helper (applied, or re-applied after a revert,
+    # after the check was made) stands for the helper; a foreign replacement does not
+    from fast_litellm.patching import still_bound
+
+    original = targets.add
+    check = still_bound((targets, "add"))
+    reg.register(component("t", "add", {"mode": "same"}, original))
+    reg.apply_all()
+    assert targets.add is not original and check() is True
+    reg.revert_all()
+    assert targets.add is original and check() is True
+    reg.apply_all()
+    assert check() is True
+
+    def foreign(a, b):
+        return a + b
+
+    saved, targets.add = targets.add, foreign
+    try:
+        assert check() is False
+    finally:
+        targets.add = saved

@@ -549,3 +549,19 @@ def test_named_and_weights_reject_bad_arguments():
                     (_native.metric_weights, ([],)), (_native.metric_weights, ([], b"rpm"))]:
         with pytest.raises(TypeError):
             f(*args)
+
+
+def test_fast_paths_still_served_after_revert_and_apply():
+    # the cooldown read inlines InMemoryCache/DualCache methods that the memory_cache
+    # component replaces; re-applied in another order, its helpers must still count as
+    # LiteLLM's (regression: every pick went to LiteLLM's cooldown read after a re-apply)
+    import asyncio
+
+    router = litellm.Router(model_list=[_plain(i) for i in range(3)])
+    fast_litellm.revert()
+    fast_litellm.apply()
+    before = dict(routing_comp.COOLDOWN_FAST)
+    asyncio.run(router.async_get_available_deployment(model="m", messages=[{"role": "user", "content": "x"}],
+                                                      request_kwargs={}))
+    assert routing_comp.COOLDOWN_FAST["served"] - before["served"] >= 1
+    assert routing_comp.COOLDOWN_FAST["delegated"] == before["delegated"]

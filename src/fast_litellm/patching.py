@@ -61,16 +61,29 @@ def fingerprint(obj: Any) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def _canonical(obj: Any) -> Any:
+    """LiteLLM's function behind one of our replacements (which behaves as it does), else obj."""
+    if isinstance(obj, types.FunctionType):
+        return obj.__dict__.get("__fast_litellm_original__", obj)
+    return obj
+
+
 def still_bound(*places: tuple[Any, str]) -> Callable[[], bool]:
     """A check, cheap enough for every call, that each ``(owner, attribute)`` still holds
     the object it held when the check was made: a replacement that reproduces LiteLLM's
-    helpers inline calls it and hands the call to LiteLLM when someone monkeypatched one."""
-    bound = tuple((owner, name, getattr(owner, name)) for owner, name in places)
+    helpers inline calls it and hands the call to LiteLLM when someone monkeypatched one.
+    One of fast_litellm's own replacements of that object (another component's, applied or
+    re-applied later) counts as the same object, and so does the original put back."""
+    bound = [[owner, name, getattr(owner, name)] for owner, name in places]
+    canon = [_canonical(entry[2]) for entry in bound]
 
     def check() -> bool:
-        for owner, name, obj in bound:
-            if getattr(owner, name) is not obj:
-                return False
+        for k, entry in enumerate(bound):
+            current = getattr(entry[0], entry[1])
+            if current is not entry[2]:
+                if _canonical(current) is not canon[k]:
+                    return False
+                entry[2] = current  # the same function behind it: remember the new object
         return True
 
     return check
