@@ -120,6 +120,14 @@ PyObject *fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 PyObject *fl_ext_least_index(PyObject *const *args, Py_ssize_t nargs);
 
+/* usage_keys(deployments, minute) (usagekeys.c): usage-based-routing-v2's
+ * counter keys, None outside the plain case.  `keys` from
+ * fl_ext_usage_keys_names (module state). */
+#define FL_EXT_USAGE_KEYS 6
+int fl_ext_usage_keys_names(PyObject **keys);
+PyObject *fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
+                            Py_ssize_t nargs);
+
 /* repr_is_pure(obj) (purerepr.c): formatting obj runs no Python code and
  * cannot raise. */
 PyObject *fl_ext_repr_is_pure(PyObject *obj);

@@ -19,6 +19,7 @@
  *   mem_batch_get(cache, keys, g, loads)     InMemoryCache's batch read
  *                                            (membatch.c)
  *   busy_keys(group, deps), least_index(r, n)  least-busy routing (busyscan.c)
+ *   usage_keys(deps, minute)                 usage-based v2's keys (usagekeys.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -45,6 +46,7 @@ typedef struct {
     fl_depmemo *memo; /* routing tests' verdicts per deployment (depmemo.c) */
     PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
     PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
+    PyObject *usage_keys[FL_EXT_USAGE_KEYS]; /* usage_keys' keys and texts */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -302,6 +304,12 @@ mod_busy_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_usage_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_usage_keys(get_state(module)->usage_keys, args, nargs);
+}
+
+static PyObject *
 mod_least_index(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -380,6 +388,9 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "least_index(raw, n) -> int | None: least-busy's pick from the cached "
      "counts (busyscan.c)"},
+    {"usage_keys", (PyCFunction)(void (*)(void))mod_usage_keys, METH_FASTCALL,
+     "usage_keys(deployments, minute) -> (list, list) | None: "
+     "usage-based-routing-v2's counter keys (usagekeys.c)"},
     {"memo_stats", mod_memo_stats, METH_NOARGS,
      "memo_stats() -> dict: hits and misses of the routing tests' memo "
      "(depmemo.c)"},
@@ -439,6 +450,9 @@ module_exec(PyObject *module)
     if (fl_ext_busy_keys_names(st->busy_keys) < 0) {
         goto error;
     }
+    if (fl_ext_usage_keys_names(st->usage_keys) < 0) {
+        goto error;
+    }
     st->memo = fl_depmemo_new();
     if (st->memo == NULL) {
         goto error;
@@ -476,6 +490,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_BUSY_KEYS; k++) {
         Py_VISIT(st->busy_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_USAGE_KEYS; k++) {
+        Py_VISIT(st->usage_keys[k]);
+    }
     return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
@@ -503,6 +520,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_BUSY_KEYS; k++) {
         Py_CLEAR(st->busy_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_USAGE_KEYS; k++) {
+        Py_CLEAR(st->usage_keys[k]);
     }
     fl_depmemo_clear(st->memo);
     return 0;

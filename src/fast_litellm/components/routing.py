@@ -876,6 +876,48 @@ def make_least_busy_sync(original):
     return inner.__globals__["with_service_target"]("router_usage")(get_available_deployments)
 
 
+# -- usage-based-routing-v2: the counter keys ---------------------------------------------
+#
+# Every v2 pick builds the tpm and rpm counter key of every candidate twice (the routing
+# read batch, then the selector): two f-strings through two .get chains per deployment.
+# _native.usage_keys builds the same lists in the plain case (usagekeys.c); otherwise the
+# method's own code runs, with the minute already read (the clock is read once, as LiteLLM
+# reads it once).
+
+USAGE_KEYS = "litellm.router_strategy.lowest_tpm_rpm_v2:LowestTPMLoggingHandler_v2.usage_counter_keys"
+FP_USAGE_KEYS = frozenset({"89587a08b8e69a08"})
+
+# v2 key lists built here / by the method's Python (tests read them)
+USAGE_KEYS_FAST = {"served": 0, "delegated": 0}
+
+
+def make_usage_keys(original):
+    from .. import _native
+
+    g = original.__globals__  # litellm.router_strategy.lowest_tpm_rpm_v2
+    build = _native.usage_keys
+
+    def usage_counter_keys(self, healthy_deployments: list) -> tuple[list[str], list[str]]:
+        """The `<id>:<model>:tpm:<HH-MM>` and `<id>:<model>:rpm:<HH-MM>` counter keys selection reads."""
+        current_minute = g["get_utc_datetime"]().strftime("%H-%M")
+        got = build(healthy_deployments, current_minute) if type(current_minute) is str else None
+        if got is not None:
+            USAGE_KEYS_FAST["served"] += 1
+            return got
+        USAGE_KEYS_FAST["delegated"] += 1
+        prefixes = tuple(
+            f"{m.get('model_info', {}).get('id')}:{m.get('litellm_params', {}).get('model')}"
+            for m in healthy_deployments
+            if isinstance(m, dict)
+        )
+        return (
+            [f"{prefix}:tpm:{current_minute}" for prefix in prefixes],
+            [f"{prefix}:rpm:{current_minute}" for prefix in prefixes],
+        )
+
+    return usage_counter_keys
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -897,6 +939,7 @@ def register(registry) -> None:
             Patch(COOLDOWN_FILTER, make_cooldown_filter, FP_COOLDOWN_FILTER, passthrough=(Exception,)),
             Patch(LEAST_BUSY, make_least_busy, FP_LEAST_BUSY, passthrough=(Exception,)),
             Patch(LEAST_BUSY_SYNC, make_least_busy_sync, FP_LEAST_BUSY_SYNC, passthrough=(Exception,)),
+            Patch(USAGE_KEYS, make_usage_keys, FP_USAGE_KEYS, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "

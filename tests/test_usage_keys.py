@@ -1,0 +1,128 @@
+"""usage-based-routing-v2's counter keys (``routing`` component, ``_native.usage_keys``)
+against LiteLLM 1.108.7's ``LowestTPMLoggingHandler_v2.usage_counter_keys``.
+
+Generated candidate lists mix plain deployments with everything the method's f-strings and
+``.get`` chains treat differently: ids and models of every type (str with odd characters,
+ints beyond int64, bools, floats, None, str subclasses, objects with their own ``__format__``),
+missing or non-dict ``model_info``/``litellm_params`` (which raise), dict subclasses, and
+non-dict items (skipped). The clock is frozen on the module (both sides read it at call
+time). Compared: the two key lists, or the exception (type and message).
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import types
+
+import pytest
+
+import fast_litellm
+import litellm  # noqa: F401
+from fast_litellm import _native
+from fast_litellm.components import routing as routing_comp
+from litellm.caching.dual_cache import DualCache
+from litellm.router_strategy import lowest_tpm_rpm_v2 as v2
+
+
+class SubStr(str):
+    pass
+
+
+class SubDict(dict):
+    pass
+
+
+class Fmt:
+    def __format__(self, spec):
+        return "custom-format"
+
+
+VALUES = ["gpt-4o", "openai/gpt-4o-mini", "", "a:b", "é✓\U0001f600", "\ud800", None, 0, 7, -12, 2**63 - 1,
+          2**63, 2**80, True, False, 1.5, SubStr("s"), Fmt(), b"bytes", ("t",)]
+ITEMS = [None, 3, "str item", 1.5, True, b"b", [1], (1,), {1, 2}, Fmt()]
+
+
+def gen(rng: random.Random):
+    out = []
+    plain = rng.random() < 0.5
+    for i in range(rng.choice([0, 1, 2, 5, 20])):
+        d = {"model_name": "m", "litellm_params": {"model": f"openai/gpt-{i}"}, "model_info": {"id": f"id-{i}"}}
+        if not plain:
+            r = rng.random()
+            if r < 0.15:
+                d["model_info"]["id"] = rng.choice(VALUES)
+            elif r < 0.3:
+                d["litellm_params"]["model"] = rng.choice(VALUES)
+            elif r < 0.35:
+                del d["model_info"]
+            elif r < 0.4:
+                del d["litellm_params"]["model"]
+            elif r < 0.43:
+                d["model_info"] = rng.choice([None, "x", SubDict(id="s"), types.MappingProxyType({"id": "p"})])
+            elif r < 0.46:
+                d["litellm_params"] = rng.choice([None, SubDict(model="s")])
+            elif r < 0.49:
+                d = SubDict(d)
+            elif r < 0.55:
+                d = rng.choice(ITEMS)
+        out.append(d)
+    return out if rng.random() < 0.8 else tuple(out)
+
+
+def _outcome(handler, deps):
+    try:
+        return ("ok", handler.usage_counter_keys(deps))
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        return ("err", type(e).__name__, str(e))
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    fixed = datetime.datetime(2025, 1, 2, 3, 4, 5)
+    monkeypatch.setattr(v2, "get_utc_datetime", lambda: fixed)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_generated_lists_same_keys(frozen, seed):
+    rng = random.Random(seed)
+    cases = [gen(rng) for _ in range(1500)]
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    fast_litellm.revert()
+    try:
+        want = [_outcome(handler, c) for c in cases]
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.USAGE_KEYS_FAST)
+    got = [_outcome(handler, c) for c in cases]
+    for c, a, b in zip(cases, want, got):
+        assert a == b, (c, a, b)
+    served = routing_comp.USAGE_KEYS_FAST["served"] - before["served"]
+    delegated = routing_comp.USAGE_KEYS_FAST["delegated"] - before["delegated"]
+    assert served > 700 and delegated > 200, (served, delegated)
+    assert {w[0] for w in want} == {"ok", "err"}
+
+
+def test_the_clock_is_read_once_per_call(monkeypatch):
+    calls = []
+    times = iter([datetime.datetime(2025, 1, 2, 3, 4, 59), datetime.datetime(2025, 1, 2, 3, 5, 0)])
+
+    def clock():
+        calls.append(1)
+        return next(times)
+
+    monkeypatch.setattr(v2, "get_utc_datetime", clock)
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    # a list the C builder declines: the method's own Python, with the minute already read
+    tpm, rpm = handler.usage_counter_keys([SubDict(model_info={"id": "a"}, litellm_params={"model": "x"})])
+    assert calls == [1] and tpm == ["a:x:tpm:03-04"] and rpm == ["a:x:rpm:03-04"]
+
+
+def test_usage_keys_directly():
+    deps = [{"model_info": {"id": "a"}, "litellm_params": {"model": "m"}}, None, {"litellm_params": {}}, 5]
+    assert _native.usage_keys(deps, "03-04") == (["a:m:tpm:03-04", "None:None:tpm:03-04"],
+                                                 ["a:m:rpm:03-04", "None:None:rpm:03-04"])
+    assert _native.usage_keys(iter(deps), "03-04") is None
+    assert _native.usage_keys([{"model_info": None}], "03-04") is None
+    with pytest.raises(TypeError):
+        _native.usage_keys([], 5)
