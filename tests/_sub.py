@@ -25,9 +25,9 @@ def emit(obj):
 
 # The framework tests watch the probe plugin alone; the built-in components have their own
 # tests (test_tokenizer, test_token_counter_diff, test_e2e_proxy), which turn them on.
-BUILTINS_OFF = {"FAST_LITELLM_TOKEN_COUNTER": "false", "FAST_LITELLM_BATCH_TOKEN_COUNTING": "false",
-                "FAST_LITELLM_RATE_LIMITER": "false", "FAST_LITELLM_OTEL_SEED": "false", "FAST_LITELLM_ROUTING": "false",
-                "FAST_LITELLM_GC_FREEZE": "false", "FAST_LITELLM_DUAL_CACHE": "false"}
+from fast_litellm.components import BUILTIN  # noqa: E402 - every built-in component, new ones included
+
+BUILTINS_OFF = {f"FAST_LITELLM_{name.upper()}": "false" for name in BUILTIN}
 
 
 def env_with(extra: dict | None = None, plugins: str | None = "plugins.probe") -> dict:
