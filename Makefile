@@ -10,7 +10,7 @@ CFLAGS_C := -std=c11 -Wall -Wextra -Werror -O1 -g -Icsrc/core
 CSRC_CORE := $(wildcard csrc/core/*.c)
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 
-.PHONY: all install run test pytest ctest valgrind fuzz asan-test apt-deps bench bench-micro clean
+.PHONY: all install run test pytest ctest valgrind fuzz asan-test memo-versions apt-deps bench bench-micro clean
 
 all: install
 
@@ -33,7 +33,7 @@ apt-deps:
 	if [ -n "$$need" ]; then echo "apt-get install$$need"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need) >/dev/null; fi
 
-test: install apt-deps ctest valgrind fuzz pytest asan-test
+test: install apt-deps ctest valgrind fuzz pytest asan-test memo-versions
 
 pytest: install
 	$(VPY) -m pytest -q
@@ -90,6 +90,22 @@ asan-test: install
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  FAST_LITELLM_EXPECT_SANITIZED=1 \
 	  $(VPY) -m pytest -q -m "not e2e and not deploy and not exhaustive" -p no:cacheprovider
+
+# The routing checks' memo reads CPython's dict version tags, deprecated from 3.12: the
+# extension built for each other interpreter it is compiled for (3.12, 3.13) that this
+# machine has, and tests/depmemo_tags.py run on it (the suite itself runs on the venv's).
+memo-versions:
+	@for v in 3.12 3.13; do py=""; \
+	  for c in $$(command -v python$$v) /usr/bin/python$$v /usr/local/bin/python$$v $$HOME/.pyenv/versions/$$v*/bin/python$$v; do \
+	    if [ -x "$$c" ] && "$$c" -c 'import sysconfig' >/dev/null 2>&1; then py=$$c; break; fi; done; \
+	  if [ -z "$$py" ]; then echo "memo-versions: no python$$v on this machine, not checked"; continue; fi; \
+	  inc=$$($$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
+	  suf=$$($$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'); \
+	  d=build/memo-$$v/fast_litellm; rm -rf build/memo-$$v; mkdir -p $$d; touch $$d/__init__.py; \
+	  $(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -Icsrc/core -Icsrc/ext -I$$inc \
+	    csrc/core/*.c csrc/ext/*.c -lm -o $$d/_native$$suf || exit 1; \
+	  PYTHONPATH=build/memo-$$v:tests $$py tests/depmemo_tags.py || exit 1; \
+	done
 
 # The end-to-end A/B proxy benchmark (about 11 minutes on 2 cores), then plots and the
 # tables of BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.

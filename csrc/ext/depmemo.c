@@ -26,9 +26,12 @@
  * deployment (simple-shuffle's weights); a further one is not memoised.
  * Memory: about 650 KB, allocated at the first use.
  *
- * The version tag is deprecated from CPython 3.12 and gone in 3.14: the
- * memo is compiled for 3.11 only (FL_MEMO_ENABLED), elsewhere every lookup
- * misses and every test runs (the verdicts are the same).
+ * The version tag is deprecated from CPython 3.12 (still maintained: "value
+ * change each time the dictionary is modified", the low bits now carry
+ * watcher flags) and gone in 3.14: the memo is compiled for 3.11 to 3.13
+ * (FL_MEMO_ENABLED), elsewhere every lookup misses and every test runs
+ * (the verdicts are the same).  tests/c/depmemo_tags.py checks the rule on
+ * each of those interpreters.
  *
  * Tags are read before a test runs.  A test can run Python code (the
  * __eq__ of a non-str key whose hash collides with one of its names, as
@@ -39,7 +42,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
+    !defined(Py_GIL_DISABLED)
 #define FL_MEMO_ENABLED 1
 #else
 #define FL_MEMO_ENABLED 0
@@ -168,11 +172,19 @@ fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
 }
 
 #if FL_MEMO_ENABLED
+/* (the field is marked deprecated from 3.12: read on purpose, see above) */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
 static inline uint64_t
 tag_of(PyObject *d)
 {
     return ((PyDictObject *)d)->ma_version_tag;
 }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 static inline size_t
 home_of(PyObject *d)

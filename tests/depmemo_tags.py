@@ -1,0 +1,143 @@
+"""The routing checks' memo (csrc/ext/depmemo.c) on the running interpreter, without LiteLLM.
+
+The memo keeps each deployment's verdicts while CPython's dict version tags of the
+deployment, its litellm_params and its model_info are unchanged. This script changes
+deployments in place in every way a dict can change and compares every native answer with
+the answer for a deep copy (new dicts: nothing remembered). It is imported by
+tests/test_depmemo.py (CPython 3.11, the suite's interpreter) and run by ``make
+memo-versions`` on CPython 3.12 and 3.13 (a build of the extension for each), where the tag
+is deprecated but kept; on 3.14 the memo is compiled out.
+
+    python tests/depmemo_tags.py   # with fast_litellm._native importable
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import sys
+
+from fast_litellm import _native
+
+PREFIX = "auto_router/"
+EXTRAS = [(), ("team_id",), ("blocked",), ("enable_tag_filtering",)]
+METRICS = ("weight", "rpm", "tpm")
+
+
+def plain(i: int) -> dict:
+    return {"model_name": "m", "litellm_params": {"model": f"openai/gpt-{i}", "api_key": "sk-x"},
+            "model_info": {"id": f"id-{i}"}}
+
+
+def answers(deps):
+    """Every memoised native check on `deps`."""
+    out = [_native.plain_deployments(deps, PREFIX), _native.plain_deployments(deps, None)]
+    out += [_native.plain_deployments(deps, None, *e) for e in EXTRAS[1:]]
+    out.append(_native.ids_present(deps))
+    out += [_native.metric_weights(deps, m) for m in METRICS]
+    return out
+
+
+def named(deps, name="m"):
+    got = _native.named_deployments(list(deps), list(range(len(deps))), name)
+    return None if got is None else [deps.index(d) for d in got]
+
+
+def fresh(deps):
+    """The same checks on new dicts: computed, not remembered."""
+    twin = copy.deepcopy(list(deps))
+    return answers(twin), named(twin)
+
+
+def mutate(rng: random.Random, deps: list) -> None:
+    """One change, in place, to one deployment (or its slot in the list)."""
+    k = rng.randrange(len(deps))
+    d = deps[k]
+    lp = d.get("litellm_params")
+    mi = d.get("model_info")
+    op = rng.randrange(26)
+    if op == 0 and type(lp) is dict:
+        lp["model"] = rng.choice(["auto_router/x", "openai/gpt-x", None, 3])
+    elif op == 1 and type(lp) is dict:
+        lp["model"] = lp.get("model")  # the same value again: still a change
+    elif op == 2 and type(lp) is dict:
+        lp["order"] = rng.choice([1, None, 0])
+    elif op == 3 and type(lp) is dict:
+        lp.pop("order", None)
+    elif op == 4 and type(lp) is dict:
+        lp[rng.choice(METRICS)] = rng.choice([None, 0, 1, 5, 2.5, True, "3", 10**400, -1])
+    elif op == 5 and type(lp) is dict:
+        lp.update(rpm=rng.choice([1, 9]), tpm=rng.choice([None, 100]))
+    elif op == 6 and type(lp) is dict and lp:
+        lp.popitem()
+    elif op == 7 and type(mi) is dict:
+        mi[rng.choice(["access_windows", "ptu_shares", "order", "team_id", "blocked",
+                       "enable_tag_filtering"])] = rng.choice([None, 1, "t", True])
+    elif op == 8 and type(mi) is dict:
+        mi.pop(rng.choice(["access_windows", "order", "team_id", "blocked", "id"]), None)
+    elif op == 9 and type(mi) is dict:
+        mi["id"] = rng.choice(["id-x", 7, None, 1.5, ("t",)])
+    elif op == 10 and type(mi) is dict:
+        mi.clear()
+    elif op == 11 and type(mi) is dict:
+        mi |= {"team_id": rng.choice([None, "t"])}
+    elif op == 12 and type(mi) is dict:
+        mi.setdefault("order", 2)
+    elif op == 13:
+        d["model_info"] = rng.choice([None, {"id": "new"}, "x", {"id": "n", "blocked": True}])
+    elif op == 14:
+        d.pop("model_info", None)
+    elif op == 15:
+        d["litellm_params"] = rng.choice([None, {"model": "openai/y", "rpm": 3}, {"order": 1}, 5])
+    elif op == 16:
+        d["model_name"] = rng.choice(["m", "other", 7])
+    elif op == 17:
+        d.update(model_name="m")
+    elif op == 18:
+        d.clear()
+        d.update(plain(rng.randrange(1000)))  # the same dict object, plain again, new children
+    elif op == 19:
+        deps[k] = plain(rng.randrange(1000))  # a new dict in the slot
+    elif op == 20:
+        deps[k] = deps[rng.randrange(len(deps))]  # the same dict twice
+    elif op == 21 and type(lp) is dict:
+        d["litellm_params"] = dict(lp)  # an equal, new child
+    elif op == 22 and type(mi) is dict:
+        d["model_info"] = dict(mi)
+    elif op == 23 and type(lp) is dict:
+        del d["litellm_params"]
+    elif op == 24 and type(mi) is dict:
+        mi["access_windows"] = None
+    elif op == 25:
+        d.setdefault("model_name", "m")
+
+
+def check(seed: int, rounds: int = 400) -> int:
+    """Changes and checks from one seed; the memo hits it took (0 where it is compiled out)."""
+    rng = random.Random(seed)
+    deps = [plain(i) for i in range(rng.choice([3, 20, 60]))]
+    for d in deps:
+        d["litellm_params"]["rpm"] = rng.choice([None, 1, 4, 2.5])
+    hits = _native.memo_stats()["hits"]
+    for _ in range(rounds):
+        for _ in range(rng.choice([0, 1, 1, 2, 5])):
+            mutate(rng, deps)
+        got = (answers(deps), named(deps))
+        want = fresh(deps)
+        assert got == want, (seed, deps, got, want)
+    return _native.memo_stats()["hits"] - hits
+
+
+def main() -> int:
+    hits = sum(check(seed) for seed in range(12))
+    enabled = (3, 11) <= sys.version_info[:2] < (3, 14)
+    print(f"depmemo_tags: Python {sys.version.split()[0]}: 12 seeds x 400 rounds identical, "
+          f"{hits} memo hits")
+    if enabled and hits == 0:
+        print("depmemo_tags: the memo should be compiled in on this version and was never used")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
