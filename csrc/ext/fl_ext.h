@@ -128,6 +128,16 @@ int fl_ext_usage_keys_names(PyObject **keys);
 PyObject *fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
                             Py_ssize_t nargs);
 
+/* v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values) and v2_potential(
+ * healthy, tpm_dict, rpm_dict, input_tokens) (v2scan.c): usage-based v2's
+ * selection loops, None outside the plain case.  `keys` from fl_ext_v2_keys
+ * (module state). */
+#define FL_EXT_V2_KEYS 5
+int fl_ext_v2_keys(PyObject **keys);
+PyObject *fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
+                              Py_ssize_t nargs);
+
 /* repr_is_pure(obj) (purerepr.c): formatting obj runs no Python code and
  * cannot raise. */
 PyObject *fl_ext_repr_is_pure(PyObject *obj);

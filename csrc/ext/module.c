@@ -20,6 +20,7 @@
  *                                            (membatch.c)
  *   busy_keys(group, deps), least_index(r, n)  least-busy routing (busyscan.c)
  *   usage_keys(deps, minute)                 usage-based v2's keys (usagekeys.c)
+ *   v2_dicts(...), v2_potential(...)         usage-based v2's loops (v2scan.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -47,6 +48,7 @@ typedef struct {
     PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
     PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
     PyObject *usage_keys[FL_EXT_USAGE_KEYS]; /* usage_keys' keys and texts */
+    PyObject *v2_keys[FL_EXT_V2_KEYS];       /* v2_potential's dict keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -310,6 +312,19 @@ mod_usage_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_v2_dicts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_v2_dicts(args, nargs);
+}
+
+static PyObject *
+mod_v2_potential(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_v2_potential(get_state(module)->v2_keys, args, nargs);
+}
+
+static PyObject *
 mod_least_index(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -391,6 +406,13 @@ static PyMethodDef module_methods[] = {
     {"usage_keys", (PyCFunction)(void (*)(void))mod_usage_keys, METH_FASTCALL,
      "usage_keys(deployments, minute) -> (list, list) | None: "
      "usage-based-routing-v2's counter keys (usagekeys.c)"},
+    {"v2_dicts", (PyCFunction)(void (*)(void))mod_v2_dicts, METH_FASTCALL,
+     "v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values) -> (dict, dict) | "
+     "None: usage-based v2's usage maps (v2scan.c)"},
+    {"v2_potential", (PyCFunction)(void (*)(void))mod_v2_potential,
+     METH_FASTCALL,
+     "v2_potential(healthy, tpm_dict, rpm_dict, input_tokens) -> list | None: "
+     "usage-based v2's candidates before the draw (v2scan.c)"},
     {"memo_stats", mod_memo_stats, METH_NOARGS,
      "memo_stats() -> dict: hits and misses of the routing tests' memo "
      "(depmemo.c)"},
@@ -453,6 +475,9 @@ module_exec(PyObject *module)
     if (fl_ext_usage_keys_names(st->usage_keys) < 0) {
         goto error;
     }
+    if (fl_ext_v2_keys(st->v2_keys) < 0) {
+        goto error;
+    }
     st->memo = fl_depmemo_new();
     if (st->memo == NULL) {
         goto error;
@@ -493,6 +518,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_USAGE_KEYS; k++) {
         Py_VISIT(st->usage_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
+        Py_VISIT(st->v2_keys[k]);
+    }
     return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
@@ -523,6 +551,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_USAGE_KEYS; k++) {
         Py_CLEAR(st->usage_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
+        Py_CLEAR(st->v2_keys[k]);
     }
     fl_depmemo_clear(st->memo);
     return 0;

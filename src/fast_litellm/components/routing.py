@@ -918,6 +918,92 @@ def make_usage_keys(original):
     return usage_counter_keys
 
 
+# -- usage-based-routing-v2: the selection loops ------------------------------------------
+#
+# _common_checks_available_deployment builds the usage maps from the counter keys, counts the
+# input tokens, gives unseen candidates a 0 and calls _return_potential_deployments, which
+# reads every candidate's limits through .get chains. _native.v2_dicts / v2_potential
+# (v2scan.c) do the loops in the plain case; the token count, the debug line, print_verbose
+# and the random draw are LiteLLM's calls, in its order.
+
+V2_CHECKS = ("litellm.router_strategy.lowest_tpm_rpm_v2:LowestTPMLoggingHandler_v2."
+             "_common_checks_available_deployment")
+FP_V2_CHECKS = frozenset({"cfc91ef16e42fe81"})
+FILTER_GUARDS += [
+    ("litellm.router_strategy.lowest_tpm_rpm_v2:LowestTPMLoggingHandler_v2._return_potential_deployments",
+     frozenset({"1a9fb947b1ea8b3d"})),
+]
+
+# v2 selections made here / by LiteLLM's code (tests read them)
+V2_FAST = {"served": 0, "delegated": 0}
+
+
+def make_v2_checks(original):
+    from .. import _native
+
+    g = original.__globals__  # litellm.router_strategy.lowest_tpm_rpm_v2
+    cls = g["LowestTPMLoggingHandler_v2"]
+    dicts = _native.v2_dicts
+    potential_of = _native.v2_potential
+    unchanged = still_bound((cls, "_return_potential_deployments"))
+
+    def _common_checks_available_deployment(
+        self,
+        model_group: str,
+        healthy_deployments: list,
+        tpm_keys: list,
+        tpm_values,
+        rpm_keys: list,
+        rpm_values,
+        messages=None,
+        input=None,
+    ):
+        """
+        Common checks for get available deployment, across sync + async implementations
+        """
+        if tpm_values is None or rpm_values is None:
+            return None
+        maps = None
+        if unchanged() and "_return_potential_deployments" not in getattr(self, "__dict__", {}):
+            maps = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values)
+        if maps is None:
+            V2_FAST["delegated"] += 1
+            return original(self, model_group, healthy_deployments, tpm_keys, tpm_values, rpm_keys,
+                            rpm_values, messages, input)
+        tpm_dict, rpm_dict = maps
+
+        try:
+            input_tokens = g["token_counter"](messages=messages, text=input)
+        except Exception:
+            input_tokens = 0
+        g["verbose_router_logger"].debug("input_tokens=%s", input_tokens)
+
+        potential_deployments = potential_of(healthy_deployments, tpm_dict, rpm_dict, input_tokens)
+        if potential_deployments is None:
+            # LiteLLM's remaining steps (nothing written yet)
+            V2_FAST["delegated"] += 1
+            for d in healthy_deployments:
+                tpm_key = d["model_info"]["id"]
+                if tpm_key not in tpm_dict or tpm_dict[tpm_key] is None:
+                    tpm_dict[tpm_key] = 0
+            potential_deployments = self._return_potential_deployments(
+                healthy_deployments=healthy_deployments,
+                all_deployments=tpm_dict,
+                input_tokens=input_tokens,
+                rpm_dict=rpm_dict,
+            )
+        else:
+            V2_FAST["served"] += 1
+        g["print_verbose"]("returning picked lowest tpm/rpm deployment.")
+
+        if len(potential_deployments) > 0:
+            return g["random"].choice(potential_deployments)
+        else:
+            return None
+
+    return _common_checks_available_deployment
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -940,6 +1026,7 @@ def register(registry) -> None:
             Patch(LEAST_BUSY, make_least_busy, FP_LEAST_BUSY, passthrough=(Exception,)),
             Patch(LEAST_BUSY_SYNC, make_least_busy_sync, FP_LEAST_BUSY_SYNC, passthrough=(Exception,)),
             Patch(USAGE_KEYS, make_usage_keys, FP_USAGE_KEYS, passthrough=(Exception,)),
+            Patch(V2_CHECKS, make_v2_checks, FP_V2_CHECKS, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "

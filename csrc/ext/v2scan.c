@@ -1,0 +1,409 @@
+/* v2scan.c - usage-based-routing-v2's selection loops (LiteLLM 1.108.7,
+ * LowestTPMLoggingHandler_v2._common_checks_available_deployment and
+ * _return_potential_deployments), in the plain case.
+ *
+ * v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values): LiteLLM's
+ *     tpm_dict = {}; for idx, key in enumerate(tpm_keys):
+ *         tpm_dict[tpm_keys[idx].split(":")[0]] = tpm_values[idx]
+ * (and rpm_dict alike) as a (tpm_dict, rpm_dict) pair, when the keys are
+ * exact lists of exact strs and the values exact lists or tuples at least
+ * as long; None otherwise (LiteLLM's code then runs, and raises where it
+ * raises).  No Python code runs: str keys, values stored as they are.
+ *
+ * v2_potential(healthy, tpm_dict, rpm_dict, input_tokens): the rest of the
+ * selection before the random draw -- LiteLLM's loop that gives every
+ * healthy id missing from tpm_dict (or None there) a 0, then
+ * _return_potential_deployments(healthy, tpm_dict, input_tokens, rpm_dict):
+ * the candidates whose usage is lowest among those under their tpm and rpm
+ * limits, in LiteLLM's order.  Plain case, checked before anything is
+ * written: healthy an exact list or tuple of exact dicts with an exact dict
+ * "model_info" holding an exact str "id"; "litellm_params" absent or an
+ * exact dict; every "tpm" and "rpm" limit read (deployment, litellm_params,
+ * model_info, in LiteLLM's order) None or an exact int in the int64 range
+ * or an exact float; every usage value in tpm_dict and rpm_dict None, an
+ * exact int in the int64 range or an exact float; every tpm_dict key an
+ * exact str; input_tokens an exact int in the int64 range.  Then the
+ * arithmetic and comparisons are Python's own (PyNumber_Add,
+ * PyObject_RichCompareBool on those types: no code runs, no overflow) and
+ * the answer is the list LiteLLM builds.  None when not plain (nothing
+ * written then). */
+#include "fl_ext.h"
+
+enum { V_MODEL_INFO, V_ID, V_LITELLM_PARAMS, V_TPM, V_RPM, V_COUNT };
+static const char *const key_text[V_COUNT] = {"model_info", "id", "litellm_params",
+                                              "tpm", "rpm"};
+
+_Static_assert(V_COUNT == FL_EXT_V2_KEYS, "fl_ext.h: FL_EXT_V2_KEYS");
+
+int
+fl_ext_v2_keys(PyObject **keys)
+{
+    return fl_ext_intern_keys(key_text, V_COUNT, keys);
+}
+
+/* s.split(":")[0] for an exact str: a new reference */
+static PyObject *
+head_of(PyObject *s)
+{
+    Py_ssize_t at = PyUnicode_FindChar(s, ':', 0, PyUnicode_GET_LENGTH(s), 1);
+    if (at == -2) {
+        return NULL;
+    }
+    if (at < 0) {
+        return Py_NewRef(s);
+    }
+    return PyUnicode_Substring(s, 0, at);
+}
+
+/* one dict from keys and values as LiteLLM's loop builds it, or NULL with
+ * *plain = 0 (no exception) when not plain */
+static PyObject *
+keyed(PyObject *keys, PyObject *values, int *plain)
+{
+    PyObject *d;
+    Py_ssize_t n;
+    *plain = 1;
+    if (!PyList_CheckExact(keys) ||
+        (!PyList_CheckExact(values) && !PyTuple_CheckExact(values))) {
+        *plain = 0;
+        return NULL;
+    }
+    n = PyList_GET_SIZE(keys);
+    if (PySequence_Fast_GET_SIZE(values) < n) {
+        *plain = 0; /* LiteLLM's IndexError */
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i))) {
+            *plain = 0;
+            return NULL;
+        }
+    }
+    d = PyDict_New();
+    if (d == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *h = head_of(PyList_GET_ITEM(keys, i));
+        int r;
+        if (h == NULL) {
+            Py_DECREF(d);
+            return NULL;
+        }
+        r = PyDict_SetItem(d, h, PySequence_Fast_GET_ITEM(values, i));
+        Py_DECREF(h);
+        if (r < 0) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+PyObject *
+fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *tpm = NULL, *rpm = NULL, *res;
+    int plain;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "v2_dicts() expects (tpm_keys, tpm_values, rpm_keys, "
+                        "rpm_values)");
+        return NULL;
+    }
+    tpm = keyed(args[0], args[1], &plain);
+    if (tpm == NULL) {
+        if (plain) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    rpm = keyed(args[2], args[3], &plain);
+    if (rpm == NULL) {
+        Py_DECREF(tpm);
+        if (plain) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    res = PyTuple_Pack(2, tpm, rpm);
+    Py_DECREF(tpm);
+    Py_DECREF(rpm);
+    return res;
+}
+
+/* a usage value or limit that the loop may read: None, an int64 int or a float */
+static int
+plain_number(PyObject *v)
+{
+    if (v == Py_None || PyFloat_CheckExact(v)) {
+        return 1;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow != 0 || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* the limit LiteLLM reads for `name` (borrowed; NULL = none: float("inf")),
+ * 1 plain / 0 not */
+static int
+limit_of(PyObject *const *keys, PyObject *d, PyObject *name, PyObject **out)
+{
+    PyObject *lp, *mi, *v;
+    *out = NULL;
+    v = PyDict_GetItemWithError(d, name);
+    if (v == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (v == NULL || v == Py_None) {
+        lp = PyDict_GetItemWithError(d, keys[V_LITELLM_PARAMS]);
+        if (lp == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        v = NULL;
+        if (lp != NULL) {
+            if (!PyDict_CheckExact(lp)) {
+                return 0;
+            }
+            v = PyDict_GetItemWithError(lp, name);
+            if (v == NULL && PyErr_Occurred()) {
+                return -1;
+            }
+        }
+    }
+    if (v == NULL || v == Py_None) {
+        mi = PyDict_GetItemWithError(d, keys[V_MODEL_INFO]); /* an exact dict */
+        if (mi == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        v = PyDict_GetItemWithError(mi, name);
+        if (v == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    if (v == NULL || v == Py_None) {
+        return 1;
+    }
+    if (!plain_number(v)) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* the id of a healthy deployment (borrowed), NULL with no exception when
+ * not plain */
+static PyObject *
+id_of(PyObject *const *keys, PyObject *d)
+{
+    PyObject *mi, *id;
+    if (!PyDict_CheckExact(d)) {
+        return NULL;
+    }
+    mi = PyDict_GetItemWithError(d, keys[V_MODEL_INFO]);
+    if (mi == NULL || !PyDict_CheckExact(mi)) {
+        return NULL;
+    }
+    id = PyDict_GetItemWithError(mi, keys[V_ID]);
+    if (id == NULL || !PyUnicode_CheckExact(id)) {
+        return NULL;
+    }
+    return id;
+}
+
+/* every check of the docstring that does not need the fill: 1, 0, -1 */
+static int
+plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
+             PyObject *rpm_dict, PyObject *tokens)
+{
+    PyObject *k, *v, *lim;
+    Py_ssize_t pos = 0;
+    if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
+        !PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(rpm_dict) ||
+        !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
+        int r;
+        if (id_of(keys, d) == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        if ((r = limit_of(keys, d, keys[V_TPM], &lim)) != 1 ||
+            (r = limit_of(keys, d, keys[V_RPM], &lim)) != 1) {
+            return r;
+        }
+    }
+    while (PyDict_Next(tpm_dict, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k) || !plain_number(v)) {
+            return 0;
+        }
+    }
+    pos = 0;
+    while (PyDict_Next(rpm_dict, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k) || !plain_number(v)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* `a op b` for two plain numbers: 1, 0 or -1 */
+static int
+above(PyObject *a, PyObject *b, int op)
+{
+    return PyObject_RichCompareBool(a, b, op);
+}
+
+PyObject *
+fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
+                    Py_ssize_t nargs)
+{
+    PyObject *healthy, *tpm_dict, *rpm_dict, *tokens;
+    PyObject *lookup = NULL, *potential = NULL, *items = NULL, *inf = NULL,
+             *one = NULL, *lowest = NULL;
+    int r;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "v2_potential() expects (healthy, tpm_dict, rpm_dict, "
+                        "input_tokens)");
+        goto error;
+    }
+    healthy = args[0];
+    tpm_dict = args[1];
+    rpm_dict = args[2];
+    tokens = args[3];
+    r = plain_inputs(keys, healthy, tpm_dict, rpm_dict, tokens);
+    if (r < 0) {
+        goto error;
+    }
+    if (r == 0) {
+        Py_RETURN_NONE;
+    }
+    /* the fill: healthy ids missing from tpm_dict, or None there, get 0 */
+    one = PyLong_FromLong(1);
+    inf = PyFloat_FromDouble(Py_HUGE_VAL);
+    lookup = PyDict_New();
+    potential = PyList_New(0);
+    if (one == NULL || inf == NULL || lookup == NULL || potential == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
+        PyObject *id = id_of(keys, d), *cur, *zero;
+        cur = PyDict_GetItemWithError(tpm_dict, id);
+        if (cur == NULL && PyErr_Occurred()) {
+            goto error;
+        }
+        if (cur == NULL || cur == Py_None) {
+            zero = PyLong_FromLong(0);
+            if (zero == NULL || PyDict_SetItem(tpm_dict, id, zero) < 0) {
+                Py_XDECREF(zero);
+                goto error;
+            }
+            Py_DECREF(zero);
+        }
+        /* _return_potential_deployments' id -> deployment map (last wins) */
+        if (PyDict_SetItem(lookup, id, d) < 0) {
+            goto error;
+        }
+    }
+    items = PyDict_Items(tpm_dict);
+    if (items == NULL) {
+        goto error;
+    }
+    lowest = Py_NewRef(inf);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *item_tpm = PyTuple_GET_ITEM(pair, 1);
+        PyObject *item, *dep, *tpm_lim, *rpm_lim, *sum, *used;
+        int over;
+        item = head_of(PyTuple_GET_ITEM(pair, 0));
+        if (item == NULL) {
+            goto error;
+        }
+        dep = PyDict_GetItemWithError(lookup, item);
+        if (dep == NULL || item_tpm == Py_None) {
+            Py_DECREF(item);
+            if (PyErr_Occurred()) {
+                goto error;
+            }
+            continue;
+        }
+        if (limit_of(keys, dep, keys[V_TPM], &tpm_lim) != 1 ||
+            limit_of(keys, dep, keys[V_RPM], &rpm_lim) != 1) {
+            Py_DECREF(item);
+            goto error; /* checked plain above: only an error here */
+        }
+        sum = PyNumber_Add(item_tpm, tokens);
+        if (sum == NULL) {
+            Py_DECREF(item);
+            goto error;
+        }
+        over = above(sum, tpm_lim != NULL ? tpm_lim : inf, Py_GT);
+        Py_DECREF(sum);
+        if (over == 0) {
+            used = PyDict_GetItemWithError(rpm_dict, item);
+            if (used != NULL && used != Py_None) {
+                PyObject *next = PyNumber_Add(used, one);
+                if (next == NULL) {
+                    Py_DECREF(item);
+                    goto error;
+                }
+                over = above(next, rpm_lim != NULL ? rpm_lim : inf, Py_GE);
+                Py_DECREF(next);
+            } else if (PyErr_Occurred()) {
+                over = -1;
+            }
+        }
+        Py_DECREF(item);
+        if (over < 0) {
+            goto error;
+        }
+        if (over) {
+            continue;
+        }
+        r = above(item_tpm, lowest, Py_EQ);
+        if (r < 0) {
+            goto error;
+        }
+        if (r) {
+            if (PyList_Append(potential, dep) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        r = above(item_tpm, lowest, Py_LT);
+        if (r < 0) {
+            goto error;
+        }
+        if (r) {
+            Py_SETREF(lowest, Py_NewRef(item_tpm));
+            if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0 ||
+                PyList_Append(potential, dep) < 0) {
+                goto error;
+            }
+        }
+    }
+    Py_DECREF(lowest);
+    Py_DECREF(items);
+    Py_DECREF(lookup);
+    Py_DECREF(inf);
+    Py_DECREF(one);
+    return potential;
+error:
+    Py_XDECREF(lowest);
+    Py_XDECREF(items);
+    Py_XDECREF(lookup);
+    Py_XDECREF(potential);
+    Py_XDECREF(inf);
+    Py_XDECREF(one);
+    return NULL;
+}

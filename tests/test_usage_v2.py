@@ -1,0 +1,158 @@
+"""usage-based-routing-v2's selection (``routing`` component, ``_native.v2_dicts`` and
+``v2_potential``) against LiteLLM 1.108.7's ``_common_checks_available_deployment``.
+
+Each generated case is built twice from its seed (every patch reverted, then applied) and
+run after ``random.seed``: candidates with tpm/rpm limits at the top level, in
+``litellm_params`` or ``model_info`` (ints, floats, None, 0, inf, nan, strs, huge ints), ids
+with colons, duplicate ids, missing ids; usage values of every type (None, ints, floats, nan,
+strs, huge ints); keys that are not str, value lists shorter than the keys, None for the
+values; messages and text for the token count. Compared: the pick (position), exceptions
+(type and message), ``random`` afterwards. Then the whole async pick of a real
+``LowestTPMLoggingHandler_v2`` over its cache, and a real Router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import random
+
+import pytest
+
+import fast_litellm
+import litellm
+from fast_litellm.components import routing as routing_comp
+from litellm.caching.dual_cache import DualCache
+from litellm.router_strategy import lowest_tpm_rpm_v2 as v2
+
+
+class SubDict(dict):
+    pass
+
+
+LIMITS = [None, None, 0, 1, 5, 100, 1000, 2.5, float("inf"), float("nan"), "100", 10**30]
+USAGE = [None, 0, 1, 3, 50, 999, 2.5, float("nan"), float("inf"), "7", 10**30, True]
+
+
+def build(seed: int):
+    rng = random.Random(seed)
+    plain = rng.random() < 0.6
+    n = rng.choice([0, 1, 2, 3, 5, 12])
+    healthy = []
+    for i in range(n):
+        ident = f"id-{i}" if plain or rng.random() < 0.8 else rng.choice(["a:b", f"id-{i - 1}", 7, None])
+        d = {"model_name": "m", "litellm_params": {"model": f"openai/m{i}"}, "model_info": {"id": ident}}
+        for metric in ("tpm", "rpm"):
+            where = rng.randrange(5)
+            value = rng.choice(LIMITS[:9] if plain else LIMITS)
+            if where == 0:
+                d[metric] = value
+            elif where == 1:
+                d["litellm_params"][metric] = value
+            elif where == 2:
+                d["model_info"][metric] = value
+        if not plain and rng.random() < 0.08:
+            kind = rng.randrange(4)
+            if kind == 0:
+                d["litellm_params"] = None
+            elif kind == 1:
+                del d["litellm_params"]
+            elif kind == 2:
+                d = SubDict(d)
+            else:
+                d["model_info"] = SubDict(d["model_info"])
+        healthy.append(d)
+    ids = [(d.get("model_info") or {}).get("id") for d in healthy] + ["stale-id"]
+    tpm_keys = [f"{i}:openai/x:tpm:03-04" for i in ids if rng.random() < 0.8]
+    rpm_keys = [f"{i}:openai/x:rpm:03-04" for i in ids if rng.random() < 0.8]
+    pool = USAGE[:7] if plain else USAGE
+    tpm_values = [rng.choice(pool) for _ in tpm_keys]
+    rpm_values = [rng.choice(pool) for _ in rpm_keys]
+    if not plain:
+        r = rng.random()
+        if r < 0.05:
+            tpm_values = None
+        elif r < 0.1 and tpm_values:
+            tpm_values.pop()
+        elif r < 0.13:
+            tpm_keys.append(7)
+            tpm_values.append(1)
+        elif r < 0.16:
+            rpm_values = tuple(rpm_values)
+    messages = rng.choice([None, [{"role": "user", "content": "hello there " * rng.randrange(1, 40)}]])
+    text = None if messages else rng.choice([None, "some input text"])
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    return handler, healthy, tpm_keys, tpm_values, rpm_keys, rpm_values, messages, text
+
+
+def _pick(seed: int):
+    handler, healthy, tk, tv, rk, rv, messages, text = build(seed)
+    random.seed(seed)
+    try:
+        got = handler._common_checks_available_deployment("m", healthy, tk, tv, rk, rv, messages, text)
+        out = ("ok", None if got is None else next(i for i, d in enumerate(healthy) if d is got))
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        out = ("err", type(e).__name__, str(e)[:300])
+    return out, random.random()
+
+
+def _both(fn):
+    fast_litellm.revert()
+    try:
+        want = fn()
+    finally:
+        fast_litellm.apply()
+    before = dict(routing_comp.V2_FAST)
+    got = fn()
+    return want, got, routing_comp.V2_FAST["served"] - before["served"], \
+        routing_comp.V2_FAST["delegated"] - before["delegated"]
+
+
+@pytest.mark.parametrize("block", range(3))
+def test_generated_cases_same_pick(block):
+    seeds = range(block * 1500, (block + 1) * 1500)
+    want, got, served, delegated = _both(lambda: [_pick(s) for s in seeds])
+    for s, a, b in zip(seeds, want, got):
+        assert a == b, (s, a, b)
+    assert served > 500 and delegated > 150, (served, delegated)
+    outcomes = [w[0] for w in want]
+    assert {o[0] for o in outcomes} == {"ok", "err"}
+    assert sum(1 for o in outcomes if o == ("ok", None)) > 20  # nothing under its limits
+    assert len({o[1] for o in outcomes if o[0] == "ok"}) > 5
+
+
+def _handler_scenario():
+    """A handler's whole async pick over its cache while usage is recorded between picks."""
+    rng = random.Random(11)
+    cache = DualCache()
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=cache)
+    healthy = [{"model_name": "m", "litellm_params": {"model": f"openai/m{i}", "tpm": rng.choice([None, 400, 900]),
+                                                      "rpm": rng.choice([2, 3, 5])},
+                "model_info": {"id": f"dep-{i}"}} for i in range(10)]
+    picks = []
+
+    async def main():
+        for _ in range(60):
+            try:
+                d = await handler.async_get_available_deployments("m", healthy,
+                                                                  messages=[{"role": "user", "content": "hi"}])
+                picks.append(d["model_info"]["id"])
+            except litellm.RateLimitError as e:
+                picks.append(("429", str(e)[:200]))
+                d = rng.choice(healthy)
+            tpm_keys, rpm_keys = handler.usage_counter_keys([d])
+            await cache.async_increment_cache(key=tpm_keys[0], value=rng.randrange(20, 200))
+            await cache.async_increment_cache(key=rpm_keys[0], value=1)
+
+    random.seed(3)
+    asyncio.run(main())
+    return picks, random.random()
+
+
+def test_handler_picks_same_sequence(monkeypatch):
+    fixed = datetime.datetime(2025, 1, 2, 3, 4, 5)
+    monkeypatch.setattr(v2, "get_utc_datetime", lambda: fixed)
+    want, got, served, _ = _both(_handler_scenario)
+    assert got == want
+    assert served >= 40
+    assert any(isinstance(p, tuple) for p in want[0]) and len({p for p in want[0] if isinstance(p, str)}) > 3
