@@ -18,12 +18,14 @@ import random
 
 import pytest
 
-import fast_litellm
+import fast_litellm  # noqa: F401 - before litellm: patches on import
 import litellm
 from fast_litellm.components import routing as routing_comp
 from litellm.caching.dual_cache import DualCache
 from litellm.caching.in_memory_cache import InMemoryCache
 from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+
+from _ab import both
 
 
 class SubStr(str):
@@ -109,15 +111,7 @@ def _pick(seed: int, how: str):
 
 
 def _both(fn):
-    fast_litellm.revert()
-    try:
-        want = fn()
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.BUSY_FAST)
-    got = fn()
-    return want, got, routing_comp.BUSY_FAST["served"] - before["served"], \
-        routing_comp.BUSY_FAST["delegated"] - before["delegated"]
+    return both(fn, routing_comp.BUSY_FAST)
 
 
 def test_patched():

@@ -25,6 +25,8 @@ from litellm.caching import in_memory_cache as imc_mod
 from litellm.caching.dual_cache import DualCache
 from litellm.caching.in_memory_cache import InMemoryCache
 
+from _ab import both
+
 
 class Obj:
     def __repr__(self):
@@ -154,14 +156,7 @@ def _read(seed, how):
 
 
 def _both(fn):
-    fast_litellm.revert()
-    try:
-        want = fn()
-    finally:
-        fast_litellm.apply()
-    before = dict(comp.BATCH_FAST)
-    got = fn()
-    return want, got, comp.BATCH_FAST["served"] - before["served"], comp.BATCH_FAST["delegated"] - before["delegated"]
+    return both(fn, comp.BATCH_FAST)
 
 
 def test_component_active():

@@ -19,11 +19,13 @@ import random
 
 import pytest
 
-import fast_litellm
+import fast_litellm  # noqa: F401 - before litellm: patches on import
 import litellm
 from fast_litellm.components import routing as routing_comp
 from litellm.caching.dual_cache import DualCache
 from litellm.router_strategy import lowest_tpm_rpm_v2 as v2
+
+from _ab import both
 
 
 class SubDict(dict):
@@ -97,15 +99,7 @@ def _pick(seed: int):
 
 
 def _both(fn):
-    fast_litellm.revert()
-    try:
-        want = fn()
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.V2_FAST)
-    got = fn()
-    return want, got, routing_comp.V2_FAST["served"] - before["served"], \
-        routing_comp.V2_FAST["delegated"] - before["delegated"]
+    return both(fn, routing_comp.V2_FAST)
 
 
 @pytest.mark.parametrize("block", range(3))
