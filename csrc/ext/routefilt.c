@@ -221,15 +221,6 @@ error:
     return NULL;
 }
 
-/* named_deployments(model_list, indices, model_name): what LiteLLM's
- * Router.get_all_deployments(model_name) returns (no team, no alias) for
- * the index list the Router keeps for that name: [model_list[i] for i in
- * indices if model_list[i]["model_name"] == model_name], or None when
- * anything is not the plain case (then LiteLLM's function answers):
- * model_list and indices exact lists, every index an exact int in range,
- * every deployment an exact dict with an exact str "model_name" and a
- * "model_info" that is absent, None or an exact dict (LiteLLM reads
- * (model_info or {}).get("team_id") for the ones that match). */
 /* named_deployments' test on one deployment: 1 it is plain and its
  * model_name is `name`, 0 plain and another name, 2 not plain, -1 error */
 static int
@@ -255,6 +246,15 @@ named_one(PyObject *const *keys, PyObject *d, PyObject *name)
     return PyUnicode_Compare(dn, name) == 0;
 }
 
+/* named_deployments(model_list, indices, model_name): what LiteLLM's
+ * Router.get_all_deployments(model_name) returns (no team, no alias) for
+ * the index list the Router keeps for that name: [model_list[i] for i in
+ * indices if model_list[i]["model_name"] == model_name], or None when
+ * anything is not the plain case (then LiteLLM's function answers):
+ * model_list and indices exact lists, every index an exact int in range,
+ * every deployment an exact dict with an exact str "model_name" and a
+ * "model_info" that is absent, None or an exact dict (LiteLLM reads
+ * (model_info or {}).get("team_id") for the ones that match). */
 PyObject *
 fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
                          PyObject *const *args, Py_ssize_t nargs)

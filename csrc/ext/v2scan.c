@@ -337,10 +337,17 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             continue;
         }
-        if (limit_of(keys, dep, keys[V_TPM], &tpm_lim) != 1 ||
-            limit_of(keys, dep, keys[V_RPM], &rpm_lim) != 1) {
+        r = limit_of(keys, dep, keys[V_TPM], &tpm_lim);
+        if (r == 1) {
+            r = limit_of(keys, dep, keys[V_RPM], &rpm_lim);
+        }
+        if (r != 1) {
             Py_DECREF(item);
-            goto error; /* checked plain above: only an error here */
+            if (r == 0) { /* checked above, and no code ran since */
+                PyErr_SetString(PyExc_SystemError,
+                                "v2_potential(): a limit changed during the loop");
+            }
+            goto error;
         }
         sum = PyNumber_Add(item_tpm, tokens);
         if (sum == NULL) {

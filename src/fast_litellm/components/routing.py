@@ -1,6 +1,9 @@
 """routing: the Router's pick without its per-deployment Python where that Python changes nothing.
 
-Two groups of patches (litellm 1.108.7):
+Three groups of patches (litellm 1.108.7); the third, least-busy and usage-based-routing-v2
+in C (busyscan.c, usagekeys.c, v2scan.c), is described where it is defined below. The checks
+of group 1 remember each deployment's answers while its dicts keep their CPython version tags
+(csrc/ext/depmemo.c, docs/ROUTING.md section 7).
 
 1. Every pick, every strategy: the per-deployment filters and loops that, in the common
    configuration, keep every candidate (strategy markers, access windows, PTU shares, the
@@ -1030,6 +1033,7 @@ def register(registry) -> None:
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
-                    "latency-, cost- and usage-based (v1) selection in linear time",
+                    "latency-, cost- and usage-based (v1) selection in linear time; least-busy and "
+                    "usage-based v2 selection loops in C",
         shadow_ok=False,
     ))
