@@ -24,6 +24,7 @@ import fast_litellm  # noqa: F401
 import litellm
 from fast_litellm import _native
 from fast_litellm.components import routing as rc
+from litellm.litellm_core_utils.get_model_cost_map import AliasedCostEntry
 
 MINUTE = "2025-01-02-03-04"
 MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo", "no-such-model-xyz", "", "openai/gpt-4.1-mini"]
@@ -157,7 +158,7 @@ def test_cost_scan_matches_the_python_loop(seed):
         deps, items = gen(rng, rng.choice([1, 2, 5, 20, 60]), odd)
         deps = [d for d in deps if type(d) is dict and type(d.get("model_info")) is dict]
         tokens = rng.choice([0, 5, 1000, 10**6])
-        got = _native.cost_scan(items, _index(deps), MINUTE, tokens, litellm.model_cost)
+        got = _native.cost_scan(items, _index(deps), MINUTE, tokens, litellm.model_cost, AliasedCostEntry)
         want = _py_cost(deps, items, tokens)
         if got is None:
             declined += 1
@@ -182,7 +183,7 @@ def test_cost_scan_reads_base_model_as_litellm_does():
     for mi, lp in cases:
         dep = {"model_info": dict(mi, id="a"), "litellm_params": dict(lp)}
         items = [("a", {})]
-        got = _native.cost_scan(items, {"a": dep}, MINUTE, 0, litellm.model_cost)
+        got = _native.cost_scan(items, {"a": dep}, MINUTE, 0, litellm.model_cost, AliasedCostEntry)
         want = _py_cost([dep], items, 0)
         assert got is not None and _same_potential(got, want), (mi, lp, got, want)
     assert math.isclose(_native.cost_scan([("a", {})], {"a": {"model_info": {"id": "a"}}}, MINUTE, 0,
@@ -197,3 +198,23 @@ def test_scans_reject_bad_arguments():
         _native.latency_scan([], {}, MINUTE)
     with pytest.raises(TypeError):
         _native.cost_scan([], {}, MINUTE, 0)
+
+
+def test_cost_scan_reads_the_rows_the_router_registers():
+    """A Router turns the cost-map rows of the models it serves into AliasedCostEntry (a dict
+    subclass that overrides nothing): the scan reads them as LiteLLM's str_keyed does, and
+    declines other dict subclasses (regression: every registered model sent cost-based picks
+    to the Python loop, and the generated-case test failed after any test built a Router)."""
+    litellm.Router(model_list=[{"model_name": "m", "litellm_params": {"model": "openai/gpt-4o-mini",
+                                                                     "api_key": "sk-x"}}])
+    assert type(litellm.model_cost["gpt-4o-mini"]) is AliasedCostEntry
+    dep = {"model_info": {"id": "a"}, "litellm_params": {"model": "gpt-4o-mini"}}
+    items = [("a", {})]
+    got = _native.cost_scan(items, {"a": dep}, MINUTE, 10, litellm.model_cost, AliasedCostEntry)
+    want = _py_cost([dep], items, 10)
+    assert got is not None and _same_potential(got, want)
+    assert _native.cost_scan(items, {"a": dep}, MINUTE, 10, litellm.model_cost) is None
+    other = {"gpt-4o-mini": SubDict(litellm.model_cost["gpt-4o-mini"])}
+    assert _native.cost_scan(items, {"a": dep}, MINUTE, 10, other, AliasedCostEntry) is None
+    with pytest.raises(TypeError):
+        _native.cost_scan(items, {"a": dep}, MINUTE, 10, litellm.model_cost, "not a type")

@@ -2,7 +2,7 @@
  * routing (LowestCostLoggingHandler.async_get_available_deployments,
  * litellm 1.108.7) in one C pass, for the plain case.
  *
- * cost_scan(items, index, minute, input_tokens, model_cost) takes the
+ * cost_scan(items, index, minute, input_tokens, model_cost[, row_type]) takes the
  * router's cost map entries (a list of (id, entry) pairs, in the map's
  * order), the candidates by id (str id -> the last candidate with it), the
  * current minute's key, the request's input token count and
@@ -32,7 +32,9 @@
  * an id that is not an exact str; a deployment, litellm_params, model_info,
  * entry, minute map or cost-map row that is present but not an exact dict
  * with exact str keys (LiteLLM's str_keyed validation would convert or
- * reject it); a limit, counter, price or base_model/model of another type;
+ * reject it) -- a row may also be an instance of exactly `row_type` (the
+ * caller passes LiteLLM's AliasedCostEntry, a dict subclass that overrides
+ * nothing, which the Router puts in the map for the models it registers); a limit, counter, price or base_model/model of another type;
  * a price int too large for a float; an api_base not None or an exact str.
  */
 #include "fl_scan.h"
@@ -53,13 +55,15 @@ fl_ext_cost_keys(PyObject **keys)
     return fl_ext_intern_keys(cost_text, C_COUNT, keys);
 }
 
-/* An exact dict whose every key is an exact str. */
+/* An exact dict (or an instance of exactly `also`, a dict subclass that
+ * overrides nothing, when not NULL) whose every key is an exact str. */
 static int
-str_keyed(PyObject *d)
+str_keyed_as(PyObject *d, PyObject *also)
 {
     PyObject *k, *v;
     Py_ssize_t pos = 0;
-    if (!PyDict_CheckExact(d)) {
+    if (!PyDict_CheckExact(d) &&
+        (also == NULL || (PyObject *)Py_TYPE(d) != also || !PyDict_Check(d))) {
         return 0;
     }
     while (PyDict_Next(d, &pos, &k, &v)) {
@@ -68,6 +72,12 @@ str_keyed(PyObject *d)
         }
     }
     return 1;
+}
+
+static int
+str_keyed(PyObject *d)
+{
+    return str_keyed_as(d, NULL);
 }
 
 /* `sub.get(key)` when sub may be NULL: None / absent -> *out NULL, an
@@ -122,7 +132,8 @@ as_rate(PyObject *v, PyObject **out)
 /* _deployment_cost_map_rates(dep): *in_rate, *out_rate new references. */
 static int
 map_rates(PyObject *const *keys, PyObject *lp, PyObject *mi,
-          PyObject *model_cost, PyObject **in_rate, PyObject **out_rate)
+          PyObject *model_cost, PyObject *row_type, PyObject **in_rate,
+          PyObject **out_rate)
 {
     PyObject *base = NULL, *model, *models[2];
     int n = 0, r;
@@ -163,7 +174,7 @@ map_rates(PyObject *const *keys, PyObject *lp, PyObject *mi,
         if (row == NULL || row == Py_None) {
             continue; /* an empty view: no price */
         }
-        if (!str_keyed(row)) {
+        if (!str_keyed_as(row, row_type)) {
             return SCAN_NO;
         }
         if (scan_lookup(row, keys[C_IN_COST], &pin) < 0 ||
@@ -212,6 +223,7 @@ price_of(PyObject *lp, PyObject *key, PyObject *map_rate, PyObject *five,
 
 struct consts {
     PyObject *one, *zero, *five, *inf;
+    PyObject *row_type; /* borrowed: the cost-map row class read as a dict */
 };
 
 static int
@@ -253,7 +265,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     }
     if ((r = scan_limit_of(dep, lp, mi, keys[C_TPM], c->inf, &tpm)) != SCAN_OK ||
         (r = scan_limit_of(dep, lp, mi, keys[C_RPM], c->inf, &rpm)) != SCAN_OK ||
-        (r = map_rates(keys, lp, mi, model_cost, &map_in, &map_out)) !=
+        (r = map_rates(keys, lp, mi, model_cost, c->row_type, &map_in, &map_out)) !=
             SCAN_OK ||
         (r = price_of(lp, keys[C_IN_COST], map_in, c->five, &cin)) !=
             SCAN_OK ||
@@ -310,14 +322,18 @@ fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
 {
     PyObject *items, *index, *minute, *tokens, *model_cost;
     PyObject *potential = NULL, *res = NULL;
-    struct consts c = {NULL, NULL, NULL, NULL};
+    struct consts c = {NULL, NULL, NULL, NULL, NULL};
     int r = SCAN_OK;
 
-    if (nargs != 5) {
+    if ((nargs != 5 && nargs != 6) ||
+        (nargs == 6 && args[5] != Py_None && !PyType_Check(args[5]))) {
         PyErr_SetString(PyExc_TypeError,
                         "cost_scan() expects (items, index, minute, "
-                        "input_tokens, model_cost)");
+                        "input_tokens, model_cost[, row_type])");
         goto error;
+    }
+    if (nargs == 6 && args[5] != Py_None) {
+        c.row_type = args[5];
     }
     items = args[0];
     index = args[1];

@@ -80,6 +80,9 @@ GUARDS = [
     ("litellm.router_utils.deployment_pricing:deployment_pricing_models", frozenset({"aede5c16670397bd"})),
     ("litellm.router_utils.deployment_pricing:_named_models", frozenset({"8c83d3ab9f282cfb"})),
     ("litellm.router_utils.deployment_pricing:str_keyed", frozenset({"8a5cef5070c29fd5"})),
+    # the cost-map rows the Router re-registers: a dict subclass that overrides nothing,
+    # read by cost_scan as the dict it is (pydantic's dict[str, object] reads it so too)
+    ("litellm.litellm_core_utils.get_model_cost_map:AliasedCostEntry", frozenset({"ea2daffbd82365c4"})),
 ]
 
 _INF = float("inf")
@@ -236,6 +239,9 @@ def _latency_loop(self, sample, by_id, precise_minute, input_tokens, request_kwa
 
 # -- cost-based-routing ------------------------------------------------------------------------
 
+_COST_ROWS_MODULE = "litellm.litellm_core_utils.get_model_cost_map"
+
+
 def make_cost(original):
     import sys
 
@@ -282,7 +288,8 @@ def make_cost(original):
                 and unchanged()):
             # LiteLLM's per-entry debug() call does nothing then: the loop in C, or None
             # outside its plain case
-            potential = scan(list(cached.items()), by_id.index, precise_minute, input_tokens, g["_cost_map"]())
+            potential = scan(list(cached.items()), by_id.index, precise_minute, input_tokens, g["_cost_map"](),
+                             getattr(sys.modules.get(_COST_ROWS_MODULE), "AliasedCostEntry", None))
         if potential is None:
             potential = _cost_loop(g, cached, by_id, precise_minute, input_tokens)
 
