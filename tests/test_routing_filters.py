@@ -31,6 +31,8 @@ import litellm.router as router_mod
 import litellm.utils as utils_mod
 from fast_litellm.components import routing as routing_comp
 
+from _ab import both
+
 ALWAYS = {"start": "00:00", "end": "23:59:59", "timezone": "UTC", "team_ids": ["team-a"]}
 NEVER = {"start": "00:00", "end": "00:00:00.000001", "timezone": "UTC", "team_ids": ["team-a"]}
 TEAMS = [None, "team-a", "team-b", ""]
@@ -171,16 +173,8 @@ def _calls(router, deps, team):
 
 def _both(run):
     """run() with every patch reverted, then applied: (LiteLLM's, ours, served, delegated),
-    the last two counted by the component during ours."""
-    fast_litellm.revert()
-    try:
-        want = run()
-    finally:
-        fast_litellm.apply()
-    before = dict(routing_comp.FILTER_FAST)
-    got = run()
-    return (want, got, routing_comp.FILTER_FAST["served"] - before["served"],
-            routing_comp.FILTER_FAST["delegated"] - before["delegated"])
+    the last two counted by the component's filters during ours."""
+    return both(run, routing_comp.FILTER_FAST)
 
 
 def _all_outcomes(router, cases):

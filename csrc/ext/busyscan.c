@@ -20,7 +20,7 @@
  * exact; int() of that is the int) or an exact finite float of magnitude
  * < 2**63 (int() truncates toward zero, as the C cast does); n >= 1.  None
  * otherwise (then LiteLLM's helpers answer). */
-#include "fl_ext.h"
+#include "fl_scan.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -41,19 +41,11 @@ fl_ext_busy_keys_names(PyObject **keys)
 static PyObject *
 id_text(PyObject *const *keys, PyObject *d)
 {
-    PyObject *mi, *id;
+    PyObject *id;
     long long v;
     int overflow = 0;
-    if (!PyDict_CheckExact(d)) {
-        return NULL;
-    }
-    mi = PyDict_GetItemWithError(d, keys[B_MODEL_INFO]);
-    if (mi == NULL || !PyDict_CheckExact(mi)) {
-        return NULL;
-    }
-    id = PyDict_GetItemWithError(mi, keys[B_ID]);
-    if (id == NULL) {
-        return NULL;
+    if (scan_model_info_id(d, keys[B_MODEL_INFO], keys[B_ID], &id) != SCAN_OK) {
+        return NULL; /* (an exception, if any, is set) */
     }
     if (PyUnicode_CheckExact(id)) {
         return Py_NewRef(id);

@@ -1,4 +1,5 @@
-/* fl_scan.h - what latscan.c and costscan.c share: reading a Router
+/* fl_scan.h - what the selector loops (latscan.c, costscan.c, busyscan.c,
+ * v2scan.c) share: reading a Router
  * deployment or a strategy's cached entry the way LiteLLM's selector loops
  * do, on exact builtin types only, without running Python code.
  *
@@ -24,6 +25,29 @@ scan_lookup(PyObject *d, PyObject *key, PyObject **out)
 {
     *out = PyDict_GetItemWithError(d, key);
     return *out == NULL && PyErr_Occurred() ? SCAN_ERR : SCAN_OK;
+}
+
+/* d["model_info"]["id"] for an exact dict d whose model_info is an exact
+ * dict holding an id: *id borrowed; SCAN_NO for anything else. */
+static inline int
+scan_model_info_id(PyObject *d, PyObject *mi_key, PyObject *id_key,
+                   PyObject **id)
+{
+    PyObject *mi;
+    *id = NULL;
+    if (!PyDict_CheckExact(d)) {
+        return SCAN_NO;
+    }
+    if (scan_lookup(d, mi_key, &mi) < 0) {
+        return SCAN_ERR;
+    }
+    if (mi == NULL || !PyDict_CheckExact(mi)) {
+        return SCAN_NO;
+    }
+    if (scan_lookup(mi, id_key, id) < 0) {
+        return SCAN_ERR;
+    }
+    return *id == NULL ? SCAN_NO : SCAN_OK;
 }
 
 /* sub.get(key) when sub may be NULL (LiteLLM's `{}`): *v borrowed, or

@@ -27,7 +27,7 @@
  * PyObject_RichCompareBool on those types: no code runs, no overflow) and
  * the answer is the list LiteLLM builds.  None when not plain (nothing
  * written then). */
-#include "fl_ext.h"
+#include "fl_scan.h"
 
 enum { V_MODEL_INFO, V_ID, V_LITELLM_PARAMS, V_TPM, V_RPM, V_COUNT };
 static const char *const key_text[V_COUNT] = {"model_info", "id", "litellm_params",
@@ -203,16 +203,9 @@ limit_of(PyObject *const *keys, PyObject *d, PyObject *name, PyObject **out)
 static PyObject *
 id_of(PyObject *const *keys, PyObject *d)
 {
-    PyObject *mi, *id;
-    if (!PyDict_CheckExact(d)) {
-        return NULL;
-    }
-    mi = PyDict_GetItemWithError(d, keys[V_MODEL_INFO]);
-    if (mi == NULL || !PyDict_CheckExact(mi)) {
-        return NULL;
-    }
-    id = PyDict_GetItemWithError(mi, keys[V_ID]);
-    if (id == NULL || !PyUnicode_CheckExact(id)) {
+    PyObject *id;
+    if (scan_model_info_id(d, keys[V_MODEL_INFO], keys[V_ID], &id) != SCAN_OK ||
+        !PyUnicode_CheckExact(id)) {
         return NULL;
     }
     return id;
@@ -253,13 +246,6 @@ plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
         }
     }
     return 1;
-}
-
-/* `a op b` for two plain numbers: 1, 0 or -1 */
-static int
-above(PyObject *a, PyObject *b, int op)
-{
-    return PyObject_RichCompareBool(a, b, op);
 }
 
 PyObject *
@@ -323,7 +309,7 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         PyObject *item_tpm = PyTuple_GET_ITEM(pair, 1);
-        PyObject *item, *dep, *tpm_lim, *rpm_lim, *sum, *used;
+        PyObject *item, *dep, *tpm_lim, *rpm_lim, *used;
         int over;
         item = head_of(PyTuple_GET_ITEM(pair, 0));
         if (item == NULL) {
@@ -349,13 +335,7 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             goto error;
         }
-        sum = PyNumber_Add(item_tpm, tokens);
-        if (sum == NULL) {
-            Py_DECREF(item);
-            goto error;
-        }
-        over = above(sum, tpm_lim != NULL ? tpm_lim : inf, Py_GT);
-        Py_DECREF(sum);
+        over = scan_over(item_tpm, tokens, tpm_lim != NULL ? tpm_lim : inf);
         if (over == 0) {
             used = PyDict_GetItemWithError(rpm_dict, item);
             if (used != NULL && used != Py_None) {
@@ -364,7 +344,7 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
                     Py_DECREF(item);
                     goto error;
                 }
-                over = above(next, rpm_lim != NULL ? rpm_lim : inf, Py_GE);
+                over = PyObject_RichCompareBool(next, rpm_lim != NULL ? rpm_lim : inf, Py_GE);
                 Py_DECREF(next);
             } else if (PyErr_Occurred()) {
                 over = -1;
@@ -377,7 +357,7 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
         if (over) {
             continue;
         }
-        r = above(item_tpm, lowest, Py_EQ);
+        r = PyObject_RichCompareBool(item_tpm, lowest, Py_EQ);
         if (r < 0) {
             goto error;
         }
@@ -387,7 +367,7 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             continue;
         }
-        r = above(item_tpm, lowest, Py_LT);
+        r = PyObject_RichCompareBool(item_tpm, lowest, Py_LT);
         if (r < 0) {
             goto error;
         }

@@ -838,6 +838,8 @@ BUSY_FAST = {"served": 0, "delegated": 0}
 
 
 def _busy_helpers(original):
+    """(LiteLLM's undecorated method, keys(self, group, healthy) -> tuple or None when
+    LiteLLM's method must answer, pick(healthy, keys, raw) -> the deployment)."""
     import sys
 
     from .. import _native
@@ -847,41 +849,47 @@ def _busy_helpers(original):
     unchanged = still_bound((mod, "_request_count_keys"), (mod, "_request_count_key"),
                             (mod, "_local_counts"), (mod, "_least_busy"), (mod, "_as_counts"),
                             (mod, "_DEPLOYMENTS"), (mod, "_MEMORY_COUNTS"))
-    return inner, mod, unchanged, _native.busy_keys, _native.least_index
+    busy_keys, least_index = _native.busy_keys, _native.least_index
 
-
-def make_least_busy(original):
-    inner, mod, unchanged, busy_keys, least_index = _busy_helpers(original)
-
-    async def async_get_available_deployments(self, model_group, healthy_deployments):
+    def keys_of(self, model_group, healthy_deployments):
         keys = busy_keys(model_group, healthy_deployments) if unchanged() else None
         if not keys or self.router_cache.redis_cache is not None:
             BUSY_FAST["delegated"] += 1
-            return await inner(self, model_group, healthy_deployments)
+            return None
         BUSY_FAST["served"] += 1
-        raw = await self.router_cache.async_batch_get_cache(list(keys), local_only=True)
+        return keys
+
+    def pick(healthy_deployments, keys, raw):
         i = least_index(raw, len(keys))
         if i is None:
             return mod._least_busy(healthy_deployments, mod._local_counts(raw, keys))
         return healthy_deployments[i]
+
+    return inner, keys_of, pick
+
+
+def make_least_busy(original):
+    inner, keys_of, pick = _busy_helpers(original)
+
+    async def async_get_available_deployments(self, model_group, healthy_deployments):
+        keys = keys_of(self, model_group, healthy_deployments)
+        if keys is None:
+            return await inner(self, model_group, healthy_deployments)
+        raw = await self.router_cache.async_batch_get_cache(list(keys), local_only=True)
+        return pick(healthy_deployments, keys, raw)
 
     return inner.__globals__["with_service_target"]("router_usage")(async_get_available_deployments)
 
 
 def make_least_busy_sync(original):
-    inner, mod, unchanged, busy_keys, least_index = _busy_helpers(original)
+    inner, keys_of, pick = _busy_helpers(original)
 
     def get_available_deployments(self, model_group, healthy_deployments):
-        keys = busy_keys(model_group, healthy_deployments) if unchanged() else None
-        if not keys or self.router_cache.redis_cache is not None:
-            BUSY_FAST["delegated"] += 1
+        keys = keys_of(self, model_group, healthy_deployments)
+        if keys is None:
             return inner(self, model_group, healthy_deployments)
-        BUSY_FAST["served"] += 1
         raw = self.router_cache.batch_get_cache(list(keys), local_only=True)
-        i = least_index(raw, len(keys))
-        if i is None:
-            return mod._least_busy(healthy_deployments, mod._local_counts(raw, keys))
-        return healthy_deployments[i]
+        return pick(healthy_deployments, keys, raw)
 
     return inner.__globals__["with_service_target"]("router_usage")(get_available_deployments)
 
