@@ -178,7 +178,7 @@ def test_generated_reads_same_outcome(how, block):
     assert any("eq" in w[3] for w in want) and any("loads" in w[3] for w in want)
 
 
-def test_counters_read_without_json_calls_but_strings_still_decoded():
+def test_counters_and_json_text_read_as_litellm_reads_them():
     cache = InMemoryCache()
     cache.set_cache("a", 3)
     cache.set_cache("b", '{"x": 1}')
