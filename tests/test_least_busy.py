@@ -137,11 +137,20 @@ def test_busy_keys_and_least_index_directly():
     from litellm.router_strategy import least_busy as lb
 
     deps = [{"model_info": {"id": i}} for i in ("a", 7, -2, "\ud800", 2**63 - 1)]
-    assert _native.busy_keys("g", deps) == lb._request_count_keys("g", deps)
+    memo = {}
+    for m in (None, memo, memo):  # built, remembered, then served from the memo
+        assert _native.busy_keys("g", deps, m) == lb._request_count_keys("g", deps)
+    assert set(memo) == {"g"} and len(memo["g"]) == 5
+    again = _native.busy_keys("g", deps, memo)
+    assert all(a is b for a, b in zip(again, _native.busy_keys("g", deps, memo)))  # the same objects
+    # an equal id of another object, and ids that compare equal across types, get their own text
+    mixed = [{"model_info": {"id": i}} for i in ("7", 7, "a" * 3, "aaa", 0, "0")]
+    assert _native.busy_keys("g", mixed, memo) == lb._request_count_keys("g", mixed)
+    assert _native.busy_keys("h", deps, memo) == lb._request_count_keys("h", deps)  # per group
     for bad in ([{"model_info": {"id": True}}], [{"model_info": {"id": 1.0}}], [{"model_info": {"id": 2**63}}],
                 [{"model_info": {}}], [{}], [SubDict(model_info={"id": "a"})], iter([])):
-        assert _native.busy_keys("g", bad) is None, bad
-    assert _native.busy_keys(SubStr("g"), deps) is None
+        assert _native.busy_keys("g", bad, memo) is None, bad
+    assert _native.busy_keys(SubStr("g"), deps, memo) is None
     for raw in ([3, None, 0, 0], [3, 1.9, 2, -0.5], [2, 1.9, 1], [-(2**53), 2**53, -1e18], [0.99, -0.99, 0]):
         order = list(range(len(raw)))
         want = lb._least_busy(order, lb._local_counts(raw, tuple(map(str, order))))
@@ -151,6 +160,22 @@ def test_busy_keys_and_least_index_directly():
         assert _native.least_index(bad, n) is None, bad  # LiteLLM's helpers answer these
     with pytest.raises(TypeError):
         _native.busy_keys("g")
+    with pytest.raises(TypeError):
+        _native.busy_keys("g", deps, [])
+
+
+def test_busy_key_memo_is_bounded():
+    from fast_litellm import _native
+    from litellm.router_strategy import least_busy as lb
+
+    memo = {}
+    for g in range(1100):  # past the group bound: the memo starts over
+        _native.busy_keys(f"g{g}", [{"model_info": {"id": 1}}], memo)
+    assert 0 < len(memo) <= 1024
+    deps = [{"model_info": {"id": i}} for i in range(70_000)]  # past a group's bound
+    assert _native.busy_keys("big", deps, memo) == lb._request_count_keys("big", deps)
+    assert 0 < len(memo["big"]) <= 65_536
+    assert _native.busy_keys("big", deps[:10], memo) == lb._request_count_keys("big", deps[:10])
 
 
 ROUTER_LIST = [{"model_name": "m", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-x",

@@ -1,7 +1,7 @@
 /* busyscan.c - least-busy routing's per-deployment work (LiteLLM 1.108.7,
  * litellm/router_strategy/least_busy.py), in the plain case.
  *
- * busy_keys(model_group, deployments): _request_count_keys(model_group,
+ * busy_keys(model_group, deployments, memo): _request_count_keys(model_group,
  * deployments), i.e. f"{model_group}_request_count:{str(id)}" for every
  * deployment's model_info id after pydantic validated the list as
  * list[{"model_info": {"id": str | int}}] -- when model_group is an exact
@@ -12,6 +12,15 @@
  * tuple of str, or None when anything is not plain (LiteLLM's function
  * then answers, and raises where it raises).  Reads dicts through the
  * dict API with str keys: no Python code runs.
+ *
+ * memo: an exact dict the caller keeps (or None): {model_group: {id: key}}.
+ * The key of an id is built once and the same str object (its hash kept)
+ * is handed out again, so a pick neither formats 1,000 keys nor hashes
+ * them afresh in the cache read.  A key is a function of the group's and
+ * the id's values, and dict lookup matches exact strs by value and exact
+ * ints by value (the only id types accepted), so a remembered key is the
+ * key LiteLLM would format.  Bounded: a group's map is cleared past
+ * BUSY_MEMO_IDS entries, the whole memo past BUSY_MEMO_GROUPS groups.
  *
  * least_index(raw, n): the index _least_busy picks from the counts
  * _local_counts(raw, keys) gives for n keys -- the first index of the
@@ -28,6 +37,8 @@
 enum { B_MODEL_INFO, B_ID, B_COUNT };
 static const char *const key_text[B_COUNT] = {"model_info", "id"};
 
+enum { BUSY_MEMO_IDS = 65536, BUSY_MEMO_GROUPS = 1024 };
+
 _Static_assert(B_COUNT == FL_EXT_BUSY_KEYS, "fl_ext.h: FL_EXT_BUSY_KEYS");
 
 int
@@ -36,10 +47,11 @@ fl_ext_busy_keys_names(PyObject **keys)
     return fl_ext_intern_keys(key_text, B_COUNT, keys);
 }
 
-/* the id's text (a new reference), NULL with no exception when the
- * deployment is not plain, NULL with an exception on an error */
+/* the deployment's id (borrowed) when it is an exact str or an exact int
+ * in the int64 range; NULL with no exception when the deployment is not
+ * plain, NULL with an exception on an error */
 static PyObject *
-id_text(PyObject *const *keys, PyObject *d)
+plain_id(PyObject *const *keys, PyObject *d)
 {
     PyObject *id;
     long long v;
@@ -48,7 +60,7 @@ id_text(PyObject *const *keys, PyObject *d)
         return NULL; /* (an exception, if any, is set) */
     }
     if (PyUnicode_CheckExact(id)) {
-        return Py_NewRef(id);
+        return id;
     }
     if (!PyLong_CheckExact(id)) {
         return NULL;
@@ -58,23 +70,96 @@ id_text(PyObject *const *keys, PyObject *d)
         PyErr_Clear();
         return NULL;
     }
-    return PyUnicode_FromFormat("%lld", v);
+    return id;
+}
+
+/* prefix + str(id) for a plain id (a new reference, NULL on an error) */
+static PyObject *
+key_of(PyObject *prefix, PyObject *id)
+{
+    PyObject *key, *text;
+    if (PyUnicode_CheckExact(id)) {
+        return PyUnicode_Concat(prefix, id);
+    }
+    text = PyUnicode_FromFormat("%lld", PyLong_AsLongLong(id));
+    if (text == NULL) {
+        return NULL;
+    }
+    key = PyUnicode_Concat(prefix, text);
+    Py_DECREF(text);
+    return key;
+}
+
+/* the group's id -> key map in memo (borrowed; created, and the memo
+ * cleared when full, as needed); NULL with an exception on an error */
+static PyObject *
+group_map(PyObject *memo, PyObject *group)
+{
+    PyObject *map = PyDict_GetItemWithError(memo, group);
+    if (map != NULL || PyErr_Occurred()) {
+        return map;
+    }
+    if (PyDict_GET_SIZE(memo) >= BUSY_MEMO_GROUPS) {
+        PyDict_Clear(memo);
+    }
+    map = PyDict_New();
+    if (map == NULL) {
+        return NULL;
+    }
+    if (PyDict_SetItem(memo, group, map) < 0) {
+        Py_DECREF(map);
+        return NULL;
+    }
+    Py_DECREF(map); /* the memo holds it */
+    return map;
+}
+
+/* the key of id through map (or built when map is NULL): a new reference,
+ * NULL on an error */
+static PyObject *
+remembered_key(PyObject *map, PyObject *prefix, PyObject *id)
+{
+    PyObject *key;
+    if (map == NULL) {
+        return key_of(prefix, id);
+    }
+    key = PyDict_GetItemWithError(map, id);
+    if (key != NULL) {
+        return Py_NewRef(key);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    key = key_of(prefix, id);
+    if (key == NULL) {
+        return NULL;
+    }
+    if (PyDict_GET_SIZE(map) >= BUSY_MEMO_IDS) {
+        PyDict_Clear(map);
+    }
+    if (PyDict_SetItem(map, id, key) < 0) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    return key;
 }
 
 PyObject *
 fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
                  Py_ssize_t nargs)
 {
-    PyObject *res = NULL, *prefix = NULL;
-    PyObject *group, *seq;
+    PyObject *res = NULL, *prefix = NULL, *map = NULL;
+    PyObject *group, *seq, *memo;
     Py_ssize_t n;
-    if (nargs != 2) {
+    if (nargs != 3 || (args[2] != Py_None && !PyDict_CheckExact(args[2]))) {
         PyErr_SetString(PyExc_TypeError,
-                        "busy_keys() expects (model_group, deployments)");
+                        "busy_keys() expects (model_group, deployments, "
+                        "dict | None)");
         goto error;
     }
     group = args[0];
     seq = args[1];
+    memo = args[2];
     if (!PyUnicode_CheckExact(group) ||
         (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq))) {
         Py_RETURN_NONE;
@@ -83,14 +168,22 @@ fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
     if (prefix == NULL) {
         goto error;
     }
+    /* no Python code runs below (exact dicts, strs and ints only): the map
+     * stays in the memo for the whole loop */
+    if (memo != Py_None) {
+        map = group_map(memo, group);
+        if (map == NULL) {
+            goto error;
+        }
+    }
     n = PySequence_Fast_GET_SIZE(seq);
     res = PyTuple_New(n);
     if (res == NULL) {
         goto error;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *key, *text = id_text(keys, PySequence_Fast_GET_ITEM(seq, i));
-        if (text == NULL) {
+        PyObject *key, *id = plain_id(keys, PySequence_Fast_GET_ITEM(seq, i));
+        if (id == NULL) {
             if (PyErr_Occurred()) {
                 goto error;
             }
@@ -98,8 +191,7 @@ fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
             Py_DECREF(res);
             Py_RETURN_NONE;
         }
-        key = PyUnicode_Concat(prefix, text);
-        Py_DECREF(text);
+        key = remembered_key(map, prefix, id);
         if (key == NULL) {
             goto error;
         }

@@ -816,7 +816,9 @@ def make_cooldown_filter(original):
 # with pydantic and takes the first smallest with min() over a lambda. In the plain case
 # (exact dicts, exact str or int64 ids, no Redis tier, counts that are None, exact ints
 # within 2**53 or finite floats) _native.busy_keys and _native.least_index give the same
-# keys and the same pick; the cache read is LiteLLM's call, unchanged.
+# keys and the same pick; the cache read is LiteLLM's call, unchanged. The keys are
+# remembered per (model group, id) in BUSY_KEY_MEMO (bounded in busyscan.c): the same str
+# objects every pick, their hashes kept, so the 1,000-key cache read hashes none afresh.
 
 LEAST_BUSY = "litellm.router_strategy.least_busy:LeastBusyLoggingHandler.async_get_available_deployments"
 LEAST_BUSY_SYNC = "litellm.router_strategy.least_busy:LeastBusyLoggingHandler.get_available_deployments"
@@ -835,6 +837,8 @@ FILTER_GUARDS += [
 
 # least-busy picks made here / handed to LiteLLM (tests read them)
 BUSY_FAST = {"served": 0, "delegated": 0}
+# {model_group: {id: key}}: busy_keys' remembered keys (plain strs; safe across fork)
+BUSY_KEY_MEMO: dict = {}
 
 
 def _busy_helpers(original):
@@ -852,7 +856,7 @@ def _busy_helpers(original):
     busy_keys, least_index = _native.busy_keys, _native.least_index
 
     def keys_of(self, model_group, healthy_deployments):
-        keys = busy_keys(model_group, healthy_deployments) if unchanged() else None
+        keys = busy_keys(model_group, healthy_deployments, BUSY_KEY_MEMO) if unchanged() else None
         if not keys or self.router_cache.redis_cache is not None:
             BUSY_FAST["delegated"] += 1
             return None
