@@ -559,3 +559,97 @@ def test_fast_paths_still_served_after_revert_and_apply():
                                                       request_kwargs={}))
     assert routing_comp.COOLDOWN_FAST["served"] - before["served"] >= 1
     assert routing_comp.COOLDOWN_FAST["delegated"] == before["delegated"]
+
+
+def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
+    """RoutingReadBatch.async_get_cooldown_deployments (usage-based-routing-v2's combined
+    read): answered without the cooldown read only while the cooldown store is quiet and no
+    Redis batch is armed for the request. Compared with LiteLLM: the answer, the prefetched
+    usage (keys and values), the router cache's and the cooldown store's state after (expired
+    usage counters evicted by the read, JSON text parsed), with and without a selector."""
+    import asyncio
+
+    from litellm.caching import redis_batch
+    from litellm.router_utils.routing_read_batch import RoutingReadBatch
+
+    loop = asyncio.new_event_loop()
+    router = litellm.Router(model_list=[_plain(i) for i in range(30)], routing_strategy="usage-based-routing-v2")
+    selector = router.lowesttpm_logger_v2
+    store = router.cooldown_cache.cooldown_store
+    healthy = router.get_model_list(model_name="m")
+    tpm_keys, rpm_keys = selector.usage_counter_keys(healthy)
+    rng = random.Random(3)
+
+    def seed_usage():
+        mem = router.cache.in_memory_cache
+        mem.flush_cache()
+        for k in rng.sample(tpm_keys + rpm_keys, 25):
+            mem.set_cache(k, rng.choice([1, 7, 2.5, "12", "[1, 2]", "x", None, 10**20]), ttl=60)
+        for k in rng.sample(list(mem.ttl_dict), 5):
+            mem.ttl_dict[k] = 0.0  # expired: the read evicts them
+
+    def read(with_selector=True):
+        rng.seed(1)
+        seed_usage()
+        batch = RoutingReadBatch(usage_selector=selector if with_selector else None)
+        try:
+            got = ("ok", loop.run_until_complete(batch.async_get_cooldown_deployments(router, healthy, None)))
+        except Exception as e:  # noqa: BLE001 - compared, type and message
+            got = ("err", type(e), str(e))
+        pre = batch.prefetched_usage
+        usage = None if pre is None else (pre.keys, None if pre.values is None else dict(pre.values))
+        mem = router.cache.in_memory_cache
+        return (got, usage, dict(mem.cache_dict), sorted(mem.ttl_dict), dict(store.in_memory_cache.cache_dict))
+
+    def ab(with_selector=True):
+        want, got, served, delegated = both(lambda: read(with_selector), routing_comp.READ_BATCH_FAST)
+        assert got == want
+        return want, served, delegated
+
+    try:
+        want, served, delegated = ab()
+        assert want[0] == ("ok", []) and served == 1 and delegated == 0
+        assert want[1] is not None and len(want[1][0]) == 60 and any(v is not None for v in want[1][1].values())
+        want, served, delegated = ab(with_selector=False)
+        assert want[0] == ("ok", []) and want[1] is None and served == 1
+        # deployments cooling down: LiteLLM's read answers, in its order
+        for i in (4, 2):
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=f"id-{i}", original_exception=Exception("x"), exception_status=429, cooldown_time=60)
+        want, served, delegated = ab()
+        assert want[0] == ("ok", ["id-2", "id-4"]) and served == 0 and delegated == 1
+        store.in_memory_cache.flush_cache()
+        # a Redis batch armed for the request: LiteLLM's read (it takes what was armed)
+        token = redis_batch._active_request_batches.set(redis_batch.RequestRedisBatches())
+        try:
+            want, served, delegated = ab()
+            assert want[0] == ("ok", []) and served == 0 and delegated == 1
+        finally:
+            redis_batch._active_request_batches.reset(token)
+        # get_model_ids replaced on the instance: LiteLLM's read calls it
+        calls = []
+        monkeypatch.setattr(router, "get_model_ids", lambda *a, **k: calls.append(1) or ["id-1"], raising=False)
+        want, served, delegated = ab()
+        assert delegated == 1 and calls == [1, 1]
+        monkeypatch.undo()
+        # the selector's keys method replaced: still LiteLLM's keys in both (the read calls it)
+        seen = []
+        real = selector.usage_counter_keys
+        monkeypatch.setattr(selector, "usage_counter_keys", lambda hd: seen.append(1) or real(hd), raising=False)
+        want, served, delegated = ab()
+        assert served == 1 and seen == [1, 1]
+        monkeypatch.undo()
+        # a Redis client on the cooldown store: LiteLLM's shared read
+        asked = []
+
+        class _Redis:
+            async def async_batch_get_cache(self, key_list, parent_otel_span=None):
+                asked.append(len(key_list))
+                return {}
+
+        store.redis_cache = _Redis()
+        want, served, delegated = ab()
+        assert want[0] == ("ok", []) and delegated == 1 and asked and asked[0] >= 30
+    finally:
+        store.redis_cache = None
+        loop.close()

@@ -731,46 +731,132 @@ FILTER_GUARDS += [
 COOLDOWN_FAST = {"served": 0, "delegated": 0}
 
 
+def _quiet_cooldowns():
+    """quiet(router) -> True when every cooldown key of the router would read as a miss with
+    no side effect: the cooldown store (reached through LiteLLM's ``cooldown_store`` property,
+    which attaches the router's Redis on first use as LiteLLM's reads do) has no Redis and its
+    in-memory tier holds no entry at all, and every method those reads run is LiteLLM's own
+    (class and instance). Then LiteLLM's cooldown answer is ``[]``."""
+    from litellm.caching.dual_cache import DualCache
+    from litellm.caching.in_memory_cache import InMemoryCache
+    from litellm.router import Router
+    from litellm.router_utils.cooldown_cache import CooldownCache
+
+    unchanged = still_bound((Router, "get_model_ids"), (CooldownCache, "async_get_active_cooldowns"),
+                            (CooldownCache, "cooldown_store"), (CooldownCache, "active_cooldowns_from_results"),
+                            (CooldownCache, "get_cooldown_cache_key"),
+                            (DualCache, "async_batch_get_cache"), (DualCache, "_prepare_batch_get"),
+                            (InMemoryCache, "async_batch_get_cache"), (InMemoryCache, "get_cache"))
+
+    def quiet(router):
+        if type(router) is Router and "get_model_ids" not in router.__dict__ and unchanged():
+            cc = router.cooldown_cache
+            if type(cc) is CooldownCache and "async_get_active_cooldowns" not in cc.__dict__:
+                store = cc.cooldown_store
+                mem = store.in_memory_cache
+                return (type(store) is DualCache and store.redis_cache is None and type(mem) is InMemoryCache
+                        and not mem.cache_dict and not store.__dict__.keys() & _STORE_METHODS
+                        and not mem.__dict__.keys() & _MEM_METHODS)
+        return False
+
+    return quiet
+
+
 def make_cooldowns(original):
     """``async_get_cooldown_deployments`` when no deployment is cooling down.
 
     LiteLLM lists every deployment id of the router, reads ``deployment:<id>:cooldown`` for
     each from the cooldown store (a DualCache of its own) and keeps the live ones. When that
     store has no Redis and its in-memory tier holds no entry at all, every read is a miss with
-    no side effect (``InMemoryCache.get_cache`` of an absent key), so the answer is ``[]``.
-    The store is read through LiteLLM's ``cooldown_store`` property, which attaches the
-    router's Redis on first use as LiteLLM's read does. Anything else (an entry, Redis, a
-    subclass or a method replaced on the instance) goes to LiteLLM's function."""
-    from litellm.caching.dual_cache import DualCache
-    from litellm.caching.in_memory_cache import InMemoryCache
-    from litellm.router import Router
+    no side effect (``InMemoryCache.get_cache`` of an absent key), so the answer is ``[]``
+    (``_quiet_cooldowns``). Anything else (an entry, Redis, a subclass or a method replaced on
+    the instance) goes to LiteLLM's function."""
     from litellm.router_utils import cooldown_handlers as mod
-    from litellm.router_utils.cooldown_cache import CooldownCache
 
-    logger = mod.verbose_router_logger
-    unchanged = still_bound((Router, "get_model_ids"), (CooldownCache, "async_get_active_cooldowns"),
-                            (CooldownCache, "cooldown_store"), (CooldownCache, "active_cooldowns_from_results"),
-                            (DualCache, "async_batch_get_cache"), (DualCache, "_prepare_batch_get"),
-                            (InMemoryCache, "async_batch_get_cache"), (InMemoryCache, "get_cache"),
-                            (mod, "verbose_router_logger"))
+    quiet = _quiet_cooldowns()
+    unchanged = still_bound((mod, "verbose_router_logger"))
 
     async def async_get_cooldown_deployments(litellm_router_instance, parent_otel_span):
-        router = litellm_router_instance
-        if type(router) is Router and "get_model_ids" not in router.__dict__ and unchanged():
-            cc = router.cooldown_cache
-            if type(cc) is CooldownCache and "async_get_active_cooldowns" not in cc.__dict__:
-                store = cc.cooldown_store
-                mem = store.in_memory_cache
-                if (type(store) is DualCache and store.redis_cache is None and type(mem) is InMemoryCache
-                        and not mem.cache_dict and not store.__dict__.keys() & _STORE_METHODS
-                        and not mem.__dict__.keys() & _MEM_METHODS):
-                    COOLDOWN_FAST["served"] += 1
-                    logger.debug("retrieve cooldown models: %s", [])
-                    return []
+        if unchanged() and quiet(litellm_router_instance):
+            COOLDOWN_FAST["served"] += 1
+            mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
+            return []
         COOLDOWN_FAST["delegated"] += 1
         return await original(litellm_router_instance, parent_otel_span)
 
     return async_get_cooldown_deployments
+
+
+# usage-based-routing-v2 reads the cooldown keys of every deployment of the router together
+# with its usage counters (RoutingReadBatch: one MGET when there is Redis). When the request
+# has no Redis batch armed and the cooldown store is quiet (above), the cooldown half is a
+# miss on every key: the usage read alone is made, as LiteLLM's shared read makes it for a
+# cache with no Redis (DualCache.async_batch_get_cache), and kept as prefetched usage.
+
+READ_BATCH = ("litellm.router_utils.routing_read_batch:RoutingReadBatch."
+              "async_get_cooldown_deployments")
+FP_READ_BATCH = frozenset({"889723003835de79"})
+_RRB = "litellm.router_utils.routing_read_batch:"
+FILTER_GUARDS += [
+    (_RRB + "RoutingReadBatch._read_prefetched", frozenset({"3a65b1959ccc42d6"})),
+    (_RRB + "RoutingPrefetch.take", frozenset({"7bab1c335d93b623"})),
+    (_RRB + "_routing_read_target", frozenset({"89d86ff4c63ea477"})),
+    (_RRB + "PrefetchedUsage", frozenset({"3636ef646b695aa6"})),
+    (_RRB + "active_request_redis_batches", frozenset({"82aa87bc1f5b0530"})),
+    ("litellm.caching.dual_cache:DualCache.async_batch_get_cache_shared", frozenset({"f88a9b50aa06dee2"})),
+]
+
+
+def make_read_batch_cooldowns(original):
+    """``RoutingReadBatch.async_get_cooldown_deployments`` when no deployment is cooling down
+    and no Redis batch is armed for the request: LiteLLM's steps with the cooldown read left
+    out. LiteLLM's order: the router's ids and their cooldown keys, the selector's usage keys,
+    ``_read_prefetched`` (None with no request batch, no side effect), then
+    ``async_batch_get_cache_shared``, which with no Redis on the first cache reads each cache
+    by its own ``async_batch_get_cache`` -- the cooldown store (every key a miss, nothing
+    touched: quiet) and the usage cache -- then ``PrefetchedUsage`` from the usage values,
+    ``active_cooldowns_from_results`` over all-None results (``[]``) and the debug line."""
+    import sys
+
+    mod = sys.modules["litellm.router_utils.routing_read_batch"]
+    cls = mod.RoutingReadBatch
+    quiet = _quiet_cooldowns()
+    unchanged = still_bound((cls, "_read_prefetched"), (mod.RoutingPrefetch, "take"),
+                            (mod, "_routing_read_target"), (mod, "PrefetchedUsage"),
+                            (mod, "active_request_redis_batches"), (mod, "service_target"),
+                            (mod, "verbose_router_logger"), (mod, "MappingProxyType"),
+                            (mod, "itertools"), (mod, "DualCache"),
+                            (mod.DualCache, "async_batch_get_cache_shared"))
+
+    async def async_get_cooldown_deployments(self, litellm_router_instance, healthy_deployments,
+                                             parent_otel_span):
+        router = litellm_router_instance
+        if (type(self) is cls and unchanged() and mod.active_request_redis_batches() is None
+                and quiet(router)):
+            READ_BATCH_FAST["served"] += 1
+            selector = self.usage_selector
+            if selector is not None:
+                usage_keys = tuple(mod.itertools.chain(*selector.usage_counter_keys(healthy_deployments)))
+                # the target names Redis calls; none are made here (it is set as LiteLLM sets it,
+                # with the router's ids standing for the cooldown keys built from them)
+                ids = (True,) if router.model_id_to_deployment_index_map else ()
+                with mod.service_target(mod._routing_read_target(ids, usage_keys)):
+                    usage_values = await selector.router_cache.async_batch_get_cache(
+                        keys=list(usage_keys), parent_otel_span=parent_otel_span)
+                self.prefetched_usage = mod.PrefetchedUsage(
+                    keys=frozenset(usage_keys),
+                    values=None if usage_values is None else mod.MappingProxyType(dict(zip(usage_keys, usage_values))),
+                )
+            mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
+            return []
+        READ_BATCH_FAST["delegated"] += 1
+        return await original(self, litellm_router_instance, healthy_deployments, parent_otel_span)
+
+    return async_get_cooldown_deployments
+
+
+# RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
+READ_BATCH_FAST = {"served": 0, "delegated": 0}
 
 
 _STORE_METHODS = frozenset({"async_batch_get_cache", "_prepare_batch_get"})
@@ -911,6 +997,9 @@ FP_USAGE_KEYS = frozenset({"89587a08b8e69a08"})
 
 # v2 key lists built here / by the method's Python (tests read them)
 USAGE_KEYS_FAST = {"served": 0, "delegated": 0}
+# {None: minute, id: (model, tpm_key, rpm_key)}: usage_keys' keys of this minute, the same
+# str objects every pick (bounded in usagekeys.c; plain strs, safe across fork)
+USAGE_KEY_MEMO: dict = {}
 
 
 def make_usage_keys(original):
@@ -922,7 +1011,7 @@ def make_usage_keys(original):
     def usage_counter_keys(self, healthy_deployments: list) -> tuple[list[str], list[str]]:
         """The `<id>:<model>:tpm:<HH-MM>` and `<id>:<model>:rpm:<HH-MM>` counter keys selection reads."""
         current_minute = g["get_utc_datetime"]().strftime("%H-%M")
-        got = build(healthy_deployments, current_minute) if type(current_minute) is str else None
+        got = build(healthy_deployments, current_minute, USAGE_KEY_MEMO) if type(current_minute) is str else None
         if got is not None:
             USAGE_KEYS_FAST["served"] += 1
             return got
@@ -1044,6 +1133,7 @@ def register(registry) -> None:
             Patch(BLOCKED, make_filter_blocked, FP_BLOCKED, passthrough=(Exception,)),
             Patch(TAG_OVERRIDE, make_tag_override, FP_TAG_OVERRIDE, passthrough=(Exception,)),
             Patch(COOLDOWNS, make_cooldowns, FP_COOLDOWNS, passthrough=(Exception,)),
+            Patch(READ_BATCH, make_read_batch_cooldowns, FP_READ_BATCH, passthrough=(Exception,)),
             Patch(COOLDOWN_FILTER, make_cooldown_filter, FP_COOLDOWN_FILTER, passthrough=(Exception,)),
             Patch(LEAST_BUSY, make_least_busy, FP_LEAST_BUSY, passthrough=(Exception,)),
             Patch(LEAST_BUSY_SYNC, make_least_busy_sync, FP_LEAST_BUSY_SYNC, passthrough=(Exception,)),
