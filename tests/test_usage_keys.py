@@ -118,6 +118,58 @@ def test_the_clock_is_read_once_per_call(monkeypatch):
     assert calls == [1] and tpm == ["a:x:tpm:03-04"] and rpm == ["a:x:rpm:03-04"]
 
 
+def test_generated_lists_same_keys_as_the_minute_changes(monkeypatch):
+    """The remembered keys (USAGE_KEY_MEMO) follow the minute: a clock that moves between
+    minutes and back, ids whose model changes between lists."""
+    rng = random.Random(9)
+    cases = [gen(rng) for _ in range(1500)]
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=DualCache())
+    base = datetime.datetime(2025, 1, 2, 3, 4, 5)
+
+    def run():
+        steps = iter(range(10**9))
+        monkeypatch.setattr(v2, "get_utc_datetime",
+                            lambda: base + datetime.timedelta(minutes=(next(steps) // 7) % 3))
+        return [_outcome(handler, c) for c in cases]
+
+    fast_litellm.revert()
+    try:
+        want = run()
+    finally:
+        fast_litellm.apply()
+    got = run()
+    assert got == want
+    assert len({k.rsplit(":", 1)[1] for w in want if w[0] == "ok" for k in w[1][0]}) == 3
+
+
+def test_usage_key_memo():
+    deps = [{"model_info": {"id": f"id-{i}"}, "litellm_params": {"model": "m"}} for i in range(5)]
+    memo = {}
+    first = _native.usage_keys(deps, "03-04", memo)
+    assert first == _native.usage_keys(deps, "03-04") and memo[None] == "03-04" and len(memo) == 6
+    again = _native.usage_keys(deps, "03-04", memo)
+    assert all(a is b for a, b in zip(first[0] + first[1], again[0] + again[1]))  # the same objects
+    deps[2]["litellm_params"]["model"] = "other"  # a changed model: its keys are built again
+    changed = _native.usage_keys(deps, "03-04", memo)
+    assert changed[0][2] == "id-2:other:tpm:03-04" and changed[1][2] == "id-2:other:rpm:03-04"
+    later = _native.usage_keys(deps, "03-05", memo)  # another minute: the memo starts over
+    assert later[0][0] == "id-0:m:tpm:03-05" and memo[None] == "03-05" and len(memo) == 6
+    ints = [{"model_info": {"id": 7}, "litellm_params": {"model": "m"}}]  # remembered by its text
+    assert _native.usage_keys(ints, "03-05", memo) == (["7:m:tpm:03-05"], ["7:m:rpm:03-05"]) and "7" in memo
+    strs = [{"model_info": {"id": "7"}, "litellm_params": {"model": "m"}}]  # the same text, the same keys
+    assert _native.usage_keys(strs, "03-05", memo) == (["7:m:tpm:03-05"], ["7:m:rpm:03-05"])
+    memo[None] = 5  # a memo not of this module's making is started over, not trusted
+    memo["id-0"] = ("m", "wrong", "wrong")
+    assert _native.usage_keys(deps[:1], "03-05", memo) == (["id-0:m:tpm:03-05"], ["id-0:m:rpm:03-05"])
+    memo["id-0"] = ("m", "wrong")  # a malformed entry is rebuilt
+    assert _native.usage_keys(deps[:1], "03-05", memo) == (["id-0:m:tpm:03-05"], ["id-0:m:rpm:03-05"])
+    many = [{"model_info": {"id": f"n{i}"}, "litellm_params": {"model": "m"}} for i in range(70_000)]
+    assert _native.usage_keys(many, "03-05", memo) == _native.usage_keys(many, "03-05")
+    assert len(memo) <= 65_538 and memo[None] == "03-05"  # bounded, the minute kept
+    with pytest.raises(TypeError):
+        _native.usage_keys(deps, "03-05", [])
+
+
 def test_usage_keys_directly():
     deps = [{"model_info": {"id": "a"}, "litellm_params": {"model": "m"}}, None, {"litellm_params": {}}, 5]
     assert _native.usage_keys(deps, "03-04") == (["a:m:tpm:03-04", "None:None:tpm:03-04"],

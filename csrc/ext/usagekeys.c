@@ -16,7 +16,18 @@
  * exact int in the int64 range (their f-string text is str() of them).
  * Anything else gives None: LiteLLM's method answers (and raises where a
  * .get on a non-dict raises).  Reads dicts through the dict API with str
- * keys: no Python code runs.  `minute`: an exact str. */
+ * keys: no Python code runs.  `minute`: an exact str.
+ *
+ * memo (optional third argument, an exact dict the caller keeps, or None):
+ * the keys are remembered by the id's text (the id itself when an exact
+ * str) with the model text they were built from, {id text: (model text,
+ * tpm_key, rpm_key)}, for one minute (the memo
+ * holds its minute under the key None and starts over when the minute
+ * differs), and handed out again while the model text is equal: the same
+ * str objects every pick, their hashes kept for the cache read that
+ * follows.  A key is a function of the id's, the model's and the minute's
+ * texts, so a remembered key is the key LiteLLM would format.  Bounded:
+ * cleared past USAGE_MEMO_IDS ids. */
 #include "fl_ext.h"
 
 #include <stdint.h>
@@ -26,6 +37,8 @@ static const char *const key_text[U_COUNT] = {
     "model_info", "id", "litellm_params", "model", ":tpm:", ":rpm:"};
 
 _Static_assert(U_COUNT == FL_EXT_USAGE_KEYS, "fl_ext.h: FL_EXT_USAGE_KEYS");
+
+enum { USAGE_MEMO_IDS = 65536 };
 
 int
 fl_ext_usage_keys_names(PyObject **keys)
@@ -104,21 +117,123 @@ joined(PyObject *const *parts, int n)
     return res;
 }
 
+/* the memo for this minute: cleared when it holds another minute; 0, or
+ * -1 with an exception */
+static int
+memo_minute(PyObject *memo, PyObject *minute)
+{
+    PyObject *held = PyDict_GetItemWithError(memo, Py_None);
+    if (held == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (held != NULL && PyUnicode_CheckExact(held) &&
+        PyUnicode_Compare(held, minute) == 0) {
+        return 0;
+    }
+    PyDict_Clear(memo);
+    return PyDict_SetItem(memo, Py_None, minute);
+}
+
+/* the remembered (tpm, rpm) keys of id with model: 1 with new references
+ * in out[0..1], 0 when not remembered, -1 with an exception */
+static int
+memo_get(PyObject *memo, PyObject *id, PyObject *model, PyObject **out)
+{
+    PyObject *e = PyDict_GetItemWithError(memo, id);
+    if (e == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) != 3 ||
+        (PyTuple_GET_ITEM(e, 0) != model &&
+         PyUnicode_Compare(PyTuple_GET_ITEM(e, 0), model) != 0)) {
+        return 0;
+    }
+    out[0] = Py_NewRef(PyTuple_GET_ITEM(e, 1));
+    out[1] = Py_NewRef(PyTuple_GET_ITEM(e, 2));
+    return 1;
+}
+
+/* remember (model, tpm, rpm) for id: 0, or -1 with an exception */
+static int
+memo_put(PyObject *memo, PyObject *id, PyObject *model, PyObject *const *made)
+{
+    int r;
+    PyObject *e = PyTuple_Pack(3, model, made[0], made[1]);
+    if (e == NULL) {
+        return -1;
+    }
+    if (PyDict_GET_SIZE(memo) > USAGE_MEMO_IDS) {
+        PyObject *minute = PyDict_GetItemWithError(memo, Py_None);
+        Py_XINCREF(minute);
+        PyDict_Clear(memo);
+        r = minute == NULL ? 0 : PyDict_SetItem(memo, Py_None, minute);
+        Py_XDECREF(minute);
+        if (r < 0) {
+            Py_DECREF(e);
+            return -1;
+        }
+    }
+    r = PyDict_SetItem(memo, id, e);
+    Py_DECREF(e);
+    return r;
+}
+
+/* the two keys of the id and model texts into made[0..1] (new
+ * references), through the memo when there is one: 0, or -1 with an
+ * exception */
+static int
+keys_for(PyObject *memo, PyObject *const *keys, PyObject *id, PyObject *colon,
+         PyObject *model, PyObject *minute, PyObject **made)
+{
+    PyObject *parts[5] = {id, colon, model, keys[U_TPM], minute};
+    int r = 0;
+    if (memo != NULL) {
+        r = memo_get(memo, id, model, made);
+        if (r != 0) {
+            return r < 0 ? -1 : 0;
+        }
+    }
+    made[0] = joined(parts, 5);
+    if (made[0] == NULL) {
+        return -1;
+    }
+    parts[3] = keys[U_RPM];
+    made[1] = joined(parts, 5);
+    if (made[1] == NULL) {
+        Py_CLEAR(made[0]);
+        return -1;
+    }
+    if (memo != NULL && memo_put(memo, id, model, made) < 0) {
+        Py_CLEAR(made[0]);
+        Py_CLEAR(made[1]);
+        return -1;
+    }
+    return 0;
+}
+
 PyObject *
 fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
                   Py_ssize_t nargs)
 {
     PyObject *tpm = NULL, *rpm = NULL, *res = NULL;
-    PyObject *seq, *minute, *colon = NULL;
-    if (nargs != 2 || !PyUnicode_CheckExact(args[1])) {
+    PyObject *seq, *minute, *colon = NULL, *memo = NULL;
+    if (nargs < 2 || nargs > 3 || !PyUnicode_CheckExact(args[1]) ||
+        (nargs == 3 && args[2] != Py_None && !PyDict_CheckExact(args[2]))) {
         PyErr_SetString(PyExc_TypeError,
-                        "usage_keys() expects (deployments, minute: str)");
+                        "usage_keys() expects (deployments, minute: str"
+                        "[, memo: dict | None])");
         goto error;
     }
     seq = args[0];
     minute = args[1];
+    if (nargs == 3 && args[2] != Py_None) {
+        memo = args[2];
+    }
     if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
         Py_RETURN_NONE;
+    }
+    if (memo != NULL && memo_minute(memo, minute) < 0) {
+        goto error;
     }
     colon = PyUnicode_FromString(":");
     tpm = PyList_New(0);
@@ -126,10 +241,12 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
     if (colon == NULL || tpm == NULL || rpm == NULL) {
         goto error;
     }
+    /* no Python code runs in the loop (exact dicts, strs, ints): the memo
+     * and the list are as read */
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
-        PyObject *id, *model, *key;
-        PyObject *parts[5];
+        PyObject *id, *model;
+        PyObject *made[2];
         int r;
         if (!PyDict_CheckExact(d)) {
             if (skipped_item(d)) {
@@ -146,22 +263,17 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
             Py_DECREF(id);
             goto id_failed;
         }
-        parts[0] = id;
-        parts[1] = colon;
-        parts[2] = model;
-        parts[3] = keys[U_TPM];
-        parts[4] = minute;
-        key = joined(parts, 5);
-        r = key == NULL ? -1 : PyList_Append(tpm, key);
-        Py_XDECREF(key);
-        if (r == 0) {
-            parts[3] = keys[U_RPM];
-            key = joined(parts, 5);
-            r = key == NULL ? -1 : PyList_Append(rpm, key);
-            Py_XDECREF(key);
-        }
+        r = keys_for(memo, keys, id, colon, model, minute, made);
         Py_DECREF(id);
         Py_DECREF(model);
+        if (r == 0) {
+            r = PyList_Append(tpm, made[0]);
+            if (r == 0) {
+                r = PyList_Append(rpm, made[1]);
+            }
+            Py_DECREF(made[0]);
+            Py_DECREF(made[1]);
+        }
         if (r < 0) {
             goto error;
         }
