@@ -62,8 +62,15 @@ def warm(router, attr: str, loop) -> None:
         for j in range(3):
             kwargs = {"litellm_params": {"metadata": {"model_group": "m"}, "model_info": {"id": d["model_info"]["id"]}},
                       "stream": j == 0, "completion_start_time": now + datetime.timedelta(seconds=rng.random())}
+            total = rng.randrange(20, 400)
             resp = ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=rng.randrange(1, 200),
-                                             total_tokens=rng.randrange(20, 400)))
+                                             total_tokens=total))
+            if attr == "lowesttpm_logger_v2":
+                # v2 reads its usage from the proxy's logging payload only (without it the
+                # success event raises and v2 would run with no usage state)
+                kwargs["standard_logging_object"] = {
+                    "model_group": "m", "model_id": d["model_info"]["id"], "total_tokens": total,
+                    "hidden_params": {"litellm_model_name": d["litellm_params"]["model"]}}
             end = now + datetime.timedelta(seconds=rng.uniform(0.2, 4.0))
             loop.run_until_complete(logger.async_log_success_event(kwargs, resp, now, end))
 
