@@ -211,26 +211,31 @@ id_of(PyObject *const *keys, PyObject *d)
     return id;
 }
 
-/* every check of the docstring that does not need the fill: 1, 0, -1 */
+/* what the first pass read of one healthy deployment (borrowed: no Python
+ * code runs during v2_potential, so nothing read can go away) */
+typedef struct {
+    PyObject *d, *id;
+    PyObject *tpm_lim, *rpm_lim; /* NULL: none (float("inf")) */
+} v2_read;
+
+/* every check of the docstring that does not need the fill, each
+ * deployment's id and limits into reads[0..n): 1, 0, -1 */
 static int
 plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
-             PyObject *rpm_dict, PyObject *tokens)
+             PyObject *rpm_dict, v2_read *reads)
 {
-    PyObject *k, *v, *lim;
+    PyObject *k, *v;
     Py_ssize_t pos = 0;
-    if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
-        !PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(rpm_dict) ||
-        !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
-        return 0;
-    }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
         int r;
-        if (id_of(keys, d) == NULL) {
+        reads[i].d = d;
+        reads[i].id = id_of(keys, d);
+        if (reads[i].id == NULL) {
             return PyErr_Occurred() ? -1 : 0;
         }
-        if ((r = limit_of(keys, d, keys[V_TPM], &lim)) != 1 ||
-            (r = limit_of(keys, d, keys[V_RPM], &lim)) != 1) {
+        if ((r = limit_of(keys, d, keys[V_TPM], &reads[i].tpm_lim)) != 1 ||
+            (r = limit_of(keys, d, keys[V_RPM], &reads[i].rpm_lim)) != 1) {
             return r;
         }
     }
@@ -253,8 +258,10 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
                     Py_ssize_t nargs)
 {
     PyObject *healthy, *tpm_dict, *rpm_dict, *tokens;
-    PyObject *lookup = NULL, *potential = NULL, *items = NULL, *inf = NULL,
-             *one = NULL, *lowest = NULL;
+    PyObject *lookup = NULL, *potential = NULL, *inf = NULL, *one = NULL,
+             *lowest = NULL;
+    v2_read *reads = NULL;
+    Py_ssize_t n;
     int r;
     if (nargs != 4) {
         PyErr_SetString(PyExc_TypeError,
@@ -266,11 +273,23 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
     tpm_dict = args[1];
     rpm_dict = args[2];
     tokens = args[3];
-    r = plain_inputs(keys, healthy, tpm_dict, rpm_dict, tokens);
+    if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
+        !PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(rpm_dict) ||
+        !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
+        Py_RETURN_NONE;
+    }
+    n = PySequence_Fast_GET_SIZE(healthy);
+    reads = PyMem_Malloc(sizeof *reads * (size_t)(n > 0 ? n : 1));
+    if (reads == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    r = plain_inputs(keys, healthy, tpm_dict, rpm_dict, reads);
     if (r < 0) {
         goto error;
     }
     if (r == 0) {
+        PyMem_Free(reads);
         Py_RETURN_NONE;
     }
     /* the fill: healthy ids missing from tpm_dict, or None there, get 0 */
@@ -281,9 +300,8 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
     if (one == NULL || inf == NULL || lookup == NULL || potential == NULL) {
         goto error;
     }
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
-        PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
-        PyObject *id = id_of(keys, d), *cur, *zero;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = reads[i].id, *cur, *zero, *at;
         cur = PyDict_GetItemWithError(tpm_dict, id);
         if (cur == NULL && PyErr_Occurred()) {
             goto error;
@@ -296,45 +314,44 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             Py_DECREF(zero);
         }
-        /* _return_potential_deployments' id -> deployment map (last wins) */
-        if (PyDict_SetItem(lookup, id, d) < 0) {
+        /* _return_potential_deployments' id -> deployment map (last wins),
+         * as id -> the index of what the first pass read of it */
+        at = PyLong_FromSsize_t(i);
+        if (at == NULL || PyDict_SetItem(lookup, id, at) < 0) {
+            Py_XDECREF(at);
             goto error;
         }
+        Py_DECREF(at);
     }
-    items = PyDict_Items(tpm_dict);
-    if (items == NULL) {
-        goto error;
-    }
+    /* `for item, item_tpm in all_deployments.items()`: no Python code runs in
+     * the loop (exact dicts, strs and numbers) and nothing writes tpm_dict,
+     * so PyDict_Next walks it as the view's iterator would, without a pair
+     * tuple per item */
     lowest = Py_NewRef(inf);
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
-        PyObject *pair = PyList_GET_ITEM(items, i);
-        PyObject *item_tpm = PyTuple_GET_ITEM(pair, 1);
-        PyObject *item, *dep, *tpm_lim, *rpm_lim, *used;
+    for (Py_ssize_t pos = 0, more = 1; more;) {
+        PyObject *key, *item_tpm, *item, *at, *dep, *tpm_lim, *rpm_lim, *used;
+        Py_ssize_t k;
         int over;
-        item = head_of(PyTuple_GET_ITEM(pair, 0));
+        more = PyDict_Next(tpm_dict, &pos, &key, &item_tpm);
+        if (!more) {
+            break;
+        }
+        item = head_of(key);
         if (item == NULL) {
             goto error;
         }
-        dep = PyDict_GetItemWithError(lookup, item);
-        if (dep == NULL || item_tpm == Py_None) {
+        at = PyDict_GetItemWithError(lookup, item);
+        if (at == NULL || item_tpm == Py_None) {
             Py_DECREF(item);
             if (PyErr_Occurred()) {
                 goto error;
             }
             continue;
         }
-        r = limit_of(keys, dep, keys[V_TPM], &tpm_lim);
-        if (r == 1) {
-            r = limit_of(keys, dep, keys[V_RPM], &rpm_lim);
-        }
-        if (r != 1) {
-            Py_DECREF(item);
-            if (r == 0) { /* checked above, and no code ran since */
-                PyErr_SetString(PyExc_SystemError,
-                                "v2_potential(): a limit changed during the loop");
-            }
-            goto error;
-        }
+        k = PyLong_AsSsize_t(at); /* an index this function stored */
+        dep = reads[k].d;
+        tpm_lim = reads[k].tpm_lim;
+        rpm_lim = reads[k].rpm_lim;
         over = scan_over(item_tpm, tokens, tpm_lim != NULL ? tpm_lim : inf);
         if (over == 0) {
             used = PyDict_GetItemWithError(rpm_dict, item);
@@ -379,15 +396,15 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
         }
     }
+    PyMem_Free(reads);
     Py_DECREF(lowest);
-    Py_DECREF(items);
     Py_DECREF(lookup);
     Py_DECREF(inf);
     Py_DECREF(one);
     return potential;
 error:
+    PyMem_Free(reads);
     Py_XDECREF(lowest);
-    Py_XDECREF(items);
     Py_XDECREF(lookup);
     Py_XDECREF(potential);
     Py_XDECREF(inf);
