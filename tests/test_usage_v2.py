@@ -150,3 +150,26 @@ def test_handler_picks_same_sequence(monkeypatch):
     assert got == want
     assert served >= 40
     assert any(isinstance(p, tuple) for p in want[0]) and len({p for p in want[0] if isinstance(p, str)}) > 3
+
+
+def test_v2_dicts_heads_memo():
+    """v2_dicts' remembered heads give the maps LiteLLM's split gives: keys with and
+    without colons, a key seen again, a memo entry not of its making, the bound."""
+    from fast_litellm import _native
+
+    keys = ["id-1:openai/x:tpm:03-04", "a:b:openai/x:tpm:03-04", "plain", ":lead", "", "id-1:other"]
+    values = [1, 2, 3, 4, 5, 6]
+    want = ({k.split(":")[0]: v for k, v in zip(keys, values)},) * 2
+    heads = {}
+    for _ in range(2):  # built, then remembered
+        got = _native.v2_dicts(keys, values, keys, values, heads)
+        assert got == want and list(got[0]) == list(want[0])
+    assert heads["a:b:openai/x:tpm:03-04"] == "a"
+    heads["plain"] = 7  # not a head: cut again
+    assert _native.v2_dicts(keys, values, keys, values, heads) == want
+    assert _native.v2_dicts(keys, values, keys, values, None) == want
+    many = [f"k{i}:m:tpm:03-04" for i in range(70_000)]
+    assert _native.v2_dicts(many, many, [], [], heads)[0] == {f"k{i}": k for i, k in enumerate(many)}
+    assert len(heads) <= 65_536
+    with pytest.raises(TypeError):
+        _native.v2_dicts(keys, values, keys, values, [])

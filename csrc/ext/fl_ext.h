@@ -111,7 +111,7 @@ int fl_ext_mem_names(PyObject **names);
 PyObject *fl_ext_mem_batch_get(PyObject *const *names, PyObject *const *args,
                                Py_ssize_t nargs);
 
-/* busy_keys(model_group, deployments) and least_index(raw, n)
+/* busy_keys(model_group, deployments, memo) and least_index(raw, n)
  * (busyscan.c): least-busy routing's keys and pick, None outside the plain
  * case.  `keys` from fl_ext_busy_keys_names (module state). */
 #define FL_EXT_BUSY_KEYS 2
@@ -120,7 +120,7 @@ PyObject *fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 PyObject *fl_ext_least_index(PyObject *const *args, Py_ssize_t nargs);
 
-/* usage_keys(deployments, minute) (usagekeys.c): usage-based-routing-v2's
+/* usage_keys(deployments, minute[, memo]) (usagekeys.c): usage-based-routing-v2's
  * counter keys, None outside the plain case.  `keys` from
  * fl_ext_usage_keys_names (module state). */
 #define FL_EXT_USAGE_KEYS 6
@@ -128,7 +128,7 @@ int fl_ext_usage_keys_names(PyObject **keys);
 PyObject *fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
                             Py_ssize_t nargs);
 
-/* v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values) and v2_potential(
+/* v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values[, heads]) and v2_potential(
  * healthy, tpm_dict, rpm_dict, input_tokens) (v2scan.c): usage-based v2's
  * selection loops, None outside the plain case.  `keys` from fl_ext_v2_keys
  * (module state). */

@@ -397,17 +397,18 @@ static PyMethodDef module_methods[] = {
      "mem_batch_get(cache, keys, module_globals, json_loads) -> list: "
      "InMemoryCache's batch read, operation for operation (membatch.c)"},
     {"busy_keys", (PyCFunction)(void (*)(void))mod_busy_keys, METH_FASTCALL,
-     "busy_keys(model_group, deployments) -> tuple | None: least-busy's "
+     "busy_keys(model_group, deployments, memo) -> tuple | None: least-busy's "
      "in-flight count keys (busyscan.c)"},
     {"least_index", (PyCFunction)(void (*)(void))mod_least_index,
      METH_FASTCALL,
      "least_index(raw, n) -> int | None: least-busy's pick from the cached "
      "counts (busyscan.c)"},
     {"usage_keys", (PyCFunction)(void (*)(void))mod_usage_keys, METH_FASTCALL,
-     "usage_keys(deployments, minute) -> (list, list) | None: "
+     "usage_keys(deployments, minute[, memo]) -> (list, list) | None: "
      "usage-based-routing-v2's counter keys (usagekeys.c)"},
     {"v2_dicts", (PyCFunction)(void (*)(void))mod_v2_dicts, METH_FASTCALL,
-     "v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values) -> (dict, dict) | "
+     "v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values[, heads]) -> "
+     "(dict, dict) | "
      "None: usage-based v2's usage maps (v2scan.c)"},
     {"v2_potential", (PyCFunction)(void (*)(void))mod_v2_potential,
      METH_FASTCALL,

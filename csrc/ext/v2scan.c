@@ -9,6 +9,11 @@
  * exact lists of exact strs and the values exact lists or tuples at least
  * as long; None otherwise (LiteLLM's code then runs, and raises where it
  * raises).  No Python code runs: str keys, values stored as they are.
+ * heads (optional fifth argument, an exact dict the caller keeps, or None):
+ * {key: key.split(":")[0]}, remembered so that the keys usage_keys hands
+ * out again every pick are not cut and hashed again; the head is a
+ * function of the key's text, and exact strs match by text.  Bounded:
+ * cleared past V2_HEADS entries.
  *
  * v2_potential(healthy, tpm_dict, rpm_dict, input_tokens): the rest of the
  * selection before the random draw -- LiteLLM's loop that gives every
@@ -55,10 +60,42 @@ head_of(PyObject *s)
     return PyUnicode_Substring(s, 0, at);
 }
 
+enum { V2_HEADS = 65536 };
+
+/* key.split(":")[0] through the heads memo (or cut when heads is NULL): a
+ * new reference, NULL on an error */
+static PyObject *
+head_through(PyObject *heads, PyObject *key)
+{
+    PyObject *h;
+    if (heads == NULL) {
+        return head_of(key);
+    }
+    h = PyDict_GetItemWithError(heads, key);
+    if (h != NULL && PyUnicode_CheckExact(h)) {
+        return Py_NewRef(h);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    h = head_of(key);
+    if (h == NULL) {
+        return NULL;
+    }
+    if (PyDict_GET_SIZE(heads) >= V2_HEADS) {
+        PyDict_Clear(heads);
+    }
+    if (PyDict_SetItem(heads, key, h) < 0) {
+        Py_DECREF(h);
+        return NULL;
+    }
+    return h;
+}
+
 /* one dict from keys and values as LiteLLM's loop builds it, or NULL with
  * *plain = 0 (no exception) when not plain */
 static PyObject *
-keyed(PyObject *keys, PyObject *values, int *plain)
+keyed(PyObject *keys, PyObject *values, PyObject *heads, int *plain)
 {
     PyObject *d;
     Py_ssize_t n;
@@ -84,7 +121,7 @@ keyed(PyObject *keys, PyObject *values, int *plain)
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *h = head_of(PyList_GET_ITEM(keys, i));
+        PyObject *h = head_through(heads, PyList_GET_ITEM(keys, i));
         int r;
         if (h == NULL) {
             Py_DECREF(d);
@@ -103,22 +140,26 @@ keyed(PyObject *keys, PyObject *values, int *plain)
 PyObject *
 fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *tpm = NULL, *rpm = NULL, *res;
+    PyObject *tpm = NULL, *rpm = NULL, *res, *heads = NULL;
     int plain;
-    if (nargs != 4) {
+    if ((nargs != 4 && nargs != 5) ||
+        (nargs == 5 && args[4] != Py_None && !PyDict_CheckExact(args[4]))) {
         PyErr_SetString(PyExc_TypeError,
                         "v2_dicts() expects (tpm_keys, tpm_values, rpm_keys, "
-                        "rpm_values)");
+                        "rpm_values[, heads: dict | None])");
         return NULL;
     }
-    tpm = keyed(args[0], args[1], &plain);
+    if (nargs == 5 && args[4] != Py_None) {
+        heads = args[4];
+    }
+    tpm = keyed(args[0], args[1], heads, &plain);
     if (tpm == NULL) {
         if (plain) {
             return NULL;
         }
         Py_RETURN_NONE;
     }
-    rpm = keyed(args[2], args[3], &plain);
+    rpm = keyed(args[2], args[3], heads, &plain);
     if (rpm == NULL) {
         Py_DECREF(tpm);
         if (plain) {

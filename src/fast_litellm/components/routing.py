@@ -1047,6 +1047,8 @@ FILTER_GUARDS += [
 
 # v2 selections made here / by LiteLLM's code (tests read them)
 V2_FAST = {"served": 0, "delegated": 0}
+# {counter key: its id part}: v2_dicts' remembered heads (bounded in v2scan.c; plain strs)
+V2_HEADS: dict = {}
 
 
 def make_v2_checks(original):
@@ -1076,7 +1078,7 @@ def make_v2_checks(original):
             return None
         maps = None
         if unchanged() and "_return_potential_deployments" not in getattr(self, "__dict__", {}):
-            maps = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values)
+            maps = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values, V2_HEADS)
         if maps is None:
             V2_FAST["delegated"] += 1
             return original(self, model_group, healthy_deployments, tpm_keys, tpm_values, rpm_keys,
