@@ -653,3 +653,103 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
     finally:
         store.redis_cache = None
         loop.close()
+
+
+def _weights_case(rng: random.Random):
+    n = rng.choice([1, 2, 3, 7, 50, 1000])
+    pool = rng.choice([
+        [0.0, 1.0, 0.5, 0.25, 1e-300, 3.0],
+        [1.0 / 3, 2.0 / 3, 0.1, 0.7, 1e16, 1.0],
+        [-1.0, 0.0, 2.0, 5e-324, 0.3],
+        [1e308, 1e308, 1.0],  # a total that overflows to inf: choices raises
+        [0.0, -0.0],  # a total that is not positive: choices raises
+        [float("nan"), 1.0],
+    ])
+    return tuple(rng.choice(pool) for _ in range(n))
+
+
+def test_weighted_draw_is_random_choices():
+    """weighted_draw against random.Random.choices on the same seeds: the same pick (by
+    identity), the same random state after, and None (before any draw) exactly where
+    choices raises; float_max against max(default=0.0)."""
+    from fast_litellm import _native
+
+    rng = random.Random(11)
+    raised = drawn = 0
+    for case in range(3000):
+        weights = _weights_case(rng)
+        population = [object() for _ in weights]
+        if rng.random() < 0.3:
+            population = tuple(population)
+        want_rng, got_rng = random.Random(case), random.Random(case)
+        try:
+            want = want_rng.choices(population, weights=weights)[0]
+        except ValueError:
+            assert _native.weighted_draw(population, weights, got_rng.random) is None
+            assert got_rng.getstate() == random.Random(case).getstate()  # nothing drawn
+            raised += 1
+        else:
+            assert _native.weighted_draw(population, weights, got_rng.random) is want
+            drawn += 1
+        assert got_rng.getstate() == want_rng.getstate()
+        fmax = _native.float_max(weights)
+        assert fmax == max(weights, default=0.0) or (fmax != fmax and max(weights) != max(weights))
+    assert raised > 200 and drawn > 1000
+    # draws that land exactly on a cumulative weight, on zero weights, at the top
+    for value in (0.0, 0.25, 0.5, 0.75, 1 / 3, 0.9999999999999999):
+        class Fixed(random.Random):
+            def random(self, value=value):
+                return value
+
+        for weights in ((1.0, 1.0), (0.0, 1.0, 0.0, 1.0), (1.0, 0.0, 0.0), (0.1, 0.2, 0.3), (1e-300, 1.0, 1e300)):
+            population = [object() for _ in weights]
+            want = Fixed().choices(population, weights=weights)[0]
+            assert _native.weighted_draw(population, weights, Fixed().random) is want, (value, weights)
+    assert _native.float_max(()) == 0.0
+    for bad in ([1.0], (1, 2.0), (True,), "ab"):
+        assert _native.float_max(bad) is None
+    ok = random.Random(1).random
+    for population, weights in (([1], (1,)), ([1, 2], (1.0,)), ([], ()), ("ab", (1.0, 1.0)), ([1], [1.0])):
+        assert _native.weighted_draw(population, weights, ok) is None
+    with pytest.raises(ZeroDivisionError):  # rand's own exception propagates
+        _native.weighted_draw([1], (1.0,), lambda: 1 / 0)
+    with pytest.raises(TypeError):
+        _native.weighted_draw([1], (1.0,))
+
+
+def test_simple_shuffle_draw_follows_the_module_random(monkeypatch):
+    """The draw goes to the module's own choices when its random is not the standard
+    library's Random (a subclass overriding random(), SystemRandom, a replaced choices):
+    picks and state as LiteLLM's."""
+    from litellm.router_strategy import simple_shuffle as ss
+
+    deps = [_plain(i) for i in range(6)]
+    for i, d in enumerate(deps):
+        d["litellm_params"]["weight"] = i + 1
+
+    class Biased(random.Random):
+        def random(self):
+            return 0.999
+
+    def picks():
+        random.seed(4)
+        out = []
+        for _ in range(50):
+            chosen = ss.simple_shuffle(lambda m: None, deps, "m", None)
+            out.append(next(i for i, d in enumerate(deps) if d is chosen))
+        return out
+
+    want, got, served, delegated = both(picks, routing_comp.SHUFFLE_DRAWS)
+    assert got == want and served == 50 and delegated == 0 and len(set(want)) > 3
+    for replacement in (Biased(3), random.SystemRandom()):
+        monkeypatch.setattr(ss, "random", replacement)
+        want, got, served, delegated = both(picks, routing_comp.SHUFFLE_DRAWS)
+        if not isinstance(replacement, random.SystemRandom):
+            assert got == want == [5] * 50
+        assert served == 0 and delegated == 50
+        monkeypatch.undo()
+    inst = random.Random(8)
+    monkeypatch.setattr(inst, "random", lambda: 0.0, raising=False)
+    monkeypatch.setattr(ss, "random", inst)
+    want, got, served, delegated = both(picks, routing_comp.SHUFFLE_DRAWS)
+    assert got == want == [0] * 50 and served == 0 and delegated == 50

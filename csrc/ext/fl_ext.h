@@ -87,6 +87,12 @@ PyObject *fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo,
                              PyObject *seq);
 PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
 
+/* float_max(weights) and weighted_draw(population, weights, rand)
+ * (shuffle.c): simple-shuffle's largest weight and random.choices' draw,
+ * None outside the plain case. */
+PyObject *fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs);
+
 /* latency_scan(items, index, minute, input_tokens) (latscan.c): the loop
  * of latency-based routing, None outside the plain case.  `keys` from
  * fl_ext_lat_keys (module state). */

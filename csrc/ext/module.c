@@ -13,13 +13,14 @@
  *   plain_deployments(deployments, prefix)   routing's no-op filter test
  *   ids_present(deployments), scaled(w, m)   routing's cooldown filter and
  *                                            simple-shuffle's normalization
+ *   float_max(w), weighted_draw(p, w, rand)  simple-shuffle's draw (shuffle.c)
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   memo_stats()                             the routing tests' memo (depmemo.c)
  *   mem_batch_get(cache, keys, g, loads)     InMemoryCache's batch read
  *                                            (membatch.c)
- *   busy_keys(group, deps), least_index(r, n)  least-busy routing (busyscan.c)
- *   usage_keys(deps, minute)                 usage-based v2's keys (usagekeys.c)
+ *   busy_keys(group, deps, memo), least_index(r, n)  least-busy (busyscan.c)
+ *   usage_keys(deps, minute[, memo])         usage-based v2's keys (usagekeys.c)
  *   v2_dicts(...), v2_potential(...)         usage-based v2's loops (v2scan.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
@@ -34,7 +35,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 8
+#define FL_ABI_VERSION 9
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -349,6 +350,20 @@ mod_scaled(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_float_max(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_float_max(args, nargs);
+}
+
+static PyObject *
+mod_weighted_draw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_weighted_draw(args, nargs);
+}
+
+static PyObject *
 mod_latency_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     return fl_ext_latency_scan(get_state(module)->lat_keys, args, nargs);
@@ -420,6 +435,14 @@ static PyMethodDef module_methods[] = {
     {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
      "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
      "weights) for floats (routefilt.c)"},
+    {"float_max", (PyCFunction)(void (*)(void))mod_float_max, METH_FASTCALL,
+     "float_max(weights) -> float | None: max(weights, default=0.0) for a "
+     "tuple of floats (shuffle.c)"},
+    {"weighted_draw", (PyCFunction)(void (*)(void))mod_weighted_draw,
+     METH_FASTCALL,
+     "weighted_draw(population, weights, rand) -> item | None: "
+     "random.choices(population, weights=weights)[0] with rand as random() "
+     "(shuffle.c)"},
     {"latency_scan", (PyCFunction)(void (*)(void))mod_latency_scan,
      METH_FASTCALL,
      "latency_scan(items, index, minute, input_tokens) -> (dict, list) | None: "

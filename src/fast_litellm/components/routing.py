@@ -583,15 +583,40 @@ def make_simple_shuffle(original):
     """simple-shuffle with its per-metric weight tuples built in one C pass each
     (``_native.metric_weights``: the same floats ``_metric_weight`` gives), the rest as
     LiteLLM writes it: the same weight sets in the same order, the same ``random`` calls
-    (through the module's ``random``, looked up at call time) and the same log line."""
+    (through the module's ``random``, looked up at call time) and the same log line.
+
+    The draw: ``random.choices(healthy, weights=normalized)[0]`` is
+    ``_native.weighted_draw`` (shuffle.c: the cumulative sums, ``random() * total`` and the
+    bisection on doubles, as ``Random.choices`` does them) when the module's ``random`` is
+    a ``random.Random`` whose ``choices`` and ``random`` are the standard library's, with
+    that instance's ``random`` called once as ``choices`` calls it; otherwise the module's
+    ``choices`` itself. The largest metric weight is ``_native.float_max`` (max over floats)."""
+    import random as std_random
+
     from litellm.router_strategy import simple_shuffle as mod
 
     from .. import _native
 
     weights_of = _native.metric_weights
     scaled = _native.scaled
+    float_max = _native.float_max
+    draw = _native.weighted_draw
+    std_choices = std_random.Random.choices
+    std_rand = std_random.Random.random  # _random.Random's C method
     scoped = mod._scoped_weights
     unchanged = still_bound((mod, "_scoped_weights"), (mod, "_metric_weight"))
+
+    def choose(healthy_deployments, normalized):
+        choices = mod.random.choices
+        inst = getattr(choices, "__self__", None)
+        if (getattr(choices, "__func__", None) is std_choices and type(inst).random is std_rand
+                and "random" not in getattr(inst, "__dict__", _EMPTY)):
+            selected = draw(healthy_deployments, normalized, inst.random)
+            if selected is not None:
+                SHUFFLE_DRAWS["served"] += 1
+                return selected
+        SHUFFLE_DRAWS["delegated"] += 1
+        return choices(healthy_deployments, weights=normalized)[0]
 
     def simple_shuffle(resolve_model_alias, healthy_deployments, model, request_kwargs):
         if not unchanged():
@@ -603,6 +628,7 @@ def make_simple_shuffle(original):
         for metric in (None, "weight", "rpm", "tpm"):
             if metric is None:
                 weights = scoped(healthy_deployments, resolved_model, request_kwargs)
+                largest = max(weights, default=0.0)
             else:
                 weights = weights_of(healthy_deployments, metric)
                 if weights is None:
@@ -610,7 +636,9 @@ def make_simple_shuffle(original):
                     # far was pure, no random draw yet), with its own exceptions
                     FILTER_FAST["delegated"] += 1
                     return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
-            largest = max(weights, default=0.0)
+                largest = float_max(weights)
+                if largest is None:
+                    largest = max(weights, default=0.0)
             if largest <= 0:
                 continue
             normalized = scaled(weights, largest) if metric is not None else None
@@ -619,13 +647,18 @@ def make_simple_shuffle(original):
             if sum(normalized) <= 0:
                 continue
             FILTER_FAST["served"] += 1
-            selected = mod.random.choices(healthy_deployments, weights=normalized)[0]
+            selected = choose(healthy_deployments, normalized)
             mod._ROUTER_LOGGER.info("Selected deployment for model %s: %s", model, selected.get("model_info"))
             return selected
         FILTER_FAST["served"] += 1
         return mod.random.choice(healthy_deployments)
 
     return simple_shuffle
+
+
+_EMPTY: dict = {}
+# simple-shuffle draws made by weighted_draw / by the module's random.choices (tests read them)
+SHUFFLE_DRAWS = {"served": 0, "delegated": 0}
 
 
 TEAM_FILTER = "litellm.router_utils.common_utils:filter_team_based_models"

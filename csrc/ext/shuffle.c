@@ -1,0 +1,132 @@
+/* shuffle.c - simple-shuffle's weighted draw (LiteLLM 1.108.7,
+ * litellm/router_strategy/simple_shuffle.py), the steps after the weights.
+ *
+ * float_max(weights): max(weights, default=0.0) for an exact tuple of exact
+ * floats -- Python's max keeps the first item and replaces it by every
+ * later item that compares greater (item > best), which for floats is the
+ * C comparison of the doubles (NaN never compares greater).  The maximal
+ * item itself (or a new 0.0 for an empty tuple); None for anything else.
+ *
+ * weighted_draw(population, weights, rand): what
+ * random.Random.choices(population, weights=weights)[0] returns when the
+ * Random instance's `random` is rand, for an exact list or tuple
+ * population and an exact tuple of exact floats of the same length n >= 1:
+ *     cum_weights = list(accumulate(weights))     (left-to-right double sums)
+ *     total = cum_weights[-1] + 0.0
+ *     (ValueError unless total > 0.0 and finite)
+ *     population[bisect_right(cum_weights, random() * total, 0, n - 1)]
+ * The sums, the product and the comparisons are the doubles' own, as
+ * Python's float operations are.  None, before rand is called, for other
+ * inputs and for a total Python would raise on (the caller then calls
+ * choices itself, which raises); rand is called exactly once otherwise,
+ * and an exception it raises propagates, as from choices.  The caller
+ * checks that rand is the instance's `random` as choices would read it. */
+#include "fl_ext.h"
+
+#include <math.h>
+
+/* an exact tuple of exact floats, 1 / 0 */
+static int
+float_tuple(PyObject *t)
+{
+    if (!PyTuple_CheckExact(t)) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(t); k++) {
+        if (!PyFloat_CheckExact(PyTuple_GET_ITEM(t, k))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyObject *
+fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *t, *best;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "float_max() expects (weights)");
+        return NULL;
+    }
+    t = args[0];
+    if (!float_tuple(t)) {
+        Py_RETURN_NONE;
+    }
+    if (PyTuple_GET_SIZE(t) == 0) {
+        return PyFloat_FromDouble(0.0);
+    }
+    best = PyTuple_GET_ITEM(t, 0);
+    for (Py_ssize_t k = 1; k < PyTuple_GET_SIZE(t); k++) {
+        PyObject *item = PyTuple_GET_ITEM(t, k);
+        if (PyFloat_AS_DOUBLE(item) > PyFloat_AS_DOUBLE(best)) {
+            best = item;
+        }
+    }
+    return Py_NewRef(best);
+}
+
+PyObject *
+fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *population, *weights, *rand, *r = NULL, *res = NULL;
+    double *cum = NULL, total, x;
+    Py_ssize_t n, lo = 0, hi;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "weighted_draw() expects (population, weights, rand)");
+        goto error;
+    }
+    population = args[0];
+    weights = args[1];
+    rand = args[2];
+    if ((!PyList_CheckExact(population) && !PyTuple_CheckExact(population)) ||
+        !float_tuple(weights)) {
+        Py_RETURN_NONE;
+    }
+    n = PyTuple_GET_SIZE(weights);
+    if (n < 1 || PySequence_Fast_GET_SIZE(population) != n) {
+        Py_RETURN_NONE;
+    }
+    cum = PyMem_Malloc(sizeof *cum * (size_t)n);
+    if (cum == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    cum[0] = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, 0));
+    for (Py_ssize_t k = 1; k < n; k++) {
+        cum[k] = cum[k - 1] + PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, k));
+    }
+    total = cum[n - 1] + 0.0;
+    if (!(total > 0.0) || !isfinite(total)) {
+        PyMem_Free(cum);
+        Py_RETURN_NONE;
+    }
+    r = PyObject_CallNoArgs(rand);
+    if (r == NULL) {
+        goto error;
+    }
+    if (!PyFloat_CheckExact(r)) {
+        PyErr_SetString(PyExc_SystemError,
+                        "weighted_draw(): random() did not return a float");
+        goto error;
+    }
+    x = PyFloat_AS_DOUBLE(r) * total;
+    hi = n - 1;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (x < cum[mid]) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    if (lo >= PySequence_Fast_GET_SIZE(population)) { /* (rand changed it) */
+        PyErr_SetString(PyExc_IndexError, "list index out of range");
+        goto error;
+    }
+    res = Py_NewRef(PySequence_Fast_GET_ITEM(population, lo));
+error:
+    Py_XDECREF(r);
+    PyMem_Free(cum);
+    return res;
+}
