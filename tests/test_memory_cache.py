@@ -184,3 +184,73 @@ def test_counters_and_json_text_read_as_litellm_reads_them():
     cache.set_cache("b", '{"x": 1}')
     cache.set_cache("c", "[1")
     assert cache.batch_get_cache(["a", "b", "c", "d"]) == [3, {"x": 1}, "[1", None]
+
+
+def test_default_clock_performed_as_litellm_calls_it(monkeypatch):
+    """The default clock (``lambda: time.time()``) is performed, not called: the same
+    ``time`` global and ``time.time`` reads and calls as the lambda's, whatever they are
+    now -- time.time replaced, the module's ``time`` replaced or gone (the lambda then looks
+    in builtins and raises NameError), the lambda's code under other globals."""
+    import time as time_mod
+    import types
+
+    from litellm.caching import in_memory_cache as imc
+
+    def scenario(now):
+        calls = []
+
+        def fake_time():
+            calls.append(1)
+            return now
+
+        cache = InMemoryCache()  # its default clock
+        for k in ("a", "b", "c"):
+            cache.set_cache(k, 1, ttl=10)
+        cache.ttl_dict["b"] = 0.0  # expired for any clock above 0
+        monkeypatch.setattr(time_mod, "time", fake_time)
+        try:
+            out = cache.batch_get_cache(["a", "b", "c", "x"])
+        except Exception as e:  # noqa: BLE001 - compared, type and message
+            out = ("err", type(e), str(e))
+        finally:
+            monkeypatch.undo()
+        return out, len(calls), sorted(cache.cache_dict)
+
+    for now in (5.0, -1.0):
+        want, got, served, delegated = _both(lambda: scenario(now))
+        assert got == want and served == 1 and want[1] == 3
+    def others():
+        out = []
+        # the module's time replaced by another object with a time()
+        cache = InMemoryCache()
+        cache.set_cache("a", 1, ttl=10)
+        monkeypatch.setattr(imc, "time", types.SimpleNamespace(time=lambda: 1e18))
+        out.append(cache.batch_get_cache(["a"]))  # expired under that clock
+        monkeypatch.undo()
+        # the module's time gone: the lambda's NameError
+        cache = InMemoryCache()
+        cache.set_cache("a", 1, ttl=10)
+        monkeypatch.delattr(imc, "time")
+        try:
+            cache.batch_get_cache(["a"])
+        except NameError as e:
+            out.append(("NameError", str(e)))
+        monkeypatch.undo()
+        # the lambda's code under other globals
+        code = cache._clock.__code__
+        for now in (0.0, 1.0):
+            cache._clock = types.FunctionType(code, {"time": types.SimpleNamespace(time=lambda now=now: now)})
+            cache.ttl_dict["a"] = 0.5
+            out.append((cache.batch_get_cache(["a"]), sorted(cache.cache_dict)))
+        # another function whose globals have a time module: called, not performed
+        cache = InMemoryCache()
+        cache.set_cache("a", 1, ttl=10)
+        cache.ttl_dict["a"] = 10.0
+        cache._clock = types.FunctionType((lambda: 7.0).__code__, {"time": time_mod})
+        out.append((cache.batch_get_cache(["a"]), sorted(cache.cache_dict)))
+        return out
+
+    want, got, served, delegated = _both(others)
+    assert got == want == [[None], ("NameError", "name 'time' is not defined"), ([1], ["a"]), ([None], []),
+                           ([1], ["a"])]
+    assert served == 5

@@ -112,7 +112,7 @@ PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
 /* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):
  * InMemoryCache's batch read loop, operation for operation.  `names` from
  * fl_ext_mem_names (module state). */
-#define FL_EXT_MEM_NAMES 6
+#define FL_EXT_MEM_NAMES 7
 int fl_ext_mem_names(PyObject **names);
 PyObject *fl_ext_mem_batch_get(PyObject *const *names, PyObject *const *args,
                                Py_ssize_t nargs);

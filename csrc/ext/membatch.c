@@ -33,13 +33,21 @@
  *
  * keys: an exact list or tuple, read by index with its length re-read at
  * every step (Python's `for k in keys` over a list that code called from
- * the loop could change). */
+ * the loop could change).
+ *
+ * clock_code (optional fifth argument): the code object of InMemoryCache's
+ * default clock, `lambda: time.time()`.  A `_clock` that is a plain
+ * function with that code is performed rather than called: `time` looked
+ * up in the function's globals, its attribute `time` read and called --
+ * the lambda's operations, without its frame (only a tracer could tell).
+ * When the globals have no `time` (the lambda would look in builtins), the
+ * function is called. */
 #include "fl_ext.h"
 
 enum { N_CACHE_DICT, N_TTL_DICT, N_CLOCK, N_REMOVE_KEY, N_JSON, N_LOADS,
-       N_COUNT };
+       N_TIME, N_COUNT };
 static const char *const name_text[N_COUNT] = {
-    "cache_dict", "ttl_dict", "_clock", "_remove_key", "json", "loads"};
+    "cache_dict", "ttl_dict", "_clock", "_remove_key", "json", "loads", "time"};
 
 _Static_assert(N_COUNT == FL_EXT_MEM_NAMES, "fl_ext.h: FL_EXT_MEM_NAMES");
 
@@ -76,9 +84,40 @@ attr_item(PyObject *cache, PyObject *attr, PyObject *key)
     return v;
 }
 
+/* self._clock(): a new reference or NULL (clock_code: see the header) */
+static PyObject *
+clock_now(PyObject *const *names, PyObject *clock, PyObject *clock_code)
+{
+    PyObject *globals, *time_mod, *fn, *now;
+    if (clock_code == NULL || !PyFunction_Check(clock) ||
+        PyFunction_GET_CODE(clock) != clock_code) {
+        return PyObject_CallNoArgs(clock);
+    }
+    globals = PyFunction_GET_GLOBALS(clock);
+    time_mod = PyDict_CheckExact(globals)
+                   ? PyDict_GetItemWithError(globals, names[N_TIME])
+                   : NULL;
+    if (time_mod == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        return PyObject_CallNoArgs(clock);
+    }
+    Py_INCREF(time_mod);
+    fn = PyObject_GetAttr(time_mod, names[N_TIME]);
+    Py_DECREF(time_mod);
+    if (fn == NULL) {
+        return NULL;
+    }
+    now = PyObject_CallNoArgs(fn);
+    Py_DECREF(fn);
+    return now;
+}
+
 /* _is_key_expired(key): 1, 0 or -1 */
 static int
-expired(PyObject *const *names, PyObject *cache, PyObject *key)
+expired(PyObject *const *names, PyObject *cache, PyObject *key,
+        PyObject *clock_code)
 {
     PyObject *clock = NULL, *now = NULL, *ttl = NULL;
     int r = attr_contains(cache, names[N_TTL_DICT], key);
@@ -90,7 +129,7 @@ expired(PyObject *const *names, PyObject *cache, PyObject *key)
     if (clock == NULL) {
         goto done;
     }
-    now = PyObject_CallNoArgs(clock);
+    now = clock_now(names, clock, clock_code);
     if (now == NULL) {
         goto done;
     }
@@ -150,7 +189,7 @@ decoded(PyObject *const *names, PyObject *globals, PyObject *json_loads,
 /* get_cache(key): a new reference or NULL */
 static PyObject *
 get_one(PyObject *const *names, PyObject *cache, PyObject *globals,
-        PyObject *json_loads, PyObject *key)
+        PyObject *json_loads, PyObject *clock_code, PyObject *key)
 {
     PyObject *v, *res, *rm;
     int r = attr_contains(cache, names[N_CACHE_DICT], key);
@@ -160,7 +199,7 @@ get_one(PyObject *const *names, PyObject *cache, PyObject *globals,
     if (r == 0) {
         Py_RETURN_NONE;
     }
-    r = expired(names, cache, key);
+    r = expired(names, cache, key, clock_code);
     if (r < 0) {
         return NULL;
     }
@@ -186,25 +225,29 @@ fl_ext_mem_batch_get(PyObject *const *names, PyObject *const *args,
                      Py_ssize_t nargs)
 {
     PyObject *res = NULL;
-    PyObject *cache, *keys, *globals, *json_loads;
-    if (nargs != 4 || !PyDict_Check(args[2]) ||
-        (!PyList_CheckExact(args[1]) && !PyTuple_CheckExact(args[1]))) {
+    PyObject *cache, *keys, *globals, *json_loads, *clock_code = NULL;
+    if ((nargs != 4 && nargs != 5) || !PyDict_Check(args[2]) ||
+        (!PyList_CheckExact(args[1]) && !PyTuple_CheckExact(args[1])) ||
+        (nargs == 5 && args[4] != Py_None && !PyCode_Check(args[4]))) {
         PyErr_SetString(PyExc_TypeError,
                         "mem_batch_get() expects (cache, list | tuple, dict, "
-                        "json_loads)");
+                        "json_loads[, clock_code])");
         goto error;
     }
     cache = args[0];
     keys = args[1];
     globals = args[2];
     json_loads = args[3];
+    if (nargs == 5 && args[4] != Py_None) {
+        clock_code = args[4];
+    }
     res = PyList_New(0);
     if (res == NULL) {
         goto error;
     }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(keys); i++) {
         PyObject *key = Py_NewRef(PySequence_Fast_GET_ITEM(keys, i));
-        PyObject *v = get_one(names, cache, globals, json_loads, key);
+        PyObject *v = get_one(names, cache, globals, json_loads, clock_code, key);
         Py_DECREF(key);
         if (v == NULL) {
             goto error;

@@ -17,7 +17,7 @@
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   memo_stats()                             the routing tests' memo (depmemo.c)
- *   mem_batch_get(cache, keys, g, loads)     InMemoryCache's batch read
+ *   mem_batch_get(cache, keys, g, loads[, code])  InMemoryCache's batch read
  *                                            (membatch.c)
  *   busy_keys(group, deps, memo), least_index(r, n)  least-busy (busyscan.c)
  *   usage_keys(deps, minute[, memo])         usage-based v2's keys (usagekeys.c)
@@ -409,7 +409,8 @@ static PyMethodDef module_methods[] = {
      "a str, int or None model_info id (routefilt.c)"},
     {"mem_batch_get", (PyCFunction)(void (*)(void))mod_mem_batch_get,
      METH_FASTCALL,
-     "mem_batch_get(cache, keys, module_globals, json_loads) -> list: "
+     "mem_batch_get(cache, keys, module_globals, json_loads[, clock_code]) -> "
+     "list: "
      "InMemoryCache's batch read, operation for operation (membatch.c)"},
     {"busy_keys", (PyCFunction)(void (*)(void))mod_busy_keys, METH_FASTCALL,
      "busy_keys(model_group, deployments, memo) -> tuple | None: least-busy's "

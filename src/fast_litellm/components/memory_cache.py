@@ -12,7 +12,10 @@ order -- the same attribute reads, ``in`` tests and item reads (colliding keys r
 looked up through the module's ``json`` for every value -- and skips only the ``json.loads``
 call that the standard library's function would answer with a TypeError before running any
 code (an exact int, float, bool, None, dict, list or tuple), whose result LiteLLM's
-``except Exception`` then discards. LiteLLM's methods answer when the cache is not exactly
+``except Exception`` then discards. The default clock (``lambda: time.time()``, found as
+the lambda constant of ``__init__``, guarded by its fingerprint) is performed rather than
+called: ``time`` from the lambda's globals, its ``time`` read and called (no frame).
+LiteLLM's methods answer when the cache is not exactly
 an ``InMemoryCache``, when ``get_cache``, ``evict_element_if_expired`` or
 ``_is_key_expired`` are replaced (on the class or the instance), or when the keys are not a
 list or tuple.
@@ -24,6 +27,7 @@ evict expired entries).
 from __future__ import annotations
 
 import json
+import types
 
 from ..patching import Component, Patch, still_bound
 
@@ -32,8 +36,9 @@ BATCH = _IMC + "batch_get_cache"
 ABATCH = _IMC + "async_batch_get_cache"
 FP_BATCH = frozenset({"a2580820886c838f"})
 FP_ABATCH = frozenset({"e70ec940aeedea04"})
-# the bodies mem_batch_get performs
+# the bodies mem_batch_get performs (and __init__, whose default clock it performs)
 GUARDS = [(_IMC + name, frozenset({fp})) for name, fp in (
+    ("__init__", "05e713fb6c24466b"),
     ("get_cache", "2196d207c2c326bd"),
     ("evict_element_if_expired", "22f942ee3e8b5d49"),
     ("_is_key_expired", "fb8a22238539e9af"),
@@ -56,13 +61,16 @@ def _fast(original):
     batch = _native.mem_batch_get
     module_globals = vars(mod)
     json_loads = json.loads  # the standard library's (mem_batch_get compares identity)
+    # the default clock's code (`lambda: time.time()` in __init__): mem_batch_get performs it
+    clock_code = next((c for c in cls.__init__.__code__.co_consts
+                       if isinstance(c, types.CodeType) and c.co_name == "<lambda>"), None)
 
     def read(self, keys):
         """LiteLLM's answer from C, or None when LiteLLM's method must answer."""
         if (type(self) is cls and (type(keys) is list or type(keys) is tuple) and unchanged()
                 and not self.__dict__.keys() & _INLINED_SET):
             BATCH_FAST["served"] += 1
-            return batch(self, keys, module_globals, json_loads)
+            return batch(self, keys, module_globals, json_loads, clock_code)
         BATCH_FAST["delegated"] += 1
         return None
 
