@@ -12,6 +12,17 @@ rules and API, the counters in C, no live entry ever evicted (see counter_cache.
 the rules and the memory cap). The limiter's decisions, headers and Redis traffic are
 LiteLLM's own code, unchanged.
 
+Patched too, the limiter's pre-call hook (``_PROXY_MaxParallelRequestsHandler_v3.
+async_pre_call_hook``), in its plain case (no Redis, no parallel-request gauge, no project
+ITPM/OTPM, no team PTU share, no dynamic limits, no request tags, LiteLLM's default
+resolvers, a chat call type; see ``make_hook``): LiteLLM's steps in LiteLLM's order, its
+own methods where they decide something, the counter operations made on the in-memory tier
+directly (``_direct``: what ``InternalUsageCache`` and ``DualCache`` do with
+``local_only=True`` and no Redis, without their three coroutines and debug f-strings per
+operation), the sliding window and the all-or-nothing token reservation restated from
+LiteLLM's code, without the five nested service-target wrappers and the lock it takes twice
+(free, and nothing suspends). docs/RATE_LIMITER_HOOK.md has the hook's call tree.
+
 Guards: every method of ``InMemoryCache`` (CounterCache re-implements its rules), so a
 LiteLLM release that changes one refuses the component.
 
@@ -57,6 +68,483 @@ GUARDS = [(_IMC + name, frozenset({fp})) for name, fp in (
 )]
 
 
+# -- the limiter's counter operations on the in-memory tier --------------------------------
+
+GUARDS += [
+    ("litellm.proxy.utils:InternalUsageCache.async_get_cache", frozenset({"8ce4020c8546f05d"})),
+    ("litellm.proxy.utils:InternalUsageCache.async_set_cache", frozenset({"8450fbfcbc32779c"})),
+    ("litellm.proxy.utils:InternalUsageCache.async_batch_get_cache", frozenset({"6946d58ded487156"})),
+    ("litellm.caching.dual_cache:DualCache.async_get_cache", frozenset({"838fbccb182b95f0"})),
+    ("litellm.caching.dual_cache:DualCache.async_set_cache", frozenset({"1ae8eadce206c5a8"})),
+    ("litellm.caching.dual_cache:DualCache.async_batch_get_cache", frozenset({"b264fba0a687eac1"})),
+    ("litellm.caching.dual_cache:DualCache._prepare_batch_get", frozenset({"fa957726df7aa99c"})),
+]
+
+_IUC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get_cache"})
+_DC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get_cache", "_prepare_batch_get"})
+_MEM_METHODS = frozenset({"get_cache", "set_cache", "async_get_cache", "async_set_cache",
+                          "batch_get_cache", "async_batch_get_cache"})
+_INT_LIMIT = 10**300  # far below the int-to-str digit limit
+
+
+def _pure(v) -> bool:
+    """Formatting v in an f-string runs no code that could have an effect or raise: None,
+    exact str and float, exact ints short of the int-to-str digit limit."""
+    t = type(v)
+    return v is None or t is str or t is float or (t is int and -_INT_LIMIT < v < _INT_LIMIT)
+
+
+def _direct():
+    """(tier(limiter) -> the in-memory tier or None, get, set, batch): when ``tier`` gives a
+    cache, each of these does what the limiter's call through ``InternalUsageCache`` and
+    ``DualCache`` does with ``local_only=True`` (LiteLLM 1.108.7):
+
+    - ``InternalUsageCache`` passes the call on (``litellm_parent_otel_span`` becomes the
+      DualCache's ``parent_otel_span`` for reads and a keyword its in-memory tier ignores
+      for writes);
+    - ``DualCache.async_get_cache``: ``print_verbose`` of the key, the in-memory read,
+      ``print_verbose`` of the result twice, no Redis (``local_only``); any exception logged
+      by ``log_redis_failure`` and answered with None;
+    - ``DualCache.async_set_cache``: ``print_verbose`` of key and value (outside the try), the
+      in-memory write with the ttl given, no Redis; exceptions logged;
+    - ``DualCache.async_batch_get_cache``: the in-memory batch read and ``None in result``
+      (``_prepare_batch_get``), no Redis; exceptions logged, answered with None.
+
+    ``print_verbose`` prints nothing while ``litellm._logging.set_verbose`` is False: the
+    f-strings are built only for values whose formatting could do something (``_pure``).
+    The tier is used when the limiter's ``InternalUsageCache`` and its ``DualCache`` are of
+    those exact classes, with their methods LiteLLM's (or fast_litellm's equivalents) on the
+    class and not replaced on the instance, no Redis on the DualCache, and a ``CounterCache``
+    tier (no method replaced on the instance). One difference: a log record of a failure
+    (only a clock that raises or MemoryError can cause one) names this module as its origin."""
+    import logging
+    import sys
+
+    from litellm.caching import dual_cache as dcmod
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy.utils import InternalUsageCache
+
+    from ..counter_cache import CounterCache
+    from ..patching import still_bound
+
+    logging_mod = sys.modules["litellm._logging"]
+    unchanged = still_bound(*((InternalUsageCache, n) for n in sorted(_IUC_METHODS)),
+                            *((DualCache, n) for n in sorted(_DC_METHODS)),
+                            (dcmod, "print_verbose"), (logging_mod, "print_verbose"),
+                            (dcmod, "log_redis_failure"), (dcmod, "verbose_logger"))
+    error = logging.ERROR
+
+    def tier(limiter):
+        iuc = limiter.internal_usage_cache
+        if type(iuc) is InternalUsageCache and logging_mod.set_verbose is False and unchanged():
+            dc = iuc.dual_cache
+            if type(dc) is DualCache and dc.redis_cache is None:
+                mem = dc.in_memory_cache
+                if (type(mem) is CounterCache and not iuc.__dict__.keys() & _IUC_METHODS
+                        and not dc.__dict__.keys() & _DC_METHODS and not mem.__dict__.keys() & _MEM_METHODS):
+                    return mem
+        return None
+
+    def get(mem, key):
+        try:
+            if not _pure(key):
+                f"{key}"  # noqa: B018 - DualCache's print_verbose argument, built as LiteLLM builds it
+            result = mem.get_cache(key)
+            if not _pure(result):
+                f"{result}"  # noqa: B018
+                f"{result}"  # noqa: B018
+            return result
+        except Exception as e:
+            dcmod.log_redis_failure(dcmod.verbose_logger, error, "LiteLLM Cache: exception in async_get_cache", e,
+                                    with_traceback=True)
+            return None
+
+    def set_(mem, key, value, ttl, span):
+        if not (_pure(key) and _pure(value)):
+            f"{key}{value}"  # noqa: B018
+        try:
+            mem.set_cache(key, value, ttl=ttl, litellm_parent_otel_span=span)
+        except Exception as e:
+            dcmod.log_redis_failure(dcmod.verbose_logger, error, "LiteLLM Cache: exception in async add_cache", e,
+                                    with_traceback=True)
+
+    def batch(mem, keys):
+        try:
+            result = mem.batch_get_cache(list(keys))
+            None in result  # noqa: B015 - _prepare_batch_get's test (it compares every value with None)
+            return result
+        except Exception as e:
+            dcmod.log_redis_failure(dcmod.verbose_logger, error, "LiteLLM Cache: exception in async_batch_get_cache",
+                                    e, with_traceback=True)
+            return None
+
+    return tier, get, set_, batch
+
+
+# -- the limiter's pre-call hook, plain case --------------------------------------------------
+#
+# async_pre_call_hook (docs/RATE_LIMITER_HOOK.md has its call tree) costs ~85 us per request
+# with one descriptor; most of it is layering: five nested service-target wrappers, an
+# asyncio.Lock taken twice, InternalUsageCache -> DualCache -> in-memory tier for each of the
+# seven to nine counter operations (three coroutines and up to three f-strings each), two
+# pydantic copies of the request, and the same pure helpers asked the same question up to
+# seven times. In the plain case (checked before anything happens, see _plain) the hook below
+# runs LiteLLM's steps in LiteLLM's order: its own methods where they decide something
+# (descriptors, the over-limit checks, the token estimate, the implicit output cap, the
+# error, the project reservation), the counter operations on the in-memory tier directly
+# (_direct), the sliding window and the all-or-nothing reservation restated operation for
+# operation from LiteLLM's code.
+
+V3_MOD = "litellm.proxy.hooks.parallel_request_limiter_v3"
+_V3 = V3_MOD + ":_PROXY_MaxParallelRequestsHandler_v3."
+HOOK = _V3 + "async_pre_call_hook"
+FP_HOOK = frozenset({"4c6e072de473b823"})
+# what the hook restates (the counter steps, the wrappers it leaves out) or takes as pure
+GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
+    ("should_rate_limit", "543ad7bd4b28544d"),
+    ("in_memory_cache_sliding_window", "0080ba867f60c440"),
+    ("_in_memory_cache_sliding_window", "7a5449b2f15c6e68"),
+    ("_batch_get_counter_values", "9cc80e9ca734355b"),
+    ("reserve_tpm_tokens", "ed1ac98eff40607f"),
+    ("atomic_check_and_increment_by_n", "c61f19cf90f28083"),
+    ("_atomic_check_and_increment_in_memory", "977d6507d782c15f"),
+    ("get_rate_limiter_for_call_type", "48af944d305b4bd0"),
+    ("_estimate_ptu_tokens_for_request", "a87ac9a9b671e6e5"),
+    ("_rate_limited_model", "e725904644e1120f"),
+)] + [(V3_MOD + ":" + name, frozenset({fp})) for name, fp in (
+    ("_sibling_counter_keys", "9d435b6d2c3b99a5"),
+    ("claim_request_stash_for_data", "4a6046cdd541d229"),
+    ("get_or_create_request_stash", "896950177e4f4f09"),
+    ("_resolve_ptu_team_ceiling_via_proxy_router", "8c9e78c4265a8b53"),
+    ("_resolve_model_group_alias_via_proxy_router", "7ce24d164b76c450"),
+)]
+
+# the handler's methods this hook calls or restates (an instance attribute or a class
+# attribute rebinding one of them sends the request to LiteLLM's hook)
+_HOOK_METHODS = (
+    "_build_request_rate_limit_descriptors", "_collect_windowed_keys_and_gauges",
+    "is_cache_list_over_limit", "_batch_get_counter_values", "in_memory_cache_sliding_window",
+    "_in_memory_cache_sliding_window", "should_rate_limit", "reserve_tpm_tokens",
+    "atomic_check_and_increment_by_n", "_build_descriptor_atomic_payload",
+    "_atomic_check_and_increment_in_memory", "_estimate_tokens_for_request",
+    "_estimate_ptu_tokens_for_request", "_apply_implicit_output_cap", "_rate_limited_model",
+    "_reserve_project_io_tokens_or_raise", "_handle_rate_limit_error", "_release_stashed_parallel_slot",
+    "get_rate_limiter_for_call_type", "_get_current_time", "create_rate_limit_keys",
+)
+_HOOK_METHOD_SET = frozenset(_HOOK_METHODS)
+# module-level names the hook reads
+_HOOK_GLOBALS = (
+    "claim_request_stash_for_data", "get_or_create_request_stash", "_request_stash",
+    "_REQUEST_RATE_LIMIT_DATA", "get_tags_from_request_body", "get_estimated_output_tokens",
+    "verbose_proxy_logger", "_sibling_counter_keys", "RateLimitResponse", "RateLimitStatus",
+    "RateLimitDescriptor", "RateLimitDescriptorRateLimitObject",
+    "PROJECT_ITPM_DESCRIPTOR_KEY", "PROJECT_OTPM_DESCRIPTOR_KEY", "PTU_TEAM_DESCRIPTOR_KEY",
+    "RESPONSES_API_CALL_TYPES", "EMBEDDING_API_CALL_TYPES",
+    "TEXT_COMPLETION_API_CALL_TYPES", "GOOGLE_GENAI_NATIVE_CALL_TYPES", "EndpointType",
+    "_resolve_model_group_alias_via_proxy_router", "_resolve_ptu_team_ceiling_via_proxy_router",
+)
+
+# pre-call hooks answered here / by LiteLLM's hook (tests read them)
+HOOK_FAST = {"served": 0, "delegated": 0}
+
+
+def make_hook(original):
+    import asyncio
+    import logging
+    import sys
+
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from ..patching import still_bound
+
+    mod = sys.modules[V3_MOD]
+    ictx = sys.modules["litellm._internal_context"]  # with_service_target's module
+    cls = mod._PROXY_MaxParallelRequestsHandler_v3
+    g = mod.__dict__
+    tier, get, set_, batch = _direct()
+    unchanged = still_bound(*((cls, n) for n in _HOOK_METHODS), *((mod, n) for n in _HOOK_GLOBALS),
+                            (ictx, "service_target"))
+    # the call types whose every branch in the hook is the chat one (not batch, responses,
+    # embedding, text completion or Google native)
+    other = set(g["RESPONSES_API_CALL_TYPES"]) | set(g["EMBEDDING_API_CALL_TYPES"]) | set(
+        g["TEXT_COMPLETION_API_CALL_TYPES"]) | set(g["GOOGLE_GENAI_NATIVE_CALL_TYPES"]) | {"acreate_batch"}
+    chat = frozenset({"acompletion", "completion"} - other)
+    lock_type = asyncio.Lock
+    debug = logging.DEBUG
+
+    def plain(self, uak, data, call_type):
+        """The in-memory tier when the plain case holds, else None. Reads only; raises nothing."""
+        if not (type(self) is cls and type(call_type) is str and call_type in chat and unchanged()
+                and not self.__dict__.keys() & _HOOK_METHOD_SET):
+            return None
+        if (self.batch_rate_limiter_script is not None or self.check_and_increment_by_n_script is not None
+                or self.tpm_reservation_enabled is not True):
+            return None
+        # LiteLLM's own (pure) resolvers: how often they are asked is not observable
+        if (self._model_group_resolver is not g["_resolve_model_group_alias_via_proxy_router"]
+                or self._ptu_team_ceiling_resolver is not g["_resolve_ptu_team_ceiling_via_proxy_router"]):
+            return None
+        lock = self._check_and_increment_lock
+        if type(lock) is not lock_type or lock._locked or lock._waiters:
+            return None  # LiteLLM's hook would wait for it
+        if g["verbose_proxy_logger"].isEnabledFor(debug):
+            return None  # its debug lines name LiteLLM's file and line: LiteLLM's hook logs them
+        if type(data) is not dict or type(uak) is not UserAPIKeyAuth:
+            return None
+        for k in data:
+            if type(k) is not str:
+                return None  # (the request copy raises ValidationError: LiteLLM's hook raises it)
+        # a parallel-request gauge, project ITPM/OTPM, a team PTU share, dynamic limits or
+        # request tags (resolved from the database): LiteLLM's hook
+        if uak.max_parallel_requests is not None or uak.project_id is not None:
+            return None
+        md = uak.metadata
+        if md:
+            if type(md) is not dict or "dynamic" in (md.get("rpm_limit_type"), md.get("tpm_limit_type")):
+                return None
+        stash = g["_request_stash"].get()
+        if stash is not None and stash.ptu_ceiling is not None:
+            return None
+        try:
+            if g["get_tags_from_request_body"](data):
+                return None
+            model = data.get("model")
+            if uak.team_id and isinstance(model, str) and model:
+                rm = self._rate_limited_model(model)
+                if rm is not None and self._ptu_team_ceiling_resolver(uak.team_id, rm.group) is not None:
+                    return None
+        except Exception:  # noqa: BLE001 - LiteLLM's hook raises it where it raises it
+            return None
+        return tier(self)
+
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type,
+                                  endpoint_type=g["EndpointType"].GENERIC):
+        mem = plain(self, user_api_key_dict, data, call_type)
+        if mem is None:
+            HOOK_FAST["delegated"] += 1
+            return await original(self, user_api_key_dict, cache, data, call_type, endpoint_type)
+        HOOK_FAST["served"] += 1
+        with ictx.service_target("rate_limits"):  # the decorator's, once
+            return await _body(self, mem, user_api_key_dict, data, call_type, endpoint_type)
+
+    async def _body(self, mem, uak, data, call_type, endpoint_type):
+        # (the proxy logger is not enabled for DEBUG: LiteLLM's three debug lines are no-ops)
+        itpm, otpm, ptu_key = g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"], g["PTU_TEAM_DESCRIPTOR_KEY"]
+        stash = g["claim_request_stash_for_data"](data)
+        # (get_rate_limiter_for_call_type: None for a chat call type)
+        request_data = dict(data)  # what the Mapping[str, object] adapter returns for it
+        model_value = request_data.get("model")
+        requested_model = model_value if isinstance(model_value, str) else None
+        descriptors = await self._build_request_rate_limit_descriptors(
+            user_api_key_dict=uak, data=request_data, call_type=call_type)
+        stash.tpm_limited_tags = frozenset(
+            d["value"]
+            for d in descriptors
+            if d["key"] == "tag" and d["rate_limit"] is not None and d["rate_limit"].get("tokens_per_unit") is not None
+        )
+        if not descriptors:
+            return None
+        # (no descriptor carries max_parallel_requests: no gauge, no slot id)
+        response = _rpm_pass(self, mem, descriptors)
+        if response["overall_code"] == "OVER_LIMIT":
+            self._handle_rate_limit_error(response=response, descriptors=descriptors, requested_model=requested_model)
+        else:
+            stash.rate_limit_response = response
+        configured_tpm_limits = tuple(
+            int(v)
+            for d in descriptors
+            if d["key"] not in (itpm, otpm) and (v := (d.get("rate_limit") or {}).get("tokens_per_unit")) is not None
+        )
+        tpm_reservation_scopes = ()
+        tpm_reservation_amount = 0
+        if configured_tpm_limits:
+            min_configured_tpm_limit = min(configured_tpm_limits)
+            configured_output_tokens = g["get_estimated_output_tokens"](
+                user_api_key_dict=uak, model_name=requested_model)
+            self._apply_implicit_output_cap(
+                data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
+                configured_output_tokens=configured_output_tokens, endpoint_type=endpoint_type)
+            estimated_tokens = max(
+                self._estimate_tokens_for_request(
+                    data=data, model=requested_model, min_configured_tpm_limit=min_configured_tpm_limit,
+                    call_type=call_type, configured_output_tokens=configured_output_tokens),
+                1,
+            )
+            # (the capped request copy and the PTU estimate: no PTU ceiling, the raw estimate)
+            ptu_estimated_tokens = estimated_tokens
+            tpm_response = _reserve(self, mem, descriptors, estimated_tokens, {ptu_key: ptu_estimated_tokens},
+                                    uak.parent_otel_span)
+            if tpm_response["overall_code"] == "OVER_LIMIT":
+                await self._release_stashed_parallel_slot(stash, uak.parent_otel_span)
+                self._handle_rate_limit_error(
+                    response=tpm_response, descriptors=descriptors, requested_model=requested_model)
+            else:
+                stash.reserved_tokens = estimated_tokens
+                stash.ptu_reserved_tokens = ptu_estimated_tokens
+                stash.ptu_reserved_window_identities = frozenset(
+                    identity
+                    for identity in tpm_response.get("reservation_windows", frozenset())
+                    if identity[0].startswith(f"{{{ptu_key}:")
+                )
+                stash.reserved_model = self._rate_limited_model(requested_model)
+                stash.reserved_scopes = frozenset(
+                    (d["key"], d["value"])
+                    for d in descriptors
+                    if d["key"] not in (itpm, otpm) and (d.get("rate_limit") or {}).get("tokens_per_unit") is not None
+                )
+                tpm_reservation_scopes = tuple(stash.reserved_scopes)
+                tpm_reservation_amount = estimated_tokens
+                stored_response = stash.rate_limit_response
+                if stored_response is not None:
+                    stored_response["statuses"].extend(tpm_response["statuses"])
+        await self._reserve_project_io_tokens_or_raise(
+            descriptors=descriptors, data=data, requested_model=requested_model, user_api_key_dict=uak,
+            tpm_reservation_scopes=tpm_reservation_scopes, tpm_reservation_amount=tpm_reservation_amount,
+            call_type=call_type, endpoint_type=endpoint_type)
+        return None
+
+    def _rpm_pass(self, mem, descriptors):
+        """should_rate_limit(descriptors, skip_tpm_check=True) with no Redis and no gauge."""
+        now_int = int(self._get_current_time().timestamp())
+        keys_to_fetch, key_metadata, _gauges = self._collect_windowed_keys_and_gauges(
+            descriptors=descriptors, skip_tpm_check=True)
+        windowed_response = g["RateLimitResponse"](overall_code="OK", statuses=[])
+        if keys_to_fetch:
+            cache_values = batch(mem, keys_to_fetch)
+            if cache_values is not None:
+                rate_limit_response = self.is_cache_list_over_limit(
+                    keys_to_fetch, cache_values, key_metadata, read_only=False)
+                if rate_limit_response["overall_code"] == "OVER_LIMIT":
+                    return rate_limit_response
+            cache_values = _window(mem, keys_to_fetch, now_int, self.window_size)
+            windowed_response = self.is_cache_list_over_limit(
+                keys_to_fetch, cache_values, key_metadata, read_only=False)
+        return windowed_response
+
+    def _window(mem, keys, now_int, window_size):
+        """_in_memory_cache_sliding_window, step for step."""
+        results = []
+        for i in range(0, len(keys), 2):
+            window_key = keys[i]
+            counter_key = keys[i + 1]
+            increment_value = 1
+            window_start = get(mem, window_key)
+            if window_start is None or (now_int - int(window_start)) >= window_size:
+                for sibling_counter_key in g["_sibling_counter_keys"](window_key):
+                    set_(mem, sibling_counter_key, 0, window_size, None)
+                set_(mem, window_key, str(now_int), window_size, None)
+                set_(mem, counter_key, increment_value, window_size, None)
+                results.append(str(now_int))
+                results.append(increment_value)
+            else:
+                current_counter = get(mem, counter_key)
+                new_counter_value = (int(current_counter) if current_counter is not None else 0) + increment_value
+                set_(mem, counter_key, new_counter_value, window_size, None)
+                results.append(window_start)
+                results.append(new_counter_value)
+        return results
+
+    def _reserve(self, mem, descriptors, estimated_tokens, scope_estimates, span):
+        """reserve_tpm_tokens -> atomic_check_and_increment_by_n with no Redis script."""
+        itpm, otpm = g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"]
+        rld, rlo, response = g["RateLimitDescriptor"], g["RateLimitDescriptorRateLimitObject"], g["RateLimitResponse"]
+        tpm_descriptors = [
+            rld(
+                key=d["key"],
+                value=d["value"],
+                rate_limit=rlo(
+                    tokens_per_unit=(d.get("rate_limit") or {}).get("tokens_per_unit"),
+                    window_size=(d.get("rate_limit") or {}).get("window_size"),
+                ),
+            )
+            for d in descriptors
+            if d["key"] not in (itpm, otpm) and (d.get("rate_limit") or {}).get("tokens_per_unit") is not None
+        ]
+        if not tpm_descriptors:
+            return response(overall_code="OK", statuses=[])
+        increments = [{"tokens": scope_estimates.get(d["key"], estimated_tokens)} for d in tpm_descriptors]
+        descriptor_groups = []
+        for descriptor, increment_amounts in zip(tpm_descriptors, increments):
+            keys, args, meta = self._build_descriptor_atomic_payload(
+                descriptor=descriptor, increment_amounts=increment_amounts)
+            if keys:
+                descriptor_groups.append((keys, args, meta))
+        if not descriptor_groups:
+            return response(overall_code="OK", statuses=[])
+        flat_meta = [m for _keys, _args, group_meta in descriptor_groups for m in group_meta]
+        return _atomic(self, mem, flat_meta, span)
+
+    def _atomic(self, mem, per_counter_meta, parent_otel_span):
+        """_atomic_check_and_increment_in_memory, step for step."""
+        status, response = g["RateLimitStatus"], g["RateLimitResponse"]
+        now_int = int(self._get_current_time().timestamp())
+        descriptor_state = []
+        for meta in per_counter_meta:
+            window_size = meta["window_size"]
+            window_start = get(mem, meta["window_key"])
+            window_expired = window_start is None or (now_int - int(window_start)) >= window_size
+            raw_counter = None if window_expired else get(mem, meta["counter_key"])
+            current_counter = 0 if window_expired else int(raw_counter or 0)
+            over_limit = (
+                current_counter + meta["increment"] > meta["current_limit"]
+                if meta["increment"] > 0
+                else current_counter >= meta["current_limit"]
+            )
+            if over_limit:
+                return response(
+                    overall_code="OVER_LIMIT",
+                    statuses=[
+                        status(
+                            code="OVER_LIMIT",
+                            current_limit=meta["current_limit"],
+                            limit_remaining=max(0, meta["current_limit"] - current_counter),
+                            rate_limit_type=meta["rate_limit_type"],
+                            descriptor_key=meta["descriptor_key"],
+                            descriptor_value=meta["descriptor_value"],
+                        )
+                    ],
+                )
+            descriptor_state.append({
+                "window_expired": window_expired,
+                "current": current_counter,
+                "window_start": str(now_int if window_expired else int(window_start)),
+            })
+        expired_windows = {
+            meta["window_key"]: meta["window_size"]
+            for meta, state in zip(per_counter_meta, descriptor_state)
+            if state["window_expired"]
+        }
+        for window_key, window_size in expired_windows.items():
+            for sibling_counter_key in g["_sibling_counter_keys"](window_key):
+                set_(mem, sibling_counter_key, 0, window_size, parent_otel_span)
+        statuses = []
+        for meta, state in zip(per_counter_meta, descriptor_state):
+            new_counter = meta["increment"] if state["window_expired"] else state["current"] + meta["increment"]
+            if state["window_expired"]:
+                set_(mem, meta["window_key"], str(now_int), meta["window_size"], parent_otel_span)
+            set_(mem, meta["counter_key"], new_counter, meta["ttl"], parent_otel_span)
+            statuses.append(
+                status(
+                    code="OK",
+                    current_limit=meta["current_limit"],
+                    limit_remaining=max(0, meta["current_limit"] - new_counter),
+                    rate_limit_type=meta["rate_limit_type"],
+                    descriptor_key=meta["descriptor_key"],
+                    descriptor_value=meta["descriptor_value"],
+                )
+            )
+        return response(
+            overall_code="OK",
+            statuses=statuses,
+            reservation_windows=frozenset(
+                (meta["counter_key"], state["window_start"], "local")
+                for meta, state in zip(per_counter_meta, descriptor_state)
+            ),
+        )
+
+    return async_pre_call_hook
+
+
 def register(registry) -> None:
     def gauges():
         from ..counter_cache import table_stats
@@ -92,4 +580,6 @@ def register(registry) -> None:
         return __init__
 
     comp.patches.append(Patch(TARGET, make_init, FP_INIT))
+    # LiteLLM's own exceptions (the 429, a ValidationError of the request) are raised from ours
+    comp.patches.append(Patch(HOOK, make_hook, FP_HOOK, passthrough=(Exception,)))
     registry.register(comp)

@@ -1,0 +1,265 @@
+"""The v3 limiter's pre-call hook (``rate_limiter`` component, ``make_hook``) against LiteLLM
+1.108.7's own ``async_pre_call_hook``, request by request.
+
+Each generated trace is run twice from its seed, on fresh limiters built as the proxy builds
+them (``InternalUsageCache(DualCache(...))`` over a ``CounterCache``, a fake clock for the
+limiter's ``time_provider`` and the cache), once with every fast_litellm patch reverted and
+once applied. Keys carry limits of every kind the hook turns into descriptors (key, user,
+team, team member, end user, organisation, per-model limits in key and organisation
+metadata, budget throttling), some of them values LiteLLM only converts later (str, float);
+requests differ in size, model, explicit output caps, candidate counts, tags, metadata and
+call type; some keys have a parallel-request limit, a project or dynamic limit types (LiteLLM's
+hook answers those). Compared after every request: the outcome (None, or the exception's type,
+text, status and headers), the request dict, the limiter's stash (every field but its lock) and
+every entry and expiry of the counter cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import random
+from datetime import datetime
+
+import pytest
+
+import fast_litellm
+from fast_litellm.components import rate_limiter as comp
+from fast_litellm.counter_cache import CounterCache
+from litellm.caching.dual_cache import DualCache
+from litellm.caching.in_memory_cache import InMemoryCache
+from litellm.proxy._types import UserAPIKeyAuth
+from litellm.proxy.hooks import parallel_request_limiter_v3 as v3
+from litellm.proxy.utils import InternalUsageCache
+
+from _ab import both
+
+T0 = 1_700_000_000.0
+MODEL = "gpt-4o"
+LIMITS = [None, None, 1, 2, 3, 10, 100, 5000, 10**6]
+TPM = [None, 1, 50, 1000, 4095, 4096, 5000, 10**6, 10**12]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def seconds(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t)
+
+
+def make_limiter(clock: Clock):
+    mem = CounterCache(InMemoryCache(clock=clock.seconds))
+    dual = DualCache(in_memory_cache=mem, default_in_memory_ttl=1)
+    limiter = v3._PROXY_MaxParallelRequestsHandler_v3(
+        internal_usage_cache=InternalUsageCache(dual_cache=dual), time_provider=clock.now)
+    return limiter, dual, mem
+
+
+def make_key(rng: random.Random, i: int, plain: bool) -> UserAPIKeyAuth:
+    f = {"api_key": f"{i:064x}", "token": f"{i:064x}", "rpm_limit": rng.choice(LIMITS), "tpm_limit": rng.choice(TPM)}
+    if rng.random() < 0.5:
+        f.update(user_id=f"user-{i % 3}", user_rpm_limit=rng.choice(LIMITS), user_tpm_limit=rng.choice(TPM))
+    if rng.random() < 0.4:
+        f.update(team_id=f"team-{i % 2}", team_rpm_limit=rng.choice(LIMITS), team_tpm_limit=rng.choice(TPM),
+                 team_member_rpm_limit=rng.choice(LIMITS), team_member_tpm_limit=rng.choice(TPM))
+    if rng.random() < 0.3:
+        f.update(end_user_id=f"end-{i % 4}", end_user_rpm_limit=rng.choice(LIMITS), end_user_tpm_limit=rng.choice(TPM))
+    if rng.random() < 0.3:
+        f.update(org_id=f"org-{i % 2}", organization_rpm_limit=rng.choice(LIMITS),
+                 organization_tpm_limit=rng.choice(TPM))
+    if rng.random() < 0.3:
+        limits = {MODEL: rng.choice([5, 50, "40", 7.9, 100000])}
+        f["metadata"] = rng.choice([{"model_rpm_limit": limits}, {"model_tpm_limit": limits},
+                                    {"model_rpm_limit": limits, "model_tpm_limit": limits}, {"other": 1}])
+    if rng.random() < 0.2:
+        f["organization_metadata"] = {"model_tpm_limit": {MODEL: rng.choice([100, 10**6])}}
+    if rng.random() < 0.1:
+        f["budget_throttle_pct"] = 0.5
+    if not plain:
+        kind = rng.randrange(4)
+        if kind == 0:
+            f["max_parallel_requests"] = rng.choice([1, 2])
+        elif kind == 1:
+            f["metadata"] = {"rpm_limit_type": "dynamic"}
+        elif kind == 2:
+            f["project_id"] = "proj-1"
+        else:
+            f["metadata"] = {"tag_rpm_limit": {"t1": 2}}
+    return UserAPIKeyAuth(**f)
+
+
+def make_request(rng: random.Random, n: int, plain: bool):
+    content = "".join(rng.choice("abc xyz😀\n") for _ in range(rng.choice([0, 3, 40, 500, 6000])))
+    data = {"model": rng.choice([MODEL, MODEL, "other-model", ""]),
+            "messages": [{"role": "user", "content": content}], "litellm_call_id": f"call-{n}"}
+    r = rng.random()
+    if r < 0.1:
+        data["max_tokens"] = rng.choice([10, 0, "20", 5000])
+    elif r < 0.15:
+        data["n"] = 3
+    elif r < 0.2:
+        data["messages"] = []
+    call_type = "acompletion" if rng.random() < 0.9 else "completion"
+    if not plain:
+        kind = rng.randrange(4)
+        if kind == 0:
+            data["metadata"] = {"tags": ["t1"]}
+        elif kind == 1:
+            call_type = "aembedding"
+            data = {"model": MODEL, "input": ["hello"], "litellm_call_id": f"call-{n}"}
+        elif kind == 2:
+            data[7] = "a key that is not a str"
+        else:
+            data["metadata"] = "not a dict"
+    return data, call_type
+
+
+def snapshot_stash(stash):
+    if stash is None:
+        return None
+    return {f.name: getattr(stash, f.name) for f in dataclasses.fields(stash) if f.name != "parallel_slot_release_lock"}
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def normalized(obj, names: dict):
+    """obj with every uuid4().hex (the parallel-request slot ids LiteLLM draws) replaced by
+    its order of first appearance."""
+    if isinstance(obj, str) and len(obj) == 32 and set(obj) <= _HEX:
+        return names.setdefault(obj, f"slot-{len(names)}")
+    if isinstance(obj, dict):
+        return {normalized(k, names): normalized(v, names) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(normalized(v, names) for v in obj)
+    return obj
+
+
+def outcome_of(exc):
+    if exc is None:
+        return None
+    return (type(exc).__name__, str(exc), getattr(exc, "status_code", None), getattr(exc, "headers", None))
+
+
+def run_trace(seed: int):
+    rng = random.Random(seed)
+    clock = Clock()
+    limiter, dual, mem = make_limiter(clock)
+    keys = [make_key(rng, i, rng.random() < 0.85) for i in range(rng.choice([1, 3, 8]))]
+    loop = asyncio.new_event_loop()
+    out = []
+    names: dict = {}
+    try:
+        for n in range(rng.choice([20, 60])):
+            clock.t += rng.choice([0, 0, 0.3, 1, 7, 30, 61])
+            uak = rng.choice(keys)
+            data, call_type = make_request(rng, n, rng.random() < 0.9)
+
+            async def one(uak=uak, data=data, call_type=call_type):
+                try:
+                    result = await limiter.async_pre_call_hook(
+                        user_api_key_dict=uak, cache=dual, data=data, call_type=call_type)
+                    exc = None
+                except Exception as e:  # noqa: BLE001 - compared, type and text
+                    result, exc = None, e
+                return result, exc, v3.get_request_stash()
+
+            result, exc, stash = contextvars.Context().run(loop.run_until_complete, one())
+            out.append(normalized((result, outcome_of(exc), dict(data), snapshot_stash(stash),
+                                   sorted(mem.cache_dict.items()), sorted(mem.ttl_dict.items())), names))
+    finally:
+        loop.close()
+    return out
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_generated_traces_same_as_litellm(block):
+    seeds = range(block * 40, (block + 1) * 40)
+    want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
+    for s, a, b in zip(seeds, want, got):
+        for step, (x, y) in enumerate(zip(a, b)):
+            assert x == y, (s, step, x, y)
+    flat = [r for trace in want for r in trace]
+    assert served > 1000 and delegated > 100, (served, delegated)
+    assert sum(1 for r in flat if r[1] is not None and r[1][2] == 429) > 100  # limits hit
+    assert sum(1 for r in flat if r[1] is None) > 500  # admitted
+    assert any(r[1] is not None and r[1][0] == "ValidationError" for r in flat)
+    assert any(r[2].get("max_tokens") in (1, 12, 250, 1023) for r in flat)  # the implicit output cap written
+
+
+def test_component_patches_the_hook():
+    assert fast_litellm.status()["rate_limiter"]["active"]
+    assert getattr(v3._PROXY_MaxParallelRequestsHandler_v3.async_pre_call_hook, "__fast_litellm_patch__", None)
+
+
+def test_debug_logging_and_replaced_methods_go_to_litellm(monkeypatch):
+    """With the proxy logger at DEBUG the hook's debug lines must come from LiteLLM's file and
+    line: LiteLLM's hook answers (the same lines). A method replaced on the instance, a custom
+    model-group resolver, a held lock: LiteLLM's hook."""
+    clock = Clock()
+    limiter, dual, mem = make_limiter(clock)
+    uak = UserAPIKeyAuth(api_key="k" * 64, rpm_limit=5, tpm_limit=10**6)
+    loop = asyncio.new_event_loop()
+
+    def call(n):
+        data = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "litellm_call_id": f"c{n}"}
+        return contextvars.Context().run(loop.run_until_complete, limiter.async_pre_call_hook(
+            user_api_key_dict=uak, cache=dual, data=data, call_type="acompletion"))
+
+    try:
+        before = dict(comp.HOOK_FAST)
+        call(0)
+        assert comp.HOOK_FAST["served"] == before["served"] + 1
+        logger = logging.getLogger("LiteLLM Proxy")
+        records = []
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                records.append((record.pathname.rsplit("/", 1)[-1], record.funcName, record.getMessage()))
+
+        handler = Keep(level=logging.DEBUG)
+        logger.addHandler(handler)
+        monkeypatch.setattr(logger, "level", logging.DEBUG)
+        logger.manager._clear_cache()
+        try:
+            before = dict(comp.HOOK_FAST)
+            call(1)
+            assert comp.HOOK_FAST["delegated"] == before["delegated"] + 1
+            assert ("parallel_request_limiter_v3.py", "async_pre_call_hook", "Inside Rate Limit Pre-Call Hook") in records
+        finally:
+            logger.removeHandler(handler)
+            monkeypatch.undo()
+            logger.manager._clear_cache()
+        seen = []
+        real = limiter._rate_limited_model
+        monkeypatch.setattr(limiter, "_rate_limited_model", lambda m: seen.append(m) or real(m), raising=False)
+        before = dict(comp.HOOK_FAST)
+        call(2)
+        assert comp.HOOK_FAST["delegated"] == before["delegated"] + 1 and len(seen) == 7  # LiteLLM asks 7 times
+        monkeypatch.undo()
+        limiter._model_group_resolver = lambda m: None  # not LiteLLM's: how often it is asked is observable
+        before = dict(comp.HOOK_FAST)
+        call(3)
+        assert comp.HOOK_FAST["delegated"] == before["delegated"] + 1
+        limiter._model_group_resolver = v3._resolve_model_group_alias_via_proxy_router
+
+        async def held():
+            async with limiter._check_and_increment_lock:
+                task = asyncio.ensure_future(limiter.async_pre_call_hook(
+                    user_api_key_dict=uak, cache=dual,
+                    data={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}, call_type="acompletion"))
+                await asyncio.sleep(0)
+                assert not task.done()  # LiteLLM's hook waits for the lock
+            return await task
+
+        before = dict(comp.HOOK_FAST)
+        assert contextvars.Context().run(loop.run_until_complete, held()) is None
+        assert comp.HOOK_FAST["delegated"] == before["delegated"] + 1
+    finally:
+        loop.close()
