@@ -333,6 +333,51 @@ def test_still_bound_sees_a_replaced_attribute():
     assert check() is True
 
 
+def test_still_bound_on_modules_and_classes_sees_every_rebinding():
+    """The version-tag shortcut (nothing rebound since the last pass) must not hide a change:
+    a module attribute, a class attribute, one inherited from a base class, the same object
+    set again (passes), another object (fails), put back (passes)."""
+    import types
+
+    from fast_litellm import _native
+    from fast_litellm.patching import still_bound
+
+    mod = types.ModuleType("probe_mod")
+    mod.f, mod.g = len, max
+
+    class Base:
+        def h(self):
+            return 1
+
+    class Child(Base):
+        def k(self):
+            return 2
+
+    check = still_bound((mod, "f"), (mod, "g"), (Child, "h"), (Child, "k"))
+    for _ in range(3):
+        assert check() is True
+    mod.g = max  # the same object set again: a new tag, the long check passes
+    assert check() is True and check() is True
+    mod.g = min
+    assert check() is False and check() is False
+    mod.g = max
+    assert check() is True
+    original_h = Base.h
+    Base.h = lambda self: 3  # inherited: the base class's namespace counts
+    assert check() is False
+    Base.h = original_h
+    assert check() is True
+    original_k = Child.k
+    Child.k = lambda self: 4
+    assert check() is False
+    Child.k = original_k
+    assert check() is True
+    mod.unrelated = 1  # another name in a watched namespace: the long check, still true
+    assert check() is True
+    if _native.dict_tags(()) is not None:  # the shortcut exists here: an unchanged pass is cheap
+        assert _native.dict_tags((vars(mod), Child)) == _native.dict_tags((vars(mod), Child))
+
+
 def test_still_bound_accepts_our_own_replacement_of_the_same_function(reg):
     # another component's replacement of a helper (applied, or re-applied after a revert,
     # after the check was made) stands for the helper; a foreign replacement does not

@@ -345,3 +345,48 @@ fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses)
     *hits = m->hits;
     *misses = m->misses;
 }
+
+/* dict_tags(objs): the CPython version tags of the dicts in the tuple objs
+ * (a class stands for its own namespace dict, tp_dict) as a tuple of ints,
+ * equal between two calls only if none of those dicts changed in between
+ * (a key set, even to the same value, or deleted).  None where the tags do
+ * not exist (CPython 3.14, free-threaded builds): callers then check the
+ * long way every time. */
+PyObject *
+fl_ext_dict_tags(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *objs, *res = NULL;
+    if (nargs != 1 || !PyTuple_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "dict_tags() expects (tuple)");
+        goto error;
+    }
+    objs = args[0];
+#if FL_MEMO_ENABLED
+    res = PyTuple_New(PyTuple_GET_SIZE(objs));
+    if (res == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(objs); k++) {
+        PyObject *o = PyTuple_GET_ITEM(objs, k), *tag;
+        if (PyType_Check(o)) {
+            o = ((PyTypeObject *)o)->tp_dict;
+        }
+        if (o == NULL || !PyDict_Check(o)) {
+            PyErr_SetString(PyExc_TypeError, "dict_tags() expects dicts or classes");
+            goto error;
+        }
+        tag = PyLong_FromUnsignedLongLong((unsigned long long)tag_of(o));
+        if (tag == NULL) {
+            goto error;
+        }
+        PyTuple_SET_ITEM(res, k, tag);
+    }
+    return res;
+#else
+    (void)objs;
+    Py_RETURN_NONE;
+#endif
+error:
+    Py_XDECREF(res);
+    return NULL;
+}

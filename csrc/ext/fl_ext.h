@@ -66,6 +66,9 @@ int fl_depmemo_snap(PyObject *lp_key, PyObject *mi_key, PyObject *d,
 int fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
                    int verdict, double value);
 void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses);
+/* dict_tags(objs) (depmemo.c): the version tags of dicts (a class: its
+ * namespace), None where CPython has none. */
+PyObject *fl_ext_dict_tags(PyObject *const *args, Py_ssize_t nargs);
 
 /* plain_deployments(deployments, marker_prefix) (routefilt.c): whether the
  * Router's per-deployment filters are no-ops on the list.  `keys` from

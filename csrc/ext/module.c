@@ -17,6 +17,7 @@
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   memo_stats()                             the routing tests' memo (depmemo.c)
+ *   dict_tags(objs)                          dicts' version tags (depmemo.c)
  *   mem_batch_get(cache, keys, g, loads[, code])  InMemoryCache's batch read
  *                                            (membatch.c)
  *   busy_keys(group, deps, memo), least_index(r, n)  least-busy (busyscan.c)
@@ -350,6 +351,13 @@ mod_scaled(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_dict_tags(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_dict_tags(args, nargs);
+}
+
+static PyObject *
 mod_float_max(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
@@ -436,6 +444,9 @@ static PyMethodDef module_methods[] = {
     {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
      "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
      "weights) for floats (routefilt.c)"},
+    {"dict_tags", (PyCFunction)(void (*)(void))mod_dict_tags, METH_FASTCALL,
+     "dict_tags(objs) -> tuple | None: the version tags of dicts (a class: "
+     "its namespace); None where CPython keeps none (depmemo.c)"},
     {"float_max", (PyCFunction)(void (*)(void))mod_float_max, METH_FASTCALL,
      "float_max(weights) -> float | None: max(weights, default=0.0) for a "
      "tuple of floats (shuffle.c)"},

@@ -68,16 +68,49 @@ def _canonical(obj: Any) -> Any:
     return obj
 
 
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class whose namespace Python code can change
+
+
+def _namespaces(owners) -> tuple | None:
+    """The dicts whose contents decide ``getattr(owner, name)`` for these owners: a module's
+    namespace, a class's and its (heap-type) bases' namespaces. None when an owner is of
+    another kind."""
+    out: dict[int, Any] = {}
+    for owner in owners:
+        if isinstance(owner, types.ModuleType):
+            d = vars(owner)
+            out[id(d)] = d
+        elif isinstance(owner, type):
+            for t in owner.__mro__:
+                if t.__flags__ & _HEAPTYPE:
+                    out[id(t)] = t
+        else:
+            return None
+    return tuple(out.values())
+
+
 def still_bound(*places: tuple[Any, str]) -> Callable[[], bool]:
     """A check, cheap enough for every call, that each ``(owner, attribute)`` still holds
     the object it held when the check was made: a replacement that reproduces LiteLLM's
     helpers inline calls it and hands the call to LiteLLM when someone monkeypatched one.
     One of fast_litellm's own replacements of that object (another component's, applied or
-    re-applied later) counts as the same object, and so does the original put back."""
+    re-applied later) counts as the same object, and so does the original put back.
+
+    While the CPython version tags of the owners' namespaces (``_native.dict_tags``: a
+    module's dict, a class's and its bases' dicts) are those of the last check that passed,
+    nothing was rebound and the check passes without reading every attribute again."""
     bound = [[owner, name, getattr(owner, name)] for owner, name in places]
     canon = [_canonical(entry[2]) for entry in bound]
+    spaces = _namespaces(owner for owner, _ in places)
+    try:
+        from ._native import dict_tags
+    except ImportError:  # (the extension is built with the package; a broken build checks the long way)
+        dict_tags = None
+    if spaces is None or dict_tags is None or dict_tags(()) is None:
+        spaces = None
+    passed: list = [None]  # the tags at the last check that passed
 
-    def check() -> bool:
+    def full() -> bool:
         for k, entry in enumerate(bound):
             current = getattr(entry[0], entry[1])
             if current is not entry[2]:
@@ -85,6 +118,17 @@ def still_bound(*places: tuple[Any, str]) -> Callable[[], bool]:
                     return False
                 entry[2] = current  # the same function behind it: remember the new object
         return True
+
+    if spaces is None:
+        return full
+
+    def check() -> bool:
+        tags = dict_tags(spaces)
+        if tags == passed[0]:
+            return True
+        ok = full()
+        passed[0] = tags if ok else None
+        return ok
 
     return check
 

@@ -230,6 +230,16 @@ _HOOK_METHODS = (
     "_estimate_ptu_tokens_for_request", "_apply_implicit_output_cap", "_rate_limited_model",
     "_reserve_project_io_tokens_or_raise", "_handle_rate_limit_error", "_release_stashed_parallel_slot",
     "get_rate_limiter_for_call_type", "_get_current_time", "create_rate_limit_keys",
+    # restated by _simple_descriptors / _simple_estimate
+    "create_rate_limit_descriptors", "_add_model_per_key_rate_limit_descriptor",
+    "_add_tag_per_key_rate_limit_descriptor", "_add_team_model_rate_limit_descriptor_from_metadata",
+    "_add_team_ptu_rate_limit_descriptor", "_get_resolved_agent_id",
+    "_add_project_model_rate_limit_descriptor_from_metadata",
+    "add_project_io_token_rate_limit_descriptors_from_metadata", "create_organization_rate_limit_descriptor",
+    "_create_tag_rate_limit_descriptors", "_get_enforced_limit", "_should_enforce_rate_limit",
+    "_is_dynamic_rate_limiting_enabled", "_estimate_input_and_output_tokens", "_get_explicit_output_cap",
+    "_is_embedding_request", "_translate_google_genai_native_request", "get_output_candidate_count",
+    "no_max_tokens_output_floor",
 )
 _HOOK_METHOD_SET = frozenset(_HOOK_METHODS)
 # module-level names the hook reads
@@ -242,6 +252,8 @@ _HOOK_GLOBALS = (
     "RESPONSES_API_CALL_TYPES", "EMBEDDING_API_CALL_TYPES",
     "TEXT_COMPLETION_API_CALL_TYPES", "GOOGLE_GENAI_NATIVE_CALL_TYPES", "EndpointType",
     "_resolve_model_group_alias_via_proxy_router", "_resolve_ptu_team_ceiling_via_proxy_router",
+    "throttled_limit", "get_str_from_messages", "DEFAULT_CHARS_PER_TOKEN", "DEFAULT_MAX_TOKENS_ESTIMATE",
+    "_TPM_FLOOR_FRACTION",
 )
 
 # pre-call hooks answered here / by LiteLLM's hook (tests read them)
@@ -256,6 +268,8 @@ def make_hook(original):
     from litellm.proxy._types import UserAPIKeyAuth
 
     from ..patching import still_bound
+
+    import litellm.proxy.auth.auth_utils  # noqa: F401 - the model-limit helpers, read at call time
 
     mod = sys.modules[V3_MOD]
     ictx = sys.modules["litellm._internal_context"]  # with_service_target's module
@@ -317,6 +331,21 @@ def make_hook(original):
             return None
         return tier(self)
 
+    def simple_key(uak, data):
+        """The key has no limit that comes from metadata (key, team, organisation, project,
+        per-model budgets), no agent, no budget throttle, and the request names its model
+        with a str (or not at all) and no agent in its metadata: _simple_descriptors
+        applies."""
+        if (uak.metadata or uak.team_metadata or uak.model_max_budget or uak.organization_metadata
+                or uak.project_metadata or uak.agent_id or uak.invoked_agent_id is not None
+                or uak.budget_throttle_pct is not None):
+            return False
+        model = data.get("model")
+        if model is not None and type(model) is not str:
+            return False
+        dm = data.get("metadata")
+        return not dm or (type(dm) is dict and dm.get("agent_id") is None)
+
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type,
                                   endpoint_type=g["EndpointType"].GENERIC):
         mem = plain(self, user_api_key_dict, data, call_type)
@@ -324,10 +353,11 @@ def make_hook(original):
             HOOK_FAST["delegated"] += 1
             return await original(self, user_api_key_dict, cache, data, call_type, endpoint_type)
         HOOK_FAST["served"] += 1
+        simple = simple_key(user_api_key_dict, data)
         with ictx.service_target("rate_limits"):  # the decorator's, once
-            return await _body(self, mem, user_api_key_dict, data, call_type, endpoint_type)
+            return await _body(self, mem, simple, user_api_key_dict, data, call_type, endpoint_type)
 
-    async def _body(self, mem, uak, data, call_type, endpoint_type):
+    async def _body(self, mem, simple, uak, data, call_type, endpoint_type):
         # (the proxy logger is not enabled for DEBUG: LiteLLM's three debug lines are no-ops)
         itpm, otpm, ptu_key = g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"], g["PTU_TEAM_DESCRIPTOR_KEY"]
         stash = g["claim_request_stash_for_data"](data)
@@ -335,8 +365,11 @@ def make_hook(original):
         request_data = dict(data)  # what the Mapping[str, object] adapter returns for it
         model_value = request_data.get("model")
         requested_model = model_value if isinstance(model_value, str) else None
-        descriptors = await self._build_request_rate_limit_descriptors(
-            user_api_key_dict=uak, data=request_data, call_type=call_type)
+        if simple:
+            descriptors = _simple_descriptors(self, uak, model_value)
+        else:
+            descriptors = await self._build_request_rate_limit_descriptors(
+                user_api_key_dict=uak, data=request_data, call_type=call_type)
         stash.tpm_limited_tags = frozenset(
             d["value"]
             for d in descriptors
@@ -364,12 +397,12 @@ def make_hook(original):
             self._apply_implicit_output_cap(
                 data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
                 configured_output_tokens=configured_output_tokens, endpoint_type=endpoint_type)
-            estimated_tokens = max(
-                self._estimate_tokens_for_request(
+            total = _simple_estimate(data, min_configured_tpm_limit, configured_output_tokens)
+            if total is None:
+                total = self._estimate_tokens_for_request(
                     data=data, model=requested_model, min_configured_tpm_limit=min_configured_tpm_limit,
-                    call_type=call_type, configured_output_tokens=configured_output_tokens),
-                1,
-            )
+                    call_type=call_type, configured_output_tokens=configured_output_tokens)
+            estimated_tokens = max(total, 1)
             # (the capped request copy and the PTU estimate: no PTU ceiling, the raw estimate)
             ptu_estimated_tokens = estimated_tokens
             tpm_response = _reserve(self, mem, descriptors, estimated_tokens, {ptu_key: ptu_estimated_tokens},
@@ -402,6 +435,92 @@ def make_hook(original):
             tpm_reservation_scopes=tpm_reservation_scopes, tpm_reservation_amount=tpm_reservation_amount,
             call_type=call_type, endpoint_type=endpoint_type)
         return None
+
+    def _simple_descriptors(self, uak, model):
+        """_build_request_rate_limit_descriptors for a simple key (simple_key): with no
+        metadata, model budget, agent, throttle or dynamic limit type, LiteLLM's helpers give
+        the key, user, team, team member, end user and organisation descriptors from the key's
+        attributes (throttled_limit and _get_enforced_limit leave each limit as it is), a
+        per-key model descriptor only from the deployment defaults (its helpers, called as
+        LiteLLM calls them), and nothing else (tag, team-model, PTU, agent, project and
+        per-organisation-model descriptors all need metadata, a PTU share or an id ruled out).
+        ``model`` is the request's, a str or None."""
+        window = self.window_size
+        rld = g["RateLimitDescriptor"]
+        out = []
+        api_key = uak.api_key
+        rpm, tpm, mpr = uak.rpm_limit, uak.tpm_limit, uak.max_parallel_requests
+        if api_key and (rpm is not None or tpm is not None or mpr is not None):
+            out.append(rld(key="api_key", value=api_key, rate_limit={
+                "requests_per_unit": rpm, "tokens_per_unit": tpm, "max_parallel_requests": mpr,
+                "window_size": window}))
+        user_id = uak.user_id
+        lr, lt = uak.user_rpm_limit, uak.user_tpm_limit
+        if user_id and (lr is not None or lt is not None):
+            out.append(rld(key="user", value=user_id, rate_limit={
+                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        team_id = uak.team_id
+        lr, lt = uak.team_rpm_limit, uak.team_tpm_limit
+        if team_id and (lr is not None or lt is not None):
+            out.append(rld(key="team", value=team_id, rate_limit={
+                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        lr, lt = uak.team_member_rpm_limit, uak.team_member_tpm_limit
+        if user_id and (lr is not None or lt is not None):
+            out.append(rld(key="team_member", value=f"{team_id}:{user_id}", rate_limit={
+                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        end_user_id = uak.end_user_id
+        lr, lt = uak.end_user_rpm_limit, uak.end_user_tpm_limit
+        if end_user_id and (lr is not None or lt is not None):
+            out.append(rld(key="end_user", value=end_user_id, rate_limit={
+                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        rm = self._rate_limited_model(model)
+        if rm is not None:
+            auth_utils = sys.modules["litellm.proxy.auth.auth_utils"]
+            lt = rm.limit_in(auth_utils.get_key_model_tpm_limit(uak, model_name=rm.group))
+            lr = rm.limit_in(auth_utils.get_key_model_rpm_limit(uak, model_name=rm.group))
+            if lt is not None or lr is not None:
+                out.append(rld(key="model_per_key", value=f"{api_key}:{rm.group}", rate_limit={
+                    "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        org_id = uak.org_id
+        lr, lt = uak.organization_rpm_limit, uak.organization_tpm_limit
+        if org_id is not None and (lr is not None or lt is not None):
+            out.append(rld(key="organization", value=org_id, rate_limit={
+                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        return out
+
+    def _simple_estimate(data, min_tpm, configured):
+        """_estimate_tokens_for_request's total for a chat call type when every message is a
+        dict whose content is None or a str and that has no search results, and the request
+        has no output cap (max_tokens, max_completion_tokens) and no candidate count (n,
+        best_of): the characters of the contents, input = max(1, chars // 4) (0 without any),
+        output = the declared estimate, else max(input, floor) (0 without any character).
+        None otherwise (LiteLLM's method answers)."""
+        messages = data.get("messages")
+        if type(messages) is not list:
+            return None
+        chars = 0
+        for message in messages:
+            if type(message) is not dict:
+                return None
+            content = message.get("content")
+            if (content is not None and type(content) is not str) or message.get("search_results") is not None:
+                return None
+            if content:
+                chars += len(content)
+        if (data.get("max_tokens") is not None or data.get("max_completion_tokens") is not None
+                or data.get("n") is not None or data.get("best_of") is not None):
+            return None
+        per_token, baseline, fraction = (g["DEFAULT_CHARS_PER_TOKEN"], g["DEFAULT_MAX_TOKENS_ESTIMATE"],
+                                         g["_TPM_FLOOR_FRACTION"])
+        estimated_input = max(1, chars // per_token) if chars > 0 else 0
+        floor = min(baseline // fraction, max(1, min_tpm // fraction))
+        if chars == 0 and configured is None:
+            output = 0
+        elif configured is not None:
+            output = configured
+        else:
+            output = max(estimated_input, floor)
+        return estimated_input + output
 
     def _rpm_pass(self, mem, descriptors):
         """should_rate_limit(descriptors, skip_tpm_check=True) with no Redis and no gauge."""
