@@ -211,7 +211,39 @@ GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
     ("get_rate_limiter_for_call_type", "48af944d305b4bd0"),
     ("_estimate_ptu_tokens_for_request", "a87ac9a9b671e6e5"),
     ("_rate_limited_model", "e725904644e1120f"),
-)] + [(V3_MOD + ":" + name, frozenset({fp})) for name, fp in (
+    # restated for the plain key and request (_simple_descriptors, _simple_estimate, the
+    # early returns of the output cap and the project reservation)
+    ("_apply_implicit_output_cap", "45e205bee2eebf36"),
+    ("_reserve_project_io_tokens_or_raise", "fdcb3ea932967855"),
+    ("no_max_tokens_output_floor", "78695e98de300e73"),
+    ("_estimate_input_and_output_tokens", "b9aaf571e0aa3ee5"),
+    ("_estimate_tokens_for_request", "85e7ee857141b4a8"),
+    ("create_rate_limit_descriptors", "60463fbb0beba8dd"),
+    ("_build_request_rate_limit_descriptors", "8579c2601dfaefdb"),
+    ("create_organization_rate_limit_descriptor", "9aa8cae0827592ce"),
+    ("_add_model_per_key_rate_limit_descriptor", "e8314769f4db1d29"),
+    ("_add_tag_per_key_rate_limit_descriptor", "03600f81fe3b12dc"),
+    ("_add_team_model_rate_limit_descriptor_from_metadata", "03d0de7f49e154b3"),
+    ("_add_team_ptu_rate_limit_descriptor", "bb2ec10c8bfb45a0"),
+    ("_get_resolved_agent_id", "d44b648e4d3e2bf6"),
+    ("_add_project_model_rate_limit_descriptor_from_metadata", "dc3e3e43d8e16855"),
+    ("add_project_io_token_rate_limit_descriptors_from_metadata", "8452a7480f79c49d"),
+    ("_create_tag_rate_limit_descriptors", "a5a5a18ce510dbca"),
+    ("_get_enforced_limit", "e0fecd0f88ba59e6"),
+    ("_should_enforce_rate_limit", "0a7f3916d9237b96"),
+    ("_get_explicit_output_cap", "d33d308c388ede81"),
+    ("get_output_candidate_count", "714da71d5b6f2ab5"),
+    ("_is_embedding_request", "ae32a2294849677c"),
+)] + [("litellm.proxy.auth.auth_utils:" + name, frozenset({fp})) for name, fp in (
+    ("get_estimated_output_tokens", "6c2475234c73b0d5"),
+    ("_estimated_output_tokens_from_metadata", "2f6aa7cbb171e460"),
+    ("get_key_tag_rpm_limit", "aea8abb9ea1bffc8"),
+    ("get_model_rate_limit_from_metadata", "f61f8556cfdc0f77"),
+)] + [("litellm.litellm_core_utils.prompt_templates.common_utils:" + name, frozenset({fp})) for name, fp in (
+    ("get_str_from_messages", "c629b59039f58698"),
+    ("convert_content_list_to_str", "9ecf05987972b4cb"),
+    ("extract_search_results_text", "a7d59fd05d5fd195"),
+)] + [("litellm.proxy.auth.budget_throttle:throttled_limit", frozenset({"6e621dfef011ad53"}))] + [(V3_MOD + ":" + name, frozenset({fp})) for name, fp in (
     ("_sibling_counter_keys", "9d435b6d2c3b99a5"),
     ("claim_request_stash_for_data", "4a6046cdd541d229"),
     ("get_or_create_request_stash", "896950177e4f4f09"),
@@ -392,11 +424,17 @@ def make_hook(original):
         tpm_reservation_amount = 0
         if configured_tpm_limits:
             min_configured_tpm_limit = min(configured_tpm_limits)
-            configured_output_tokens = g["get_estimated_output_tokens"](
+            # (a simple key has no metadata to declare an output estimate in)
+            configured_output_tokens = None if simple else g["get_estimated_output_tokens"](
                 user_api_key_dict=uak, model_name=requested_model)
-            self._apply_implicit_output_cap(
-                data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
-                configured_output_tokens=configured_output_tokens, endpoint_type=endpoint_type)
+            # the implicit cap returns at once when the floor reaches its baseline (a chat call
+            # type: no Responses minimum), i.e. when the smallest limit is at least 4,096
+            fraction = g["_TPM_FLOOR_FRACTION"]
+            baseline = g["DEFAULT_MAX_TOKENS_ESTIMATE"] // fraction
+            if min(baseline, max(1, min_configured_tpm_limit // fraction)) < baseline:
+                self._apply_implicit_output_cap(
+                    data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
+                    configured_output_tokens=configured_output_tokens, endpoint_type=endpoint_type)
             total = _simple_estimate(data, min_configured_tpm_limit, configured_output_tokens)
             if total is None:
                 total = self._estimate_tokens_for_request(
@@ -430,10 +468,13 @@ def make_hook(original):
                 stored_response = stash.rate_limit_response
                 if stored_response is not None:
                     stored_response["statuses"].extend(tpm_response["statuses"])
-        await self._reserve_project_io_tokens_or_raise(
-            descriptors=descriptors, data=data, requested_model=requested_model, user_api_key_dict=uak,
-            tpm_reservation_scopes=tpm_reservation_scopes, tpm_reservation_amount=tpm_reservation_amount,
-            call_type=call_type, endpoint_type=endpoint_type)
+        # the project ITPM/OTPM reservation re-claims the stash (the same call id: no change)
+        # and returns when no descriptor is one of those (no project id: none is)
+        if any(d["key"] in (itpm, otpm) for d in descriptors):
+            await self._reserve_project_io_tokens_or_raise(
+                descriptors=descriptors, data=data, requested_model=requested_model, user_api_key_dict=uak,
+                tpm_reservation_scopes=tpm_reservation_scopes, tpm_reservation_amount=tpm_reservation_amount,
+                call_type=call_type, endpoint_type=endpoint_type)
         return None
 
     def _simple_descriptors(self, uak, model):
