@@ -1,11 +1,13 @@
-"""rate_limiter A/B: LiteLLM's v3 limiter on its stock InMemoryCache and on CounterCache.
+"""rate_limiter A/B: LiteLLM's v3 limiter unpatched and with fast_litellm.
 
-One process, variants interleaved (stock: every fast_litellm patch reverted; counter_cache:
-CounterCache with every other component applied, dual_cache included) for ``--rounds``
-rounds of about ``--seconds`` each: the cost of one ``async_pre_call_hook`` (what the proxy
-runs per request), built as the proxy builds it (bench_ratelimit.build_limiter), for 1 and
-8 descriptors over 10 and 1,000,000 keys (round-robin). Reported: median per-call time
-over rounds with min-max, and the ratio stock / counter_cache round by round. Then memory:
+One process, variants interleaved (stock: every fast_litellm patch reverted, the limiter
+built on LiteLLM's InMemoryCache; fast_litellm: every component applied, the limiter built
+as the patched proxy builds it -- CounterCache, the pre-call hook's plain path) for
+``--rounds`` rounds of about ``--seconds`` each: the cost of one ``async_pre_call_hook``
+(what the proxy runs per request), built as the proxy builds it
+(bench_ratelimit.build_limiter), for 1 and 8 descriptors over 10 and 1,000,000 keys
+(round-robin). Reported: median per-call time over rounds with min-max, and the ratio
+stock / fast_litellm round by round. Then memory:
 bytes per descriptor held by each cache after one request per key (tracemalloc for the
 Python store, the C table's own count for CounterCache), and the enforcement probe (keys
 with rpm_limit=3, 10 requests each, round-robin: how many 429s).
@@ -22,8 +24,6 @@ import os
 import sys
 import tracemalloc
 
-# the component would swap the "stock" variant's cache too: this script builds both itself
-os.environ["FAST_LITELLM_RATE_LIMITER"] = "false"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
@@ -36,20 +36,27 @@ import fast_litellm  # noqa: E402
 
 
 
-def make_cache(kind: str):
+def built(kind: str):
+    """(limiter, cache) of a variant: stock ones built with every patch reverted (the
+    component would wrap their cache), fast_litellm's with every patch applied."""
     from litellm.caching.in_memory_cache import InMemoryCache
 
-    from fast_litellm.counter_cache import CounterCache
-
-    if kind == "stock":
-        return InMemoryCache()
-    if kind == "stock-unbounded":
-        return InMemoryCache(max_size_in_memory=10**9)
-    return CounterCache(InMemoryCache())
+    if kind == "fast_litellm":
+        fast_litellm.apply()
+        return br.build_limiter()  # the patched InternalUsageCache puts a CounterCache in
+    fast_litellm.revert()
+    try:
+        if kind == "stock":
+            return br.build_limiter(InMemoryCache())
+        if kind == "stock-unbounded":
+            return br.build_limiter(InMemoryCache(max_size_in_memory=10**9))
+        raise ValueError(kind)
+    finally:
+        fast_litellm.apply()
 
 
 def pre_call(kind: str, descriptors: int, n: int):
-    limiter, cache = br.build_limiter(make_cache(kind))
+    limiter, cache = built(kind)
     key = br._keys(descriptors, n)
     loop = _common.event_loop()
     state = {"i": 0}
@@ -65,7 +72,7 @@ def pre_call(kind: str, descriptors: int, n: int):
 
 
 def memory(kind: str, descriptors: int, keys: int) -> dict:
-    limiter, cache = br.build_limiter(make_cache(kind))
+    limiter, cache = built(kind)
     auths = [br._auth(i, descriptors) for i in range(keys)]
     loop = _common.event_loop()
 
@@ -93,7 +100,7 @@ def memory(kind: str, descriptors: int, keys: int) -> dict:
 
 
 def enforcement(kind: str, descriptors: int, keys: int, rpm_limit: int = 3, per_key: int = 10) -> dict:
-    limiter, cache = br.build_limiter(make_cache(kind))
+    limiter, cache = built(kind)
     auths = [br._auth(i, descriptors) for i in range(keys)]
     for auth in auths:
         auth.rpm_limit = rpm_limit
@@ -124,26 +131,26 @@ def main() -> None:
     for d in (1, 8):
         for n in (10, 1_000_000):
             groups[f"pre_call descriptors={d} keys={n:,}"] = {
-                kind: pre_call(kind, d, n) for kind in ("stock", "counter_cache")}
+                kind: pre_call(kind, d, n) for kind in ("stock", "fast_litellm")}
     times = {g: {v: [] for v in vs} for g, vs in groups.items()}
     for _ in range(args.rounds):
         for g, vs in groups.items():
             for v, fn in vs.items():
                 # stock: every other component reverted too (dual_cache patches the
-                # DualCache reads the limiter makes); counter_cache: all applied
+                # DualCache reads the limiter makes); fast_litellm: all applied
                 (fast_litellm.revert if v == "stock" else fast_litellm.apply)()
                 times[g][v].append(_common.per_call(fn, args.seconds))
     fast_litellm.apply()
 
     out = {"rounds": args.rounds, "seconds": args.seconds, "groups": {}}
     for g, vs in times.items():
-        ratios = [a / b for a, b in zip(vs["stock"], vs["counter_cache"])]
+        ratios = [a / b for a, b in zip(vs["stock"], vs["fast_litellm"])]
         out["groups"][g] = {v: {"us": _common.spread([t * 1e6 for t in ts])} for v, ts in vs.items()}
-        out["groups"][g]["counter_cache"]["speedup_vs_stock"] = _common.spread(ratios)
+        out["groups"][g]["fast_litellm"]["speedup_vs_stock"] = _common.spread(ratios)
     out["memory"] = [memory(k, d, args.memory_keys // d) for d in (1, 8)
-                     for k in ("stock", "stock-unbounded", "counter_cache")]
+                     for k in ("stock", "stock-unbounded", "fast_litellm")]
     out["enforcement"] = [enforcement(k, d, n) for d, n in ((1, 10), (1, 150), (8, 20))
-                          for k in ("stock", "counter_cache")]
+                          for k in ("stock", "fast_litellm")]
     text = json.dumps(out, indent=1)
     if args.json:
         with open(args.json, "w") as f:
