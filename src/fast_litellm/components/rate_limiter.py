@@ -262,6 +262,7 @@ _HOOK_METHODS = (
     "_estimate_ptu_tokens_for_request", "_apply_implicit_output_cap", "_rate_limited_model",
     "_reserve_project_io_tokens_or_raise", "_handle_rate_limit_error", "_release_stashed_parallel_slot",
     "get_rate_limiter_for_call_type", "_get_current_time", "create_rate_limit_keys",
+    "_check_parallel_request_gauges",
     # restated by _simple_descriptors / _simple_estimate
     "create_rate_limit_descriptors", "_add_model_per_key_rate_limit_descriptor",
     "_add_tag_per_key_rate_limit_descriptor", "_add_team_model_rate_limit_descriptor_from_metadata",
@@ -279,7 +280,7 @@ _HOOK_GLOBALS = (
     "claim_request_stash_for_data", "get_or_create_request_stash", "_request_stash",
     "_REQUEST_RATE_LIMIT_DATA", "get_tags_from_request_body", "get_estimated_output_tokens",
     "verbose_proxy_logger", "_sibling_counter_keys", "RateLimitResponse", "RateLimitStatus",
-    "RateLimitDescriptor", "RateLimitDescriptorRateLimitObject",
+    "RateLimitDescriptor", "RateLimitDescriptorRateLimitObject", "ParallelSlotAcquisition", "uuid",
     "PROJECT_ITPM_DESCRIPTOR_KEY", "PROJECT_OTPM_DESCRIPTOR_KEY", "PTU_TEAM_DESCRIPTOR_KEY",
     "RESPONSES_API_CALL_TYPES", "EMBEDDING_API_CALL_TYPES",
     "TEXT_COMPLETION_API_CALL_TYPES", "GOOGLE_GENAI_NATIVE_CALL_TYPES", "EndpointType",
@@ -340,9 +341,9 @@ def make_hook(original):
         for k in data:
             if type(k) is not str:
                 return None  # (the request copy raises ValidationError: LiteLLM's hook raises it)
-        # a parallel-request gauge, project ITPM/OTPM, a team PTU share, dynamic limits or
-        # request tags (resolved from the database): LiteLLM's hook
-        if uak.max_parallel_requests is not None or uak.project_id is not None:
+        # project ITPM/OTPM, a team PTU share, dynamic limits or request tags (resolved from
+        # the database): LiteLLM's hook
+        if uak.project_id is not None:
             return None
         md = uak.metadata
         if md:
@@ -409,12 +410,20 @@ def make_hook(original):
         )
         if not descriptors:
             return None
-        # (no descriptor carries max_parallel_requests: no gauge, no slot id)
-        response = _rpm_pass(self, mem, descriptors)
+        parallel_counter_keys = [
+            self.create_rate_limit_keys(d["key"], d["value"], "max_parallel_requests")
+            for d in descriptors
+            if (d.get("rate_limit") or {}).get("max_parallel_requests") is not None
+        ]
+        parallel_slot_id = g["uuid"].uuid4().hex if parallel_counter_keys else None
+        response = await _rpm_pass(self, mem, descriptors, uak.parent_otel_span, parallel_slot_id)
         if response["overall_code"] == "OVER_LIMIT":
             self._handle_rate_limit_error(response=response, descriptors=descriptors, requested_model=requested_model)
         else:
             stash.rate_limit_response = response
+            if parallel_slot_id is not None:
+                stash.parallel_slot = g["ParallelSlotAcquisition"](
+                    slot_id=parallel_slot_id, counter_keys=parallel_counter_keys)
         configured_tpm_limits = tuple(
             int(v)
             for d in descriptors
@@ -563,10 +572,12 @@ def make_hook(original):
             output = max(estimated_input, floor)
         return estimated_input + output
 
-    def _rpm_pass(self, mem, descriptors):
-        """should_rate_limit(descriptors, skip_tpm_check=True) with no Redis and no gauge."""
+    async def _rpm_pass(self, mem, descriptors, span, parallel_slot_id):
+        """should_rate_limit(descriptors, skip_tpm_check=True) with no Redis; the
+        parallel-request gauges, when a descriptor has one, are LiteLLM's own
+        _check_parallel_request_gauges (its lock is free and nothing in it suspends)."""
         now_int = int(self._get_current_time().timestamp())
-        keys_to_fetch, key_metadata, _gauges = self._collect_windowed_keys_and_gauges(
+        keys_to_fetch, key_metadata, gauges = self._collect_windowed_keys_and_gauges(
             descriptors=descriptors, skip_tpm_check=True)
         windowed_response = g["RateLimitResponse"](overall_code="OK", statuses=[])
         if keys_to_fetch:
@@ -579,7 +590,17 @@ def make_hook(original):
             cache_values = _window(mem, keys_to_fetch, now_int, self.window_size)
             windowed_response = self.is_cache_list_over_limit(
                 keys_to_fetch, cache_values, key_metadata, read_only=False)
-        return windowed_response
+            if windowed_response["overall_code"] == "OVER_LIMIT":
+                return windowed_response
+        if not gauges:
+            return windowed_response
+        gauge_response = await self._check_parallel_request_gauges(
+            gauges=gauges, slot_id=parallel_slot_id or g["uuid"].uuid4().hex, parent_otel_span=span,
+            read_only=False)
+        return g["RateLimitResponse"](
+            overall_code=gauge_response["overall_code"],
+            statuses=[*windowed_response["statuses"], *gauge_response["statuses"]],
+        )
 
     def _window(mem, keys, now_int, window_size):
         """_in_memory_cache_sliding_window, step for step."""
