@@ -415,6 +415,17 @@ def test_simple_shuffle_same_picks_and_draws(seed):
     assert served > 700 and delegated > 50
 
 
+class _AskedRedis:
+    """A Redis tier that answers every batch read with nothing and records its size."""
+
+    def __init__(self, asked: list) -> None:
+        self.asked = asked
+
+    async def async_batch_get_cache(self, key_list, parent_otel_span=None):
+        self.asked.append(len(key_list))
+        return {}
+
+
 def _cooldown_ids(router, loop):
     from litellm.router_utils import cooldown_handlers as ch
 
@@ -496,13 +507,7 @@ def test_cooldown_read_same_answer_and_side_effects(monkeypatch):
         monkeypatch.undo()
         # a Redis client on the store: LiteLLM's read (which asks it)
         asked = []
-
-        class _Redis:
-            async def async_batch_get_cache(self, key_list, parent_otel_span=None):
-                asked.append(len(key_list))
-                return {}
-
-        store.redis_cache = _Redis()
+        store.redis_cache = _AskedRedis(asked)
         want, wk, got, gk, served, delegated = both()
         # (LiteLLM's read asks Redis for the 30 keys, then throttles them for a while: the
         # second read, LiteLLM's too, does not ask again)
@@ -641,13 +646,7 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
         monkeypatch.undo()
         # a Redis client on the cooldown store: LiteLLM's shared read
         asked = []
-
-        class _Redis:
-            async def async_batch_get_cache(self, key_list, parent_otel_span=None):
-                asked.append(len(key_list))
-                return {}
-
-        store.redis_cache = _Redis()
+        store.redis_cache = _AskedRedis(asked)
         want, served, delegated = ab()
         assert want[0] == ("ok", []) and delegated == 1 and asked and asked[0] >= 30
     finally:

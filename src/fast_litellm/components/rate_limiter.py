@@ -655,9 +655,20 @@ def make_hook(original):
         flat_meta = [m for _keys, _args, group_meta in descriptor_groups for m in group_meta]
         return _atomic(self, mem, flat_meta, span)
 
+    def _status(meta, code, limit_remaining):
+        """The RateLimitStatus _atomic_check_and_increment_in_memory builds for a counter."""
+        return g["RateLimitStatus"](
+            code=code,
+            current_limit=meta["current_limit"],
+            limit_remaining=limit_remaining,
+            rate_limit_type=meta["rate_limit_type"],
+            descriptor_key=meta["descriptor_key"],
+            descriptor_value=meta["descriptor_value"],
+        )
+
     def _atomic(self, mem, per_counter_meta, parent_otel_span):
         """_atomic_check_and_increment_in_memory, step for step."""
-        status, response = g["RateLimitStatus"], g["RateLimitResponse"]
+        response = g["RateLimitResponse"]
         now_int = int(self._get_current_time().timestamp())
         descriptor_state = []
         for meta in per_counter_meta:
@@ -674,16 +685,7 @@ def make_hook(original):
             if over_limit:
                 return response(
                     overall_code="OVER_LIMIT",
-                    statuses=[
-                        status(
-                            code="OVER_LIMIT",
-                            current_limit=meta["current_limit"],
-                            limit_remaining=max(0, meta["current_limit"] - current_counter),
-                            rate_limit_type=meta["rate_limit_type"],
-                            descriptor_key=meta["descriptor_key"],
-                            descriptor_value=meta["descriptor_value"],
-                        )
-                    ],
+                    statuses=[_status(meta, "OVER_LIMIT", max(0, meta["current_limit"] - current_counter))],
                 )
             descriptor_state.append({
                 "window_expired": window_expired,
@@ -704,16 +706,7 @@ def make_hook(original):
             if state["window_expired"]:
                 set_(mem, meta["window_key"], str(now_int), meta["window_size"], parent_otel_span)
             set_(mem, meta["counter_key"], new_counter, meta["ttl"], parent_otel_span)
-            statuses.append(
-                status(
-                    code="OK",
-                    current_limit=meta["current_limit"],
-                    limit_remaining=max(0, meta["current_limit"] - new_counter),
-                    rate_limit_type=meta["rate_limit_type"],
-                    descriptor_key=meta["descriptor_key"],
-                    descriptor_value=meta["descriptor_value"],
-                )
-            )
+            statuses.append(_status(meta, "OK", max(0, meta["current_limit"] - new_counter)))
         return response(
             overall_code="OK",
             statuses=statuses,
