@@ -13,9 +13,9 @@ the rules and the memory cap). The limiter's decisions, headers and Redis traffi
 LiteLLM's own code, unchanged.
 
 Patched too, the limiter's pre-call hook (``_PROXY_MaxParallelRequestsHandler_v3.
-async_pre_call_hook``), in its plain case (no Redis, no parallel-request gauge, no project
-ITPM/OTPM, no team PTU share, no dynamic limits, no request tags, LiteLLM's default
-resolvers, a chat call type; see ``make_hook``): LiteLLM's steps in LiteLLM's order, its
+async_pre_call_hook``), in its plain case (no Redis, no project ITPM/OTPM, no team PTU
+share, no dynamic limits, no request tags, LiteLLM's default resolvers, a chat call type;
+see ``make_hook``): LiteLLM's steps in LiteLLM's order, its
 own methods where they decide something, the counter operations made on the in-memory tier
 directly (``_direct``: what ``InternalUsageCache`` and ``DualCache`` do with
 ``local_only=True`` and no Redis, without their three coroutines and debug f-strings per
