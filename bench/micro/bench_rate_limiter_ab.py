@@ -4,7 +4,8 @@ One process, variants interleaved (stock: every fast_litellm patch reverted, the
 built on LiteLLM's InMemoryCache; fast_litellm: every component applied, the limiter built
 as the patched proxy builds it -- CounterCache, the pre-call hook's plain path) for
 ``--rounds`` rounds of about ``--seconds`` each: the cost of one ``async_pre_call_hook``
-(what the proxy runs per request), built as the proxy builds it
+(what the proxy runs per request), and one request's whole limiter work (pre-call hook, post-call success
+hook, success event) with a parallel-request limit on the key, built as the proxy builds it
 (bench_ratelimit.build_limiter), for 1 and 8 descriptors over 10 and 1,000,000 keys
 (round-robin). Reported: median per-call time over rounds with min-max, and the ratio
 stock / fast_litellm round by round. Then memory:
@@ -71,6 +72,41 @@ def pre_call(kind: str, descriptors: int, n: int):
     return call
 
 
+def lifecycle(kind: str, keys: int = 100):
+    """One request's whole limiter work: async_pre_call_hook, async_post_call_success_hook
+    (slot release, the x-ratelimit headers) and async_log_success_event (tokens charged),
+    each request in its own context as the proxy runs it; keys with rpm, tpm and
+    max_parallel_requests, round-robin."""
+    import contextvars
+
+    from litellm.proxy._types import UserAPIKeyAuth
+    from litellm.types.utils import ModelResponse, Usage
+
+    limiter, cache = built(kind)
+    auths = [UserAPIKeyAuth(**br._identity(i, 1), rpm_limit=br.BIG, tpm_limit=br.BIG,
+                            max_parallel_requests=10**6) for i in range(keys)]
+    loop = _common.event_loop()
+    state = {"i": 0}
+
+    async def one(i):
+        auth = auths[i % keys]
+        data = {**br.REQUEST, "litellm_call_id": f"call-{i}"}
+        await limiter.async_pre_call_hook(user_api_key_dict=auth, cache=cache, data=data, call_type=br.CALL_TYPE)
+        response = ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30))
+        await limiter.async_post_call_success_hook(data=data, user_api_key_dict=auth, response=response)
+        kwargs = {"litellm_call_id": data["litellm_call_id"],
+                  "standard_logging_object": {"metadata": {"user_api_key_hash": auth.api_key}},
+                  "litellm_params": {"metadata": {"model_group": br.MODEL}}}
+        await limiter.async_log_success_event(kwargs, response, None, None)
+
+    def call():
+        i = state["i"]
+        state["i"] = i + 1
+        return contextvars.Context().run(loop.run_until_complete, one(i))
+
+    return call
+
+
 def memory(kind: str, descriptors: int, keys: int) -> dict:
     limiter, cache = built(kind)
     auths = [br._auth(i, descriptors) for i in range(keys)]
@@ -132,6 +168,8 @@ def main() -> None:
         for n in (10, 1_000_000):
             groups[f"pre_call descriptors={d} keys={n:,}"] = {
                 kind: pre_call(kind, d, n) for kind in ("stock", "fast_litellm")}
+    groups["request lifecycle (pre-call, post-call, log success) descriptors=1 keys=100"] = {
+        kind: lifecycle(kind) for kind in ("stock", "fast_litellm")}
     times = {g: {v: [] for v in vs} for g, vs in groups.items()}
     for _ in range(args.rounds):
         for g, vs in groups.items():
