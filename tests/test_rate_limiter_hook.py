@@ -8,7 +8,7 @@ once applied. Keys carry limits of every kind the hook turns into descriptors (k
 team, team member, end user, organisation, per-model limits in key and organisation
 metadata, budget throttling), some of them values LiteLLM only converts later (str, float);
 requests differ in size, model, explicit output caps, candidate counts, tags, metadata and
-call type; some keys have a parallel-request limit, a project or dynamic limit types (LiteLLM's
+call type, the decisions endpoint (no implicit output cap); some keys have a parallel-request limit, a project or dynamic limit types (LiteLLM's
 hook answers those). Compared after every request: the outcome (None, or the exception's type,
 text, status and headers), the request dict, the limiter's stash (every field but its lock) and
 every entry and expiry of the counter cache.
@@ -33,6 +33,7 @@ from litellm.caching.in_memory_cache import InMemoryCache
 from litellm.proxy._types import UserAPIKeyAuth
 from litellm.proxy.hooks import parallel_request_limiter_v3 as v3
 from litellm.proxy.utils import InternalUsageCache
+from litellm.types.passthrough_endpoints.pass_through_endpoints import EndpointType
 
 from _ab import both
 
@@ -160,11 +161,13 @@ def run_trace(seed: int):
             clock.t += rng.choice([0, 0, 0.3, 1, 7, 30, 61])
             uak = rng.choice(keys)
             data, call_type = make_request(rng, n, rng.random() < 0.9)
+            # the decisions endpoint: no implicit output cap, so a small limit's floor counts
+            endpoint = EndpointType.DECISIONS if rng.random() < 0.15 else EndpointType.GENERIC
 
-            async def one(uak=uak, data=data, call_type=call_type):
+            async def one(uak=uak, data=data, call_type=call_type, endpoint=endpoint):
                 try:
                     result = await limiter.async_pre_call_hook(
-                        user_api_key_dict=uak, cache=dual, data=data, call_type=call_type)
+                        user_api_key_dict=uak, cache=dual, data=data, call_type=call_type, endpoint_type=endpoint)
                     exc = None
                 except Exception as e:  # noqa: BLE001 - compared, type and text
                     result, exc = None, e

@@ -318,6 +318,11 @@ def make_hook(original):
     chat = frozenset({"acompletion", "completion"} - other)
     lock_type = asyncio.Lock
     debug = logging.DEBUG
+    # module constants, read once: rebinding one fails `unchanged` and the hook is LiteLLM's
+    itpm, otpm, ptu_key = (g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"],
+                           g["PTU_TEAM_DESCRIPTOR_KEY"])
+    per_token, fraction = g["DEFAULT_CHARS_PER_TOKEN"], g["_TPM_FLOOR_FRACTION"]
+    baseline = g["DEFAULT_MAX_TOKENS_ESTIMATE"] // fraction  # the output floor's ceiling
 
     def plain(self, uak, data, call_type):
         """The in-memory tier when the plain case holds, else None. Reads only; raises nothing."""
@@ -392,7 +397,6 @@ def make_hook(original):
 
     async def _body(self, mem, simple, uak, data, call_type, endpoint_type):
         # (the proxy logger is not enabled for DEBUG: LiteLLM's three debug lines are no-ops)
-        itpm, otpm, ptu_key = g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"], g["PTU_TEAM_DESCRIPTOR_KEY"]
         stash = g["claim_request_stash_for_data"](data)
         # (get_rate_limiter_for_call_type: None for a chat call type)
         request_data = dict(data)  # what the Mapping[str, object] adapter returns for it
@@ -438,8 +442,6 @@ def make_hook(original):
                 user_api_key_dict=uak, model_name=requested_model)
             # the implicit cap returns at once when the floor reaches its baseline (a chat call
             # type: no Responses minimum), i.e. when the smallest limit is at least 4,096
-            fraction = g["_TPM_FLOOR_FRACTION"]
-            baseline = g["DEFAULT_MAX_TOKENS_ESTIMATE"] // fraction
             if min(baseline, max(1, min_configured_tpm_limit // fraction)) < baseline:
                 self._apply_implicit_output_cap(
                     data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
@@ -504,25 +506,16 @@ def make_hook(original):
             out.append(rld(key="api_key", value=api_key, rate_limit={
                 "requests_per_unit": rpm, "tokens_per_unit": tpm, "max_parallel_requests": mpr,
                 "window_size": window}))
-        user_id = uak.user_id
-        lr, lt = uak.user_rpm_limit, uak.user_tpm_limit
-        if user_id and (lr is not None or lt is not None):
-            out.append(rld(key="user", value=user_id, rate_limit={
-                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
-        team_id = uak.team_id
-        lr, lt = uak.team_rpm_limit, uak.team_tpm_limit
-        if team_id and (lr is not None or lt is not None):
-            out.append(rld(key="team", value=team_id, rate_limit={
-                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
-        lr, lt = uak.team_member_rpm_limit, uak.team_member_tpm_limit
-        if user_id and (lr is not None or lt is not None):
-            out.append(rld(key="team_member", value=f"{team_id}:{user_id}", rate_limit={
-                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
-        end_user_id = uak.end_user_id
-        lr, lt = uak.end_user_rpm_limit, uak.end_user_tpm_limit
-        if end_user_id and (lr is not None or lt is not None):
-            out.append(rld(key="end_user", value=end_user_id, rate_limit={
-                "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
+        user_id, team_id, end_user_id = uak.user_id, uak.team_id, uak.end_user_id
+        for key, present, value, lr, lt in (
+                ("user", user_id, user_id, uak.user_rpm_limit, uak.user_tpm_limit),
+                ("team", team_id, team_id, uak.team_rpm_limit, uak.team_tpm_limit),
+                ("team_member", user_id, f"{team_id}:{user_id}", uak.team_member_rpm_limit,
+                 uak.team_member_tpm_limit),
+                ("end_user", end_user_id, end_user_id, uak.end_user_rpm_limit, uak.end_user_tpm_limit)):
+            if present and (lr is not None or lt is not None):
+                out.append(rld(key=key, value=value, rate_limit={
+                    "requests_per_unit": lr, "tokens_per_unit": lt, "window_size": window}))
         rm = self._rate_limited_model(model)
         if rm is not None:
             auth_utils = sys.modules["litellm.proxy.auth.auth_utils"]
@@ -560,10 +553,8 @@ def make_hook(original):
         if (data.get("max_tokens") is not None or data.get("max_completion_tokens") is not None
                 or data.get("n") is not None or data.get("best_of") is not None):
             return None
-        per_token, baseline, fraction = (g["DEFAULT_CHARS_PER_TOKEN"], g["DEFAULT_MAX_TOKENS_ESTIMATE"],
-                                         g["_TPM_FLOOR_FRACTION"])
         estimated_input = max(1, chars // per_token) if chars > 0 else 0
-        floor = min(baseline // fraction, max(1, min_tpm // fraction))
+        floor = min(baseline, max(1, min_tpm // fraction))
         if chars == 0 and configured is None:
             output = 0
         elif configured is not None:
@@ -627,7 +618,6 @@ def make_hook(original):
 
     def _reserve(self, mem, descriptors, estimated_tokens, scope_estimates, span):
         """reserve_tpm_tokens -> atomic_check_and_increment_by_n with no Redis script."""
-        itpm, otpm = g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"]
         rld, rlo, response = g["RateLimitDescriptor"], g["RateLimitDescriptorRateLimitObject"], g["RateLimitResponse"]
         tpm_descriptors = [
             rld(
