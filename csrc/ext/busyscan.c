@@ -78,10 +78,15 @@ static PyObject *
 key_of(PyObject *prefix, PyObject *id)
 {
     PyObject *key, *text;
+    long long v;
     if (PyUnicode_CheckExact(id)) {
         return PyUnicode_Concat(prefix, id);
     }
-    text = PyUnicode_FromFormat("%lld", PyLong_AsLongLong(id));
+    v = PyLong_AsLongLong(id); /* in range: plain_id checked it */
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    text = PyUnicode_FromFormat("%lld", v);
     if (text == NULL) {
         return NULL;
     }

@@ -390,6 +390,13 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             continue;
         }
         k = PyLong_AsSsize_t(at); /* an index this function stored */
+        if (k < 0 || k >= n) {
+            Py_DECREF(item);
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_SystemError, "v2_potential(): a bad index");
+            }
+            goto error;
+        }
         dep = reads[k].d;
         tpm_lim = reads[k].tpm_lim;
         rpm_lim = reads[k].rpm_lim;
