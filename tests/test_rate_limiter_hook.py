@@ -34,6 +34,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from litellm.proxy.hooks import parallel_request_limiter_v3 as v3
 from litellm.proxy.utils import InternalUsageCache
 from litellm.types.passthrough_endpoints.pass_through_endpoints import EndpointType
+from litellm.types.utils import ModelResponse, Usage
 
 from _ab import both
 
@@ -82,6 +83,8 @@ def make_key(rng: random.Random, i: int, plain: bool) -> UserAPIKeyAuth:
         f["organization_metadata"] = {"model_tpm_limit": {MODEL: rng.choice([100, 10**6])}}
     if rng.random() < 0.1:
         f["budget_throttle_pct"] = 0.5
+    if rng.random() < 0.3:
+        f["max_parallel_requests"] = rng.choice([1, 2, 3, 50])
     if not plain:
         kind = rng.randrange(4)
         if kind == 0:
@@ -148,17 +151,56 @@ def outcome_of(exc):
     return (type(exc).__name__, str(exc), getattr(exc, "status_code", None), getattr(exc, "headers", None))
 
 
+def finish(rng: random.Random, limiter, uak, data, stash):
+    """The rest of an admitted request's limiter work, as the proxy runs it after the
+    response (the request's stash visible): the post-call success hook (slot release, the
+    x-ratelimit headers) and/or the success event (tokens charged, reservation settled).
+    Returns (response's headers, outcome)."""
+    prompt, completion = rng.choice([0, 3, 40, 900]), rng.choice([0, 1, 20, 5000])
+    response = ModelResponse(usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                         total_tokens=prompt + completion))
+    model = data.get("model") if isinstance(data.get("model"), str) else None
+    kwargs = {"litellm_call_id": data.get("litellm_call_id"),
+              "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
+                                                       "user_api_key_user_id": uak.user_id,
+                                                       "user_api_key_team_id": uak.team_id,
+                                                       "user_api_key_end_user_id": uak.end_user_id}},
+              "litellm_params": {"metadata": {"model_group": model,
+                                              "user_api_key_metadata": rng.choice([{}, None, uak.metadata]),
+                                              "user_api_key_model_max_budget": {}}}}
+    steps = rng.choice(["post", "log", "both", "both"])
+
+    async def go():
+        v3._request_stash.set(stash)
+        try:
+            if steps in ("post", "both"):
+                await limiter.async_post_call_success_hook(data=data, user_api_key_dict=uak, response=response)
+            if steps in ("log", "both"):
+                await limiter.async_log_success_event(kwargs, response, None, None)
+        except Exception as e:  # noqa: BLE001 - compared, type and text
+            return outcome_of(e)
+        return None
+
+    result = contextvars.Context().run(asyncio.get_event_loop().run_until_complete, go())
+    return steps, dict(response._hidden_params.get("additional_headers") or {}), result
+
+
 def run_trace(seed: int):
     rng = random.Random(seed)
     clock = Clock()
     limiter, dual, mem = make_limiter(clock)
     keys = [make_key(rng, i, rng.random() < 0.85) for i in range(rng.choice([1, 3, 8]))]
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     out = []
     names: dict = {}
+    inflight = []
     try:
         for n in range(rng.choice([20, 60])):
-            clock.t += rng.choice([0, 0, 0.3, 1, 7, 30, 61])
+            clock.t += rng.choice([0, 0, 0.3, 1, 7, 30, 61, 3599, 3601])
+            if inflight and rng.random() < 0.5:
+                done = finish(rng, limiter, *inflight.pop(rng.randrange(len(inflight))))
+                out.append(normalized(("done", done, sorted(mem.cache_dict.items()), sorted(mem.ttl_dict.items())), names))
             uak = rng.choice(keys)
             data, call_type = make_request(rng, n, rng.random() < 0.9)
             # the decisions endpoint: no implicit output cap, so a small limit's floor counts
@@ -174,9 +216,12 @@ def run_trace(seed: int):
                 return result, exc, v3.get_request_stash()
 
             result, exc, stash = contextvars.Context().run(loop.run_until_complete, one())
-            out.append(normalized((result, outcome_of(exc), dict(data), snapshot_stash(stash),
+            if exc is None and stash is not None:
+                inflight.append((uak, data, stash))
+            out.append(normalized(("pre", result, outcome_of(exc), dict(data), snapshot_stash(stash),
                                    sorted(mem.cache_dict.items()), sorted(mem.ttl_dict.items())), names))
     finally:
+        asyncio.set_event_loop(None)
         loop.close()
     return out
 
@@ -188,7 +233,11 @@ def test_generated_traces_same_as_litellm(block):
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
-    flat = [r for trace in want for r in trace]
+    flat = [r[1:] for trace in want for r in trace if r[0] == "pre"]
+    done = [r[1] for trace in want for r in trace if r[0] == "done"]
+    assert len(done) > 300
+    assert sum(1 for steps, headers, result in done if headers) > 100  # x-ratelimit headers written
+    assert all(result is None for steps, headers, result in done)
     assert served > 1000 and delegated > 100, (served, delegated)
     assert sum(1 for r in flat if r[1] is not None and r[1][2] == 429) > 100  # limits hit
     assert sum(1 for r in flat if r[1] is None) > 500  # admitted
@@ -266,3 +315,44 @@ def test_debug_logging_and_replaced_methods_go_to_litellm(monkeypatch):
         assert comp.HOOK_FAST["delegated"] == before["delegated"] + 1
     finally:
         loop.close()
+
+
+def test_parallel_slots_forgotten_with_their_gauge_entry():
+    """Slots held for an hour, as LiteLLM handles them: the gauge entry keeps the expiry of its
+    first write (the in-memory cache does not extend a live entry's ttl when the registry is
+    rewritten), so PARALLEL_REQUEST_SLOT_TTL_SECONDS after the first acquire the registry
+    starts empty and every held slot is forgotten at once (remaining 2, 1 at 0 s and 3,599 s;
+    2 again at 3,601 s). A consequence: the per-slot cutoff never removes a slot from a live
+    in-memory registry (every slot is younger than its entry), so its mutants are equivalent."""
+
+    def run():
+        clock = Clock()
+        limiter, dual, mem = make_limiter(clock)
+        uak = UserAPIKeyAuth(api_key="k" * 64, max_parallel_requests=3)
+        loop = asyncio.new_event_loop()
+        out = []
+        try:
+            for n, step in enumerate([0, 3599, 2, 0, 0, 5000, 0]):
+                clock.t += step
+                data = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "litellm_call_id": f"c{n}"}
+
+                async def one(data=data):
+                    try:
+                        await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data,
+                                                          call_type="acompletion")
+                        return None, v3.get_request_stash()
+                    except Exception as e:  # noqa: BLE001 - compared
+                        return outcome_of(e), None
+
+                result, stash = contextvars.Context().run(loop.run_until_complete, one())
+                out.append(normalized((result, snapshot_stash(stash), sorted(mem.cache_dict.items())), {}))
+        finally:
+            loop.close()
+        return out
+
+    want, got, served, delegated = both(run, comp.HOOK_FAST)
+    assert got == want
+    assert served == 7 and delegated == 0
+    assert [r[0] for r in want] == [None] * 7
+    remaining = [r[1]["rate_limit_response"]["statuses"][0]["limit_remaining"] for r in want]
+    assert remaining == [2, 1, 2, 1, 0, 2, 1]

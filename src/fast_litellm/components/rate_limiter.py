@@ -234,6 +234,13 @@ GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
     ("_get_explicit_output_cap", "d33d308c388ede81"),
     ("get_output_candidate_count", "714da71d5b6f2ab5"),
     ("_is_embedding_request", "ae32a2294849677c"),
+    # the parallel-request gauges (restated by _gauges)
+    ("_check_parallel_request_gauges", "0e0ac5cb3a9da0b2"),
+    ("_read_local_gauge_counts", "92f776c14b72c065"),
+    ("_batch_get_gauge_values", "53619cdf66bc024d"),
+    ("_gauge_in_flight_from_cache_value", "436b462dbcbc4672"),
+    ("_acquire_parallel_slots_in_memory", "4a792d3faec0748c"),
+    ("_gauge_status", "dcec432156dbe4ec"),
 )] + [("litellm.proxy.auth.auth_utils:" + name, frozenset({fp})) for name, fp in (
     ("get_estimated_output_tokens", "6c2475234c73b0d5"),
     ("_estimated_output_tokens_from_metadata", "2f6aa7cbb171e460"),
@@ -262,7 +269,8 @@ _HOOK_METHODS = (
     "_estimate_ptu_tokens_for_request", "_apply_implicit_output_cap", "_rate_limited_model",
     "_reserve_project_io_tokens_or_raise", "_handle_rate_limit_error", "_release_stashed_parallel_slot",
     "get_rate_limiter_for_call_type", "_get_current_time", "create_rate_limit_keys",
-    "_check_parallel_request_gauges",
+    "_check_parallel_request_gauges", "_read_local_gauge_counts", "_batch_get_gauge_values",
+    "_gauge_in_flight_from_cache_value", "_acquire_parallel_slots_in_memory", "_gauge_status",
     # restated by _simple_descriptors / _simple_estimate
     "create_rate_limit_descriptors", "_add_model_per_key_rate_limit_descriptor",
     "_add_tag_per_key_rate_limit_descriptor", "_add_team_model_rate_limit_descriptor_from_metadata",
@@ -286,7 +294,7 @@ _HOOK_GLOBALS = (
     "TEXT_COMPLETION_API_CALL_TYPES", "GOOGLE_GENAI_NATIVE_CALL_TYPES", "EndpointType",
     "_resolve_model_group_alias_via_proxy_router", "_resolve_ptu_team_ceiling_via_proxy_router",
     "throttled_limit", "get_str_from_messages", "DEFAULT_CHARS_PER_TOKEN", "DEFAULT_MAX_TOKENS_ESTIMATE",
-    "_TPM_FLOOR_FRACTION",
+    "_TPM_FLOOR_FRACTION", "PARALLEL_REQUEST_SLOT_TTL_SECONDS",
 )
 
 # pre-call hooks answered here / by LiteLLM's hook (tests read them)
@@ -323,6 +331,7 @@ def make_hook(original):
                            g["PTU_TEAM_DESCRIPTOR_KEY"])
     per_token, fraction = g["DEFAULT_CHARS_PER_TOKEN"], g["_TPM_FLOOR_FRACTION"]
     baseline = g["DEFAULT_MAX_TOKENS_ESTIMATE"] // fraction  # the output floor's ceiling
+    slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
 
     def plain(self, uak, data, call_type):
         """The in-memory tier when the plain case holds, else None. Reads only; raises nothing."""
@@ -330,7 +339,7 @@ def make_hook(original):
                 and not self.__dict__.keys() & _HOOK_METHOD_SET):
             return None
         if (self.batch_rate_limiter_script is not None or self.check_and_increment_by_n_script is not None
-                or self.tpm_reservation_enabled is not True):
+                or self.parallel_acquire_script is not None or self.tpm_reservation_enabled is not True):
             return None
         # LiteLLM's own (pure) resolvers: how often they are asked is not observable
         if (self._model_group_resolver is not g["_resolve_model_group_alias_via_proxy_router"]
@@ -420,7 +429,7 @@ def make_hook(original):
             if (d.get("rate_limit") or {}).get("max_parallel_requests") is not None
         ]
         parallel_slot_id = g["uuid"].uuid4().hex if parallel_counter_keys else None
-        response = await _rpm_pass(self, mem, descriptors, uak.parent_otel_span, parallel_slot_id)
+        response = _rpm_pass(self, mem, descriptors, uak.parent_otel_span, parallel_slot_id)
         if response["overall_code"] == "OVER_LIMIT":
             self._handle_rate_limit_error(response=response, descriptors=descriptors, requested_model=requested_model)
         else:
@@ -563,10 +572,9 @@ def make_hook(original):
             output = max(estimated_input, floor)
         return estimated_input + output
 
-    async def _rpm_pass(self, mem, descriptors, span, parallel_slot_id):
+    def _rpm_pass(self, mem, descriptors, span, parallel_slot_id):
         """should_rate_limit(descriptors, skip_tpm_check=True) with no Redis; the
-        parallel-request gauges, when a descriptor has one, are LiteLLM's own
-        _check_parallel_request_gauges (its lock is free and nothing in it suspends)."""
+        parallel-request gauges, when a descriptor has one, restated (_gauges)."""
         now_int = int(self._get_current_time().timestamp())
         keys_to_fetch, key_metadata, gauges = self._collect_windowed_keys_and_gauges(
             descriptors=descriptors, skip_tpm_check=True)
@@ -585,13 +593,68 @@ def make_hook(original):
                 return windowed_response
         if not gauges:
             return windowed_response
-        gauge_response = await self._check_parallel_request_gauges(
-            gauges=gauges, slot_id=parallel_slot_id or g["uuid"].uuid4().hex, parent_otel_span=span,
-            read_only=False)
+        gauge_response = _gauges(self, mem, gauges, parallel_slot_id or g["uuid"].uuid4().hex, span)
         return g["RateLimitResponse"](
             overall_code=gauge_response["overall_code"],
             statuses=[*windowed_response["statuses"], *gauge_response["statuses"]],
         )
+
+    def _gauge_status(gauge, in_flight, code):
+        return g["RateLimitStatus"](
+            code=code,
+            current_limit=gauge["limit"],
+            limit_remaining=max(0, gauge["limit"] - in_flight),
+            rate_limit_type="max_parallel_requests",
+            descriptor_key=gauge["descriptor_key"],
+        )
+
+    def _gauges(self, mem, gauges, slot_id, span):
+        """_check_parallel_request_gauges(read_only=False) with no acquire script: the local
+        counts (_read_local_gauge_counts), then _acquire_parallel_slots_in_memory (its lock is
+        free and nothing here suspends), step for step."""
+        response = g["RateLimitResponse"]
+        gauge_keys = [gauge["counter_key"] for gauge in gauges]
+        values = batch(mem, gauge_keys)
+        if values is None:
+            local_counts = [0 for _ in gauge_keys]
+        else:
+            local_counts = []
+            for raw_value in values:  # _gauge_in_flight_from_cache_value
+                if raw_value is None:
+                    local_counts.append(0)
+                elif isinstance(raw_value, dict):
+                    cutoff = self._get_current_time().timestamp() - slot_ttl
+                    local_counts.append(sum(1 for ts in raw_value.values()
+                                            if isinstance(ts, (int, float)) and ts >= cutoff))
+                else:
+                    local_counts.append(max(0, int(raw_value)))
+        for gauge, in_flight in zip(gauges, local_counts):
+            if in_flight >= gauge["limit"]:
+                return response(overall_code="OVER_LIMIT", statuses=[_gauge_status(gauge, in_flight, "OVER_LIMIT")])
+        now = self._get_current_time().timestamp()
+        cutoff = now - slot_ttl
+        states = []
+        for gauge in gauges:
+            raw_value = get(mem, gauge["counter_key"])
+            if isinstance(raw_value, dict):
+                registry = {key: float(ts) for key, ts in raw_value.items()
+                            if isinstance(ts, (int, float)) and ts >= cutoff}
+                in_flight = len(registry or {})
+            elif raw_value is None:
+                registry = {}
+                in_flight = 0
+            else:
+                registry = None
+                in_flight = max(0, int(raw_value))
+            if in_flight + 1 > gauge["limit"]:
+                return response(overall_code="OVER_LIMIT", statuses=[_gauge_status(gauge, in_flight, "OVER_LIMIT")])
+            states.append((registry, in_flight))
+        statuses = []
+        for gauge, (registry, in_flight) in zip(gauges, states):
+            new_value = {**registry, slot_id: now} if registry is not None else in_flight + 1
+            set_(mem, gauge["counter_key"], new_value, slot_ttl, span)
+            statuses.append(_gauge_status(gauge, in_flight + 1, "OK"))
+        return response(overall_code="OK", statuses=statuses)
 
     def _window(mem, keys, now_int, window_size):
         """_in_memory_cache_sliding_window, step for step."""
