@@ -159,6 +159,9 @@ def finish(rng: random.Random, limiter, uak, data, stash):
     prompt, completion = rng.choice([0, 3, 40, 900]), rng.choice([0, 1, 20, 5000])
     response = ModelResponse(usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
                                          total_tokens=prompt + completion))
+    if rng.random() < 0.05:  # a response that reads as a batch (LiteLLM's batch accounting runs)
+        response.object = "batch"
+        response.status = rng.choice(["failed", "in_progress"])
     model = data.get("model") if isinstance(data.get("model"), str) else None
     kwargs = {"litellm_call_id": data.get("litellm_call_id"),
               "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
@@ -182,7 +185,7 @@ def finish(rng: random.Random, limiter, uak, data, stash):
         return None
 
     result = contextvars.Context().run(asyncio.get_event_loop().run_until_complete, go())
-    return steps, dict(response._hidden_params.get("additional_headers") or {}), result
+    return steps, dict(response._hidden_params.get("additional_headers") or {}), result, snapshot_stash(stash)
 
 
 def run_trace(seed: int):
@@ -229,15 +232,18 @@ def run_trace(seed: int):
 @pytest.mark.parametrize("block", range(4))
 def test_generated_traces_same_as_litellm(block):
     seeds = range(block * 40, (block + 1) * 40)
+    post_before = dict(comp.POST_FAST)
     want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
+    post_served = comp.POST_FAST["served"] - post_before["served"]
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
     flat = [r[1:] for trace in want for r in trace if r[0] == "pre"]
     done = [r[1] for trace in want for r in trace if r[0] == "done"]
     assert len(done) > 300
-    assert sum(1 for steps, headers, result in done if headers) > 100  # x-ratelimit headers written
-    assert all(result is None for steps, headers, result in done)
+    assert post_served > 150, post_served  # the post-call success hook's plain path
+    assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
+    assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)
     assert sum(1 for r in flat if r[1] is not None and r[1][2] == 429) > 100  # limits hit
     assert sum(1 for r in flat if r[1] is None) > 500  # admitted
@@ -317,6 +323,9 @@ def test_debug_logging_and_replaced_methods_go_to_litellm(monkeypatch):
         loop.close()
 
 
+GAUGE = "{api_key:" + "k" * 64 + "}:max_parallel_requests"
+
+
 def test_parallel_slots_forgotten_with_their_gauge_entry():
     """Slots held for an hour, as LiteLLM handles them: the gauge entry keeps the expiry of its
     first write (the in-memory cache does not extend a live entry's ttl when the registry is
@@ -330,10 +339,20 @@ def test_parallel_slots_forgotten_with_their_gauge_entry():
         limiter, dual, mem = make_limiter(clock)
         uak = UserAPIKeyAuth(api_key="k" * 64, max_parallel_requests=3)
         loop = asyncio.new_event_loop()
-        out = []
+        out, stashes = [], []
+
+        async def release(held, call_id):
+            v3._request_stash.set(held)
+            await limiter.async_post_call_success_hook(
+                data={"litellm_call_id": call_id}, user_api_key_dict=uak, response=ModelResponse())
+
         try:
-            for n, step in enumerate([0, 3599, 2, 0, 0, 5000, 0]):
+            for n, step in enumerate([0, 3599, 2, 0, 0, 5000, 0, 4000, 0, 0]):
                 clock.t += step
+                if n == 7:  # the integer count a Redis acquire script leaves in the local mirror
+                    mem.set_cache(GAUGE, 2, ttl=3600)
+                if n == 9:  # the release of request 7's slot decrements the mirror
+                    contextvars.Context().run(loop.run_until_complete, release(stashes[7], "c7"))
                 data = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "litellm_call_id": f"c{n}"}
 
                 async def one(data=data):
@@ -345,14 +364,20 @@ def test_parallel_slots_forgotten_with_their_gauge_entry():
                         return outcome_of(e), None
 
                 result, stash = contextvars.Context().run(loop.run_until_complete, one())
+                stashes.append(stash)
                 out.append(normalized((result, snapshot_stash(stash), sorted(mem.cache_dict.items())), {}))
+            mem.set_cache(GAUGE, 0, ttl=3600)  # a mirror at 0: the release floors at 0
+            contextvars.Context().run(loop.run_until_complete, release(stashes[9], "c9"))
+            out.append((None, snapshot_stash(stashes[9]), sorted(mem.cache_dict.items())))
         finally:
             loop.close()
         return out
 
     want, got, served, delegated = both(run, comp.HOOK_FAST)
     assert got == want
-    assert served == 7 and delegated == 0
-    assert [r[0] for r in want] == [None] * 7
-    remaining = [r[1]["rate_limit_response"]["statuses"][0]["limit_remaining"] for r in want]
-    assert remaining == [2, 1, 2, 1, 0, 2, 1]
+    assert served == 10 and delegated == 0 and comp.POST_FAST["served"] >= 2
+    assert [r[0] is None for r in want] == [True] * 8 + [False] + [True] * 2
+    remaining = [r[1] and r[1]["rate_limit_response"]["statuses"][0]["limit_remaining"] for r in want[:10]]
+    assert remaining == [2, 1, 2, 1, 0, 2, 1, 0, None, 0]
+    assert [r[2] for r in want[7:]] == [[(GAUGE, 3)], [(GAUGE, 3)], [(GAUGE, 3)], [(GAUGE, 0)]]
+    assert want[10][1]["parallel_slot"] is None

@@ -87,11 +87,21 @@ _MEM_METHODS = frozenset({"get_cache", "set_cache", "async_get_cache", "async_se
 _INT_LIMIT = 10**300  # far below the int-to-str digit limit
 
 
-def _pure(v) -> bool:
-    """Formatting v in an f-string runs no code that could have an effect or raise: None,
-    exact str and float, exact ints short of the int-to-str digit limit."""
+def _scalar(v) -> bool:
     t = type(v)
     return v is None or t is str or t is float or (t is int and -_INT_LIMIT < v < _INT_LIMIT)
+
+
+def _pure(v) -> bool:
+    """Formatting v in an f-string runs no code that could have an effect or raise: None,
+    exact str and float, exact ints short of the int-to-str digit limit, and exact dicts of
+    those (a parallel-request gauge's slot registry)."""
+    if type(v) is dict:
+        for k, x in v.items():
+            if not (_scalar(k) and _scalar(x)):
+                return False
+        return True
+    return _scalar(v)
 
 
 def _direct():
@@ -772,6 +782,178 @@ def make_hook(original):
     return async_pre_call_hook
 
 
+# -- the limiter's post-call success hook, plain case ------------------------------------------
+#
+# async_post_call_success_hook (~30 us) releases the request's parallel-request slot through
+# two locks and the cache layers, writes the x-ratelimit headers, and asks pydantic whether
+# the response is a batch (a ValidationError for every chat response). In the plain case
+# (checked first, see make_post_hook) the release is restated on the in-memory tier, the
+# headers are LiteLLM's own calls, and an exact ModelResponse whose ``object`` is a str other
+# than "batch" is known not to be one (_BatchResponseView's ``object`` is Literal["batch"]).
+
+POST_HOOK = _V3 + "async_post_call_success_hook"
+FP_POST_HOOK = frozenset({"017c165f1f8084ef"})
+GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
+    ("_release_stashed_parallel_slot", "edfe29847d5f69fc"),
+    ("_release_parallel_request_slots", "4794e1d3fff21056"),
+    ("_release_parallel_request_slots_in_memory", "8cbd6dcb5ff0e129"),
+    ("_handle_batch_enqueued_post_call", "d05d646c7554a7d9"),
+)] + [(V3_MOD + ":" + name, frozenset({fp})) for name, fp in (
+    ("get_request_stash_for_call", "4d1391dcc73ab6df"),
+    ("_call_id_from_callback_kwargs", "ab254e7221d0bfc9"),
+    ("get_request_stash", "bd5d25c62b24e1b6"),
+)] + [("litellm.proxy.hooks.batch_enqueued_tokens:batch_response_view", frozenset({"f9e874498e4c0517"}))]
+_POST_METHODS = ("_release_stashed_parallel_slot", "_release_parallel_request_slots",
+                 "_release_parallel_request_slots_in_memory", "_handle_batch_enqueued_post_call",
+                 "_merge_ratelimit_statuses_into_additional_headers")
+_POST_GLOBALS = ("get_request_stash_for_call", "_call_id_from_callback_kwargs", "get_request_stash",
+                 "response_has_hidden_params", "ensure_response_additional_headers", "batch_response_view",
+                 "verbose_proxy_logger", "PARALLEL_REQUEST_SLOT_TTL_SECONDS")
+
+# post-call success hooks answered here / by LiteLLM's hook (tests read them)
+POST_FAST = {"served": 0, "delegated": 0}
+
+
+def make_post_hook(original):
+    import asyncio
+    import sys
+
+    from litellm.types.utils import ModelResponse
+
+    from ..patching import still_bound
+
+    mod = sys.modules[V3_MOD]
+    ictx = sys.modules["litellm._internal_context"]
+    cls = mod._PROXY_MaxParallelRequestsHandler_v3
+    g = mod.__dict__
+    tier, get, set_, _batch = _direct()
+    unchanged = still_bound(*((cls, n) for n in _POST_METHODS), *((mod, n) for n in _POST_GLOBALS),
+                            (ictx, "service_target"))
+    lock_type = asyncio.Lock
+    slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
+    methods = frozenset(_POST_METHODS)
+
+    def free(lock):
+        return type(lock) is lock_type and not lock._locked and not lock._waiters
+
+    def plain(self, data, response):
+        """(the in-memory tier, the request's stash) when the plain case holds, else None.
+        Reads only; raises nothing."""
+        if not (type(self) is cls and type(response) is ModelResponse and unchanged()
+                and not self.__dict__.keys() & methods):
+            return None
+        obj = response.__dict__.get("object")
+        if type(obj) is not str or obj == "batch":
+            return None  # (it could be a batch: LiteLLM's pydantic view decides)
+        if self.parallel_release_script is not None or not free(self._check_and_increment_lock):
+            return None
+        stash = g["get_request_stash_for_call"](g["_call_id_from_callback_kwargs"](data))
+        if stash is not None and not free(stash.parallel_slot_release_lock):
+            return None
+        mem = tier(self)
+        return None if mem is None else (mem, stash)
+
+    async def async_post_call_success_hook(self, data, user_api_key_dict, response):
+        found = plain(self, data, response)
+        if found is None:
+            POST_FAST["delegated"] += 1
+            return await original(self, data, user_api_key_dict, response)
+        POST_FAST["served"] += 1
+        mem, slot_stash = found
+        logger = g["verbose_proxy_logger"]
+        with ictx.service_target("rate_limits"):  # the decorator's
+            try:
+                _release(mem, slot_stash, user_api_key_dict.parent_otel_span)
+            except Exception as e:
+                logger.exception("Error releasing parallel request slot in post-call hook: %s", e)
+            try:
+                header_stash = g["get_request_stash"]()
+                litellm_proxy_rate_limit_response = (
+                    header_stash.rate_limit_response if header_stash is not None else None)
+                if litellm_proxy_rate_limit_response is not None and g["response_has_hidden_params"](response):
+                    additional_headers = g["ensure_response_additional_headers"](response)
+                    additional_headers.update(self._merge_ratelimit_statuses_into_additional_headers(
+                        additional_headers={}, statuses=litellm_proxy_rate_limit_response["statuses"]))
+            except Exception as e:
+                logger.exception("Error in rate limit post-call hook: %s", e)
+            # (_handle_batch_enqueued_post_call: batch_response_view is None for this response)
+        return None
+
+    def _release(mem, stash, span):
+        """_release_stashed_parallel_slot (not from a logging callback) with no release script:
+        _release_parallel_request_slots_in_memory step for step (both locks free, nothing
+        suspends)."""
+        if stash is None:
+            return
+        acquisition = stash.parallel_slot
+        if acquisition is None:
+            return
+        counter_keys = acquisition["counter_keys"]
+        slot_id = acquisition["slot_id"]
+        if counter_keys and slot_id:
+            for counter_key in counter_keys:
+                raw_value = get(mem, counter_key)
+                if isinstance(raw_value, dict):
+                    if slot_id not in raw_value:
+                        continue
+                    new_value = {key: ts for key, ts in raw_value.items() if key != slot_id}
+                elif raw_value is None:
+                    continue
+                else:
+                    new_value = max(0, int(raw_value) - 1)
+                set_(mem, counter_key, new_value, slot_ttl, span)
+        stash.parallel_slot = None
+
+    return async_post_call_success_hook
+
+
+# -- the success event's key view ---------------------------------------------------------------
+#
+# _build_success_event_pipeline_operations asks _key_owns_model_tpm_limit_from_request_metadata,
+# which builds a UserAPIKeyAuth (pydantic, ~14 us) from the request's key metadata and model
+# budget to ask whether the key has its own model TPM limit. When both are None or an empty
+# dict (every key without metadata) the view has empty metadata and no model budget:
+# get_key_own_model_rate_limit answers None, RateLimitedModel.limit_in(None) None, the answer
+# is False (checked once against LiteLLM's own view at patch time).
+
+OWNS = _V3 + "_key_owns_model_tpm_limit_from_request_metadata"
+FP_OWNS = frozenset({"01f97b56852b6c94"})
+GUARDS += [
+    (_V3 + "_key_owns_model_limit", frozenset({"ba76df8b4b229ce7"})),
+    ("litellm.proxy.auth.auth_utils:get_key_own_model_rate_limit", frozenset({"c1c28e2bb2cc2cc3"})),
+    (V3_MOD + ":RateLimitedModel.limit_in", frozenset({"7df6e485c89a3ae6"})),
+]
+
+
+def make_owns(original):
+    import sys
+
+    from ..patching import still_bound
+
+    mod = sys.modules[V3_MOD]
+    cls = mod._PROXY_MaxParallelRequestsHandler_v3
+    model_type = mod.RateLimitedModel
+    unchanged = still_bound((cls, "_key_owns_model_limit"), (mod, "UserAPIKeyAuth"),
+                            (mod, "get_key_own_model_rate_limit"), (model_type, "limit_in"))
+    # LiteLLM's own view of an empty key, once: the shortcut holds only if it is empty
+    view = mod.UserAPIKeyAuth.model_validate({"metadata": {}, "model_max_budget": {}})
+    if view.metadata or view.model_max_budget:
+        raise RuntimeError("an empty key view is not empty in this LiteLLM")
+
+    def empty(v):
+        return v is None or (type(v) is dict and not v)
+
+    def _key_owns_model_tpm_limit_from_request_metadata(self, request_metadata, model):
+        if (type(request_metadata) is dict and type(model) is model_type and type(self) is cls
+                and empty(request_metadata.get("user_api_key_metadata"))
+                and empty(request_metadata.get("user_api_key_model_max_budget"))
+                and "_key_owns_model_limit" not in self.__dict__ and unchanged()):
+            return False
+        return original(self, request_metadata, model)
+
+    return _key_owns_model_tpm_limit_from_request_metadata
+
+
 def register(registry) -> None:
     def gauges():
         from ..counter_cache import table_stats
@@ -809,4 +991,6 @@ def register(registry) -> None:
     comp.patches.append(Patch(TARGET, make_init, FP_INIT))
     # LiteLLM's own exceptions (the 429, a ValidationError of the request) are raised from ours
     comp.patches.append(Patch(HOOK, make_hook, FP_HOOK, passthrough=(Exception,)))
+    comp.patches.append(Patch(POST_HOOK, make_post_hook, FP_POST_HOOK, passthrough=(Exception,)))
+    comp.patches.append(Patch(OWNS, make_owns, FP_OWNS, passthrough=(Exception,)))
     registry.register(comp)
