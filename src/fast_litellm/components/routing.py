@@ -1150,6 +1150,74 @@ def make_v2_checks(original):
     return _common_checks_available_deployment
 
 
+# -- the selected deployment's log line -----------------------------------------------------
+#
+# Every pick ends with ``verbose_router_logger.info("... Selected deployment: %s ...", model,
+# self.print_deployment(deployment), model)``: print_deployment deep-copies the deployment and
+# masks its api_key (about 6 us for a small deployment) before the logger, not enabled for
+# INFO in a default proxy, drops its arguments. When the call comes from one of LiteLLM's four
+# pick methods (their fingerprints guarded: the value goes only into that info call), the
+# router logger is an exact Logger not enabled for INFO, and the copy could neither raise nor
+# run code (the deployment a pure data tree, ``_native.repr_is_pure``; its litellm_params a
+# dict; no redaction; an api_key, if any, a str), the copy is not made: None is returned to a
+# call that discards it. Anything else: LiteLLM's method.
+
+PRINT = "litellm.router:Router.print_deployment"
+FP_PRINT = frozenset({"80b4c4f10fcf9802"})
+_PRINT_CALLERS = ("_async_get_available_deployment", "_async_get_available_deployment_for_pass_through",
+                  "get_available_deployment", "get_available_deployment_for_pass_through")
+GUARDS += [("litellm.router:Router." + name, frozenset({fp})) for name, fp in zip(_PRINT_CALLERS, (
+    "d1cf93db215dcf8a", "09c75e9406c4a4ba", "bcf859c947f9d2dd", "7b2dec12054d2e31"))]
+
+# print_deployment calls answered without the copy / by LiteLLM's method (tests read them)
+PRINT_FAST = {"served": 0, "delegated": 0}
+
+
+def make_print_deployment(original):
+    import sys
+
+    from .. import _native, patching
+
+    rmod = sys.modules["litellm.router"]
+    router = rmod.Router
+    callers = frozenset(inspect.unwrap(router.__dict__[name]).__code__ for name in _PRINT_CALLERS)
+    framework = patching.__file__  # the frames of the patch wrappers between caller and us
+    unchanged = still_bound(*((router, name) for name in _PRINT_CALLERS), (rmod, "verbose_router_logger"),
+                            (rmod, "litellm"), (logging.Logger, "info"), (logging.Logger, "isEnabledFor"))
+    pure = _native.repr_is_pure
+    getframe = sys._getframe
+    info = logging.INFO
+    logger_type = logging.Logger
+
+    def discarded(deployment) -> bool:
+        frame = getframe(2)
+        for _ in range(4):
+            if frame is None or frame.f_code.co_filename != framework:
+                break
+            frame = frame.f_back
+        if frame is None or frame.f_code not in callers or not unchanged():
+            return False
+        logger = rmod.verbose_router_logger
+        if type(logger) is not logger_type or logger.isEnabledFor(info):
+            return False
+        redact = rmod.litellm.redact_user_api_key_info
+        if not (redact is False or redact is None) or type(deployment) is not dict:
+            return False
+        params = deployment.get("litellm_params")
+        if type(params) is not dict or ("api_key" in params and type(params["api_key"]) is not str):
+            return False
+        return pure(deployment)
+
+    def print_deployment(self, deployment):
+        if discarded(deployment):
+            PRINT_FAST["served"] += 1
+            return None
+        PRINT_FAST["delegated"] += 1
+        return original(self, deployment)
+
+    return print_deployment
+
+
 def register(registry) -> None:
     registry.register(Component(
         name="routing",
@@ -1174,6 +1242,7 @@ def register(registry) -> None:
             Patch(LEAST_BUSY_SYNC, make_least_busy_sync, FP_LEAST_BUSY_SYNC, passthrough=(Exception,)),
             Patch(USAGE_KEYS, make_usage_keys, FP_USAGE_KEYS, passthrough=(Exception,)),
             Patch(V2_CHECKS, make_v2_checks, FP_V2_CHECKS, passthrough=(Exception,)),
+            Patch(PRINT, make_print_deployment, FP_PRINT, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
