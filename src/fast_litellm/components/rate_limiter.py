@@ -84,24 +84,6 @@ _IUC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get
 _DC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get_cache", "_prepare_batch_get"})
 _MEM_METHODS = frozenset({"get_cache", "set_cache", "async_get_cache", "async_set_cache",
                           "batch_get_cache", "async_batch_get_cache"})
-_INT_LIMIT = 10**300  # far below the int-to-str digit limit
-
-
-def _scalar(v) -> bool:
-    t = type(v)
-    return v is None or t is str or t is float or (t is int and -_INT_LIMIT < v < _INT_LIMIT)
-
-
-def _pure(v) -> bool:
-    """Formatting v in an f-string runs no code that could have an effect or raise: None,
-    exact str and float, exact ints short of the int-to-str digit limit, and exact dicts of
-    those (a parallel-request gauge's slot registry)."""
-    if type(v) is dict:
-        for k, x in v.items():
-            if not (_scalar(k) and _scalar(x)):
-                return False
-        return True
-    return _scalar(v)
 
 
 def _direct():
@@ -121,7 +103,9 @@ def _direct():
       (``_prepare_batch_get``), no Redis; exceptions logged, answered with None.
 
     ``print_verbose`` prints nothing while ``litellm._logging.set_verbose`` is False: the
-    f-strings are built only for values whose formatting could do something (``_pure``).
+    f-strings are built only for values whose formatting could do something
+    (``_native.repr_is_pure`` says which cannot: None, bools, 64-bit ints, floats, str, bytes,
+    and dicts, lists and tuples of them).
     The tier is used when the limiter's ``InternalUsageCache`` and its ``DualCache`` are of
     those exact classes, with their methods LiteLLM's (or fast_litellm's equivalents) on the
     class and not replaced on the instance, no Redis on the DualCache, and a ``CounterCache``
@@ -134,10 +118,12 @@ def _direct():
     from litellm.caching.dual_cache import DualCache
     from litellm.proxy.utils import InternalUsageCache
 
+    from .. import _native
     from ..counter_cache import CounterCache
     from ..patching import still_bound
 
     logging_mod = sys.modules["litellm._logging"]
+    _pure = _native.repr_is_pure
     unchanged = still_bound(*((InternalUsageCache, n) for n in sorted(_IUC_METHODS)),
                             *((DualCache, n) for n in sorted(_DC_METHODS)),
                             (dcmod, "print_verbose"), (logging_mod, "print_verbose"),
