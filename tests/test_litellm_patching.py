@@ -248,9 +248,12 @@ def test_prometheus_single_process():
         from litellm.litellm_core_utils.get_llm_provider_logic import get_llm_provider
         for _ in range(7):
             get_llm_provider("gpt-4o")
+        get_llm_provider("anthropic/claude-3")
         emit(generate_latest(REGISTRY).decode())
     """)
-    assert 'fast_litellm_calls_total{component="probe",path="native"} 7.0' in res
+    assert 'fast_litellm_calls_total{component="probe",path="native"} 8.0' in res
+    assert 'fast_litellm_fast_path_calls_total{component="probe",outcome="served",path="lookup"} 7.0' in res
+    assert 'fast_litellm_fast_path_calls_total{component="probe",outcome="delegated",path="lookup"} 1.0' in res
     assert 'fast_litellm_component_active{component="probe"} 1.0' in res
     assert 'fast_litellm_fallbacks_total{component="probe"} 0.0' in res
 
@@ -265,6 +268,7 @@ def test_prometheus_multiprocess_sums_workers(tmp_path):
             if pid == 0:
                 for _ in range(k):
                     get_llm_provider("gpt-4o")
+                get_llm_provider("anthropic/claude-3")
                 os._exit(0)  # no atexit: the counts must already be on disk
             pids.append(pid)
         for pid in pids:
@@ -274,4 +278,6 @@ def test_prometheus_multiprocess_sums_workers(tmp_path):
         multiprocess.MultiProcessCollector(reg)
         emit(generate_latest(reg).decode())
     """, {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
-    assert 'fast_litellm_calls_total{component="probe",path="native"} 8.0' in res
+    assert 'fast_litellm_calls_total{component="probe",path="native"} 10.0' in res
+    assert 'fast_litellm_fast_path_calls_total{component="probe",outcome="served",path="lookup"} 8.0' in res
+    assert 'fast_litellm_fast_path_calls_total{component="probe",outcome="delegated",path="lookup"} 2.0' in res

@@ -31,7 +31,7 @@ import pytest
 
 from _proc import free_port, kill_group, start, wait_http
 from _sub import BUILTINS_OFF
-from test_e2e_proxy import APP_FAST, STARTUP, mock_port  # noqa: F401 - mock_port is a fixture
+from test_e2e_proxy import APP_FAST, STARTUP, _metric, mock_port  # noqa: F401 - mock_port is a fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +65,15 @@ class RLProxy:
 
     def startup_lists(self):
         return [m.group(1) for ln in self.log.splitlines() if (m := STARTUP.match(ln.strip()))]
+
+    def metrics(self) -> str:
+        req = urllib.request.Request(self.base + "/metrics", headers={"Authorization": f"Bearer {MASTER}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.read().decode()
+
+    def fast_path(self, path: str, outcome: str) -> float | None:
+        return _metric(self.metrics(), "fast_litellm_fast_path_calls_total", component="rate_limiter",
+                       outcome=outcome, path=path)
 
     def chat(self, key: str):
         """One chat completion with key `key`: (status, lower-cased headers, body)."""
@@ -200,6 +209,18 @@ def test_twenty_keys_same_answers_as_stock(pair):
         assert status == 429 and hdrs.get("retry-after") == str(WINDOW), p429
         message = json.dumps(body)
         assert "Rate limit exceeded for api_key" in message and "Limit type: requests" in message, body
+    # (d) the patched proxy's requests took the plain paths (fast_litellm_fast_path_calls_total):
+    # every pre-call hook (the 429s are raised from it), every 200's post-call success hook,
+    # and the success events' key view (logged after the response: polled)
+    assert patched.fast_path("pre_call_hook", "served") == len(keys) * (RPM + 1)
+    assert patched.fast_path("pre_call_hook", "delegated") == 0
+    assert patched.fast_path("post_call_success_hook", "served") == len(keys) * RPM
+    assert patched.fast_path("post_call_success_hook", "delegated") == 0
+    deadline = time.monotonic() + 30
+    while (patched.fast_path("success_key_view", "served") or 0) < len(keys) * RPM and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert patched.fast_path("success_key_view", "served") == len(keys) * RPM
+    assert stock.fast_path("pre_call_hook", "served") == 0  # (the component is off there)
 
 
 def interleaved(proxy: RLProxy, keys: list[str], per_key: int):

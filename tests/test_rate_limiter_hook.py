@@ -232,9 +232,10 @@ def run_trace(seed: int):
 @pytest.mark.parametrize("block", range(4))
 def test_generated_traces_same_as_litellm(block):
     seeds = range(block * 40, (block + 1) * 40)
-    post_before = dict(comp.POST_FAST)
+    post_before, owns_before = dict(comp.POST_FAST), dict(comp.OWNS_FAST)
     want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
     post_served = comp.POST_FAST["served"] - post_before["served"]
+    owns = {k: comp.OWNS_FAST[k] - owns_before[k] for k in owns_before}
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
@@ -242,6 +243,7 @@ def test_generated_traces_same_as_litellm(block):
     done = [r[1] for trace in want for r in trace if r[0] == "done"]
     assert len(done) > 300
     assert post_served > 150, post_served  # the post-call success hook's plain path
+    assert owns["served"] > 50 and owns["delegated"] > 5, owns  # the key view, both ways
     assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
     assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)

@@ -14,7 +14,10 @@ Export:
 Series (label ``component``):
 ``fast_litellm_calls_total{path="native"|"python"}``, ``fast_litellm_fallbacks_total``,
 ``fast_litellm_shadow_mismatches_total``, ``fast_litellm_breaker_trips_total``,
-``fast_litellm_component_active`` (1 or 0).
+``fast_litellm_component_active`` (1 or 0);
+``fast_litellm_fast_path_calls_total{path=..., outcome="served"|"delegated"}`` for the
+replacements that have a plain case (``Component.paths``): whether a call was answered by
+fast_litellm or handed to LiteLLM's code by its plainness checks.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Exporter:
         self._mp_metrics = None
         self._registered = False
         self._initialised: set[str] = set()
+        self._flushed_paths: dict[tuple[str, str, str], int] = {}
         self.multiprocess = False
 
     # -- setup ---------------------------------------------------------
@@ -84,6 +88,9 @@ class Exporter:
                                       ["component"], registry=None),
                 "trips": Counter("fast_litellm_breaker_trips",
                                  "Circuit-breaker trips", ["component"], registry=None),
+                "paths": Counter("fast_litellm_fast_path_calls",
+                                 "Calls of a fast path answered here (served) or handed to LiteLLM's code",
+                                 ["component", "path", "outcome"], registry=None),
                 "active": Gauge("fast_litellm_component_active",
                                 "1 when the component is active in the process",
                                 ["component"], registry=None, multiprocess_mode="livemax"),
@@ -109,6 +116,9 @@ class Exporter:
             m["native"].labels(comp.name, "python")
             for key in ("fallbacks", "mismatches", "trips"):
                 m[key].labels(comp.name)
+            for path in getattr(comp, "paths", {}):
+                for outcome in ("served", "delegated"):
+                    m["paths"].labels(comp.name, path, outcome)
         done = st._flushed
         for field in _FIELDS:
             delta = getattr(st, field) - done[field]
@@ -121,6 +131,14 @@ class Exporter:
             else:
                 m[field].labels(comp.name).inc(delta)
             done[field] += delta
+        flushed = self._flushed_paths
+        for path, counts in getattr(comp, "paths", {}).items():
+            for outcome in ("served", "delegated"):
+                key = (comp.name, path, outcome)
+                delta = counts[outcome] - flushed.get(key, 0)
+                if delta > 0:
+                    m["paths"].labels(comp.name, path, outcome).inc(delta)
+                    flushed[key] = counts[outcome]
         m["active"].labels(comp.name).set(1 if comp.active else 0)
 
     def flush_all(self) -> None:
@@ -154,6 +172,9 @@ class _Collector:
         act = GaugeMetricFamily("fast_litellm_component_active",
                                 "1 when the component is active in the process",
                                 labels=["component"])
+        paths = CounterMetricFamily("fast_litellm_fast_path_calls",
+                                    "Calls of a fast path answered here (served) or handed to LiteLLM's code",
+                                    labels=["component", "path", "outcome"])
         extra: dict[str, GaugeMetricFamily] = {}
         for comp in self._components():
             gauges = getattr(comp, "gauges", None)
@@ -175,7 +196,10 @@ class _Collector:
             mm.add_metric([comp.name], st.mismatches)
             tr.add_metric([comp.name], st.trips)
             act.add_metric([comp.name], 1 if comp.active else 0)
-        return [calls, fb, mm, tr, act, *extra.values()]
+            for path, counts in getattr(comp, "paths", {}).items():
+                for outcome in ("served", "delegated"):
+                    paths.add_metric([comp.name, path, outcome], counts[outcome])
+        return [calls, fb, mm, tr, act, paths, *extra.values()]
 
 
 def metrics_asgi_app(exporter: Exporter):

@@ -177,6 +177,10 @@ class Component:
     # () -> {metric suffix: (help, value)}: gauges read at scrape time (single-process
     # metrics), exported as fast_litellm_<suffix>{component=...}
     gauges: Callable[[], dict[str, tuple[str, float]]] | None = None
+    # {path name: {"served": n, "delegated": n}}: a replacement with a plain case counts, per
+    # call, whether it answered (served) or handed the call to LiteLLM's code (delegated);
+    # exported as fast_litellm_fast_path_calls_total{component, path, outcome}
+    paths: dict[str, dict[str, int]] = field(default_factory=dict)
 
     mode: _flags.Mode = field(default=_flags.OFF)
     flag_var: str | None = None
@@ -207,6 +211,8 @@ class Component:
         if self.reason:
             d["reason"] = self.reason
         d.update(self.stats.as_dict())
+        if self.paths:
+            d["fast_paths"] = {name: dict(counts) for name, counts in self.paths.items()}
         return d
 
 

@@ -17,10 +17,16 @@ TARGET = "litellm.litellm_core_utils.get_llm_provider_logic:get_llm_provider"
 FINGERPRINT = os.environ.get("PROBE_FINGERPRINT", "b09fb649f7d288fe")
 
 
+# a plain case to count, as real components do: a model named "gpt-..." is "served"
+PATH = {"served": 0, "delegated": 0}
+
+
 def make(original):
     def native(*args, **kwargs):
         if os.environ.get("PROBE_FAIL") == "1":
             raise RuntimeError("probe: simulated native failure")
+        model = args[0] if args else kwargs.get("model")
+        PATH["served" if isinstance(model, str) and model.startswith("gpt") else "delegated"] += 1
         result = original(*args, **kwargs)
         if os.environ.get("PROBE_MISMATCH") == "1":
             result = (result[0], "mismatched-provider") + tuple(result[2:])
@@ -40,4 +46,5 @@ def register(registry):
         name="probe",
         patches=[Patch(TARGET, make, frozenset({FINGERPRINT}), passthrough=_litellm_errors)],
         description="test plugin: pass-through on get_llm_provider",
+        paths={"lookup": PATH},
     ))

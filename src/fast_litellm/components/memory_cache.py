@@ -108,4 +108,5 @@ def register(registry) -> None:
         guards=GUARDS,
         description="InMemoryCache batch reads in C, operation for operation",
         shadow_ok=False,
+        paths={"batch_get": BATCH_FAST},
     ))

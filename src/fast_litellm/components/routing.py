@@ -1245,6 +1245,9 @@ def register(registry) -> None:
             Patch(PRINT, make_print_deployment, FP_PRINT, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
+        paths={"filters": FILTER_FAST, "cooldowns": COOLDOWN_FAST, "read_batch": READ_BATCH_FAST,
+               "least_busy": BUSY_FAST, "usage_keys": USAGE_KEYS_FAST, "usage_v2": V2_FAST,
+               "print_deployment": PRINT_FAST},
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
                     "latency-, cost- and usage-based (v1) selection in linear time; least-busy and "
                     "usage-based v2 selection loops in C",
