@@ -195,3 +195,10 @@ def test_latency_routing_with_cooldown_matches_stock(pair, mock_port):
     for text in scrapes:
         assert _metric(text, "fast_litellm_fallbacks_total", component="routing") == 0
         assert _metric(text, "fast_litellm_component_active", component="routing") == 1
+    # every latency-based pick's INFO line skipped its copy (the proxy's router logger is not
+    # at INFO): the print_deployment fast path, never handed to LiteLLM
+    served = max(_metric(t, "fast_litellm_fast_path_calls_total", component="routing", outcome="served",
+                         path="print_deployment") or 0 for t in scrapes)
+    assert served >= REQUESTS, served
+    assert all(_metric(t, "fast_litellm_fast_path_calls_total", component="routing", outcome="delegated",
+                       path="print_deployment") == 0 for t in scrapes)
