@@ -65,6 +65,8 @@ def make_limiter(clock: Clock):
 
 def make_key(rng: random.Random, i: int, plain: bool) -> UserAPIKeyAuth:
     f = {"api_key": f"{i:064x}", "token": f"{i:064x}", "rpm_limit": rng.choice(LIMITS), "tpm_limit": rng.choice(TPM)}
+    if plain and rng.random() < 0.3:  # the common key: its own limits only (one descriptor)
+        return UserAPIKeyAuth(**f, max_parallel_requests=rng.choice([None, None, 1, 2, 3, 50]))
     if rng.random() < 0.5:
         f.update(user_id=f"user-{i % 3}", user_rpm_limit=rng.choice(LIMITS), user_tpm_limit=rng.choice(TPM))
     if rng.random() < 0.4:
@@ -232,10 +234,11 @@ def run_trace(seed: int):
 @pytest.mark.parametrize("block", range(4))
 def test_generated_traces_same_as_litellm(block):
     seeds = range(block * 40, (block + 1) * 40)
-    post_before, owns_before = dict(comp.POST_FAST), dict(comp.OWNS_FAST)
+    post_before, owns_before, single_before = dict(comp.POST_FAST), dict(comp.OWNS_FAST), comp.HOOK_FAST["one_descriptor"]
     want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
     post_served = comp.POST_FAST["served"] - post_before["served"]
     owns = {k: comp.OWNS_FAST[k] - owns_before[k] for k in owns_before}
+    single = comp.HOOK_FAST["one_descriptor"] - single_before
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
@@ -244,6 +247,7 @@ def test_generated_traces_same_as_litellm(block):
     assert len(done) > 300
     assert post_served > 150, post_served  # the post-call success hook's plain path
     assert owns["served"] > 50 and owns["delegated"] > 5, owns  # the key view, both ways
+    assert 200 < single < served - 200, (single, served)  # one descriptor (_single) and the general path
     assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
     assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)

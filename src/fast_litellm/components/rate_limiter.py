@@ -290,11 +290,11 @@ _HOOK_GLOBALS = (
     "TEXT_COMPLETION_API_CALL_TYPES", "GOOGLE_GENAI_NATIVE_CALL_TYPES", "EndpointType",
     "_resolve_model_group_alias_via_proxy_router", "_resolve_ptu_team_ceiling_via_proxy_router",
     "throttled_limit", "get_str_from_messages", "DEFAULT_CHARS_PER_TOKEN", "DEFAULT_MAX_TOKENS_ESTIMATE",
-    "_TPM_FLOOR_FRACTION", "PARALLEL_REQUEST_SLOT_TTL_SECONDS",
+    "_TPM_FLOOR_FRACTION", "PARALLEL_REQUEST_SLOT_TTL_SECONDS", "ParallelRequestGauge",
 )
 
 # pre-call hooks answered here / by LiteLLM's hook (tests read them)
-HOOK_FAST = {"served": 0, "delegated": 0}
+HOOK_FAST = {"served": 0, "delegated": 0, "one_descriptor": 0}  # (the last: served by _single)
 
 
 def make_hook(original):
@@ -412,6 +412,10 @@ def make_hook(original):
         else:
             descriptors = await self._build_request_rate_limit_descriptors(
                 user_api_key_dict=uak, data=request_data, call_type=call_type)
+        if len(descriptors) == 1 and _single_ok(self, descriptors[0]):
+            HOOK_FAST["one_descriptor"] += 1
+            return await _single(self, mem, descriptors, uak, data, call_type, endpoint_type, stash,
+                                 requested_model)
         stash.tpm_limited_tags = frozenset(
             d["value"]
             for d in descriptors
@@ -491,6 +495,115 @@ def make_hook(original):
                 descriptors=descriptors, data=data, requested_model=requested_model, user_api_key_dict=uak,
                 tpm_reservation_scopes=tpm_reservation_scopes, tpm_reservation_amount=tpm_reservation_amount,
                 call_type=call_type, endpoint_type=endpoint_type)
+        return None
+
+    def _single_ok(self, d):
+        """One descriptor _single takes: an exact dict of a key that is not a tag, ITPM, OTPM or
+        PTU one, its rate_limit an exact dict whose limits are exact ints or None and whose
+        window is an exact int (every int() LiteLLM applies to them is then the value itself
+        and cannot raise), its key and value exact str."""
+        if type(d) is not dict or type(d.get("key")) is not str or type(d.get("value")) is not str:
+            return False
+        if d["key"] in (itpm, otpm, ptu_key, "tag"):
+            return False
+        rl = d.get("rate_limit")
+        if type(rl) is not dict:
+            return False
+        for name in ("requests_per_unit", "tokens_per_unit", "max_parallel_requests"):
+            v = rl.get(name)
+            if v is not None and type(v) is not int:
+                return False
+        return type(rl.get("window_size") or self.window_size) is int
+
+    async def _single(self, mem, descriptors, uak, data, call_type, endpoint_type, stash, requested_model):
+        """_body from the descriptors on, for one descriptor (_single_ok): the generic steps'
+        loops over one item with LiteLLM's helpers inlined -- _collect_windowed_keys_and_gauges,
+        is_cache_list_over_limit (twice), create_rate_limit_keys, the reservation's descriptor
+        and _build_descriptor_atomic_payload -- the counter operations, gauges and the
+        in-memory reservation the same functions as the generic path's."""
+        response, status = g["RateLimitResponse"], g["RateLimitStatus"]
+        d = descriptors[0]
+        dk, dv = d["key"], d["value"]
+        rl = d["rate_limit"]
+        rpm, tpm, mpr = rl.get("requests_per_unit"), rl.get("tokens_per_unit"), rl.get("max_parallel_requests")
+        window_size = rl.get("window_size") or self.window_size
+        span = uak.parent_otel_span
+        stash.tpm_limited_tags = frozenset()  # (no tag descriptor)
+        prefix = f"{{{dk}:{dv}}}:"
+        window_key = prefix + "window"
+        parallel_slot_id = g["uuid"].uuid4().hex if mpr is not None else None
+        # _rpm_pass
+        now_int = int(self._get_current_time().timestamp())
+        result = None
+        statuses = []
+        if rpm is not None:
+            counter_key = prefix + "requests"
+            cache_values = batch(mem, [window_key, counter_key])
+            if cache_values is not None:
+                counter_value = cache_values[1]
+                if counter_value is not None and int(counter_value) > rpm:
+                    result = response(overall_code="OVER_LIMIT", statuses=[status(
+                        code="OVER_LIMIT", current_limit=rpm, limit_remaining=rpm - int(counter_value),
+                        rate_limit_type="requests", descriptor_key=dk, descriptor_value=dv)])
+            if result is None:
+                new_counter = _window(mem, [window_key, counter_key], now_int, self.window_size)[1]
+                code = "OVER_LIMIT" if new_counter > rpm else "OK"
+                statuses.append(status(code=code, current_limit=rpm, limit_remaining=rpm - new_counter,
+                                       rate_limit_type="requests", descriptor_key=dk, descriptor_value=dv))
+                if code == "OVER_LIMIT":
+                    result = response(overall_code="OVER_LIMIT", statuses=statuses)
+        if result is None:
+            if mpr is None:
+                result = response(overall_code="OK", statuses=statuses)
+            else:
+                gauge_response = _gauges(self, mem, [g["ParallelRequestGauge"](
+                    counter_key=prefix + "max_parallel_requests", limit=mpr, descriptor_key=dk)],
+                    parallel_slot_id, span)
+                result = response(overall_code=gauge_response["overall_code"],
+                                  statuses=[*statuses, *gauge_response["statuses"]])
+        if result["overall_code"] == "OVER_LIMIT":
+            self._handle_rate_limit_error(response=result, descriptors=descriptors, requested_model=requested_model)
+        else:
+            stash.rate_limit_response = result
+            if parallel_slot_id is not None:
+                stash.parallel_slot = g["ParallelSlotAcquisition"](
+                    slot_id=parallel_slot_id, counter_keys=[prefix + "max_parallel_requests"])
+        if tpm is None:
+            return None
+        # (a simple key: no declared output estimate)
+        if min(baseline, max(1, tpm // fraction)) < baseline:
+            self._apply_implicit_output_cap(
+                data=data, min_configured_limit=tpm, call_type=call_type,
+                configured_output_tokens=None, endpoint_type=endpoint_type)
+        total = _simple_estimate(data, tpm, None)
+        if total is None:
+            total = self._estimate_tokens_for_request(
+                data=data, model=requested_model, min_configured_tpm_limit=tpm,
+                call_type=call_type, configured_output_tokens=None)
+        estimated_tokens = max(total, 1)
+        increment = int(estimated_tokens)
+        if increment < 0:  # (_build_descriptor_atomic_payload skips the counter; max(.., 1) >= 1)
+            return None
+        tpm_response = _atomic(self, mem, [{
+            "descriptor_key": dk, "descriptor_value": dv, "current_limit": tpm, "rate_limit_type": "tokens",
+            "window_key": window_key, "counter_key": prefix + "tokens", "increment": increment,
+            "ttl": window_size, "window_size": window_size}], span)
+        if tpm_response["overall_code"] == "OVER_LIMIT":
+            await self._release_stashed_parallel_slot(stash, span)
+            self._handle_rate_limit_error(response=tpm_response, descriptors=descriptors, requested_model=requested_model)
+        else:
+            stash.reserved_tokens = estimated_tokens
+            stash.ptu_reserved_tokens = estimated_tokens
+            stash.ptu_reserved_window_identities = frozenset(
+                identity
+                for identity in tpm_response.get("reservation_windows", frozenset())
+                if identity[0].startswith(f"{{{ptu_key}:")
+            )
+            stash.reserved_model = self._rate_limited_model(requested_model)
+            stash.reserved_scopes = frozenset({(dk, dv)})
+            stored_response = stash.rate_limit_response
+            if stored_response is not None:
+                stored_response["statuses"].extend(tpm_response["statuses"])
         return None
 
     def _simple_descriptors(self, uak, model):
