@@ -449,18 +449,8 @@ def make_hook(original):
             # (a simple key has no metadata to declare an output estimate in)
             configured_output_tokens = None if simple else g["get_estimated_output_tokens"](
                 user_api_key_dict=uak, model_name=requested_model)
-            # the implicit cap returns at once when the floor reaches its baseline (a chat call
-            # type: no Responses minimum), i.e. when the smallest limit is at least 4,096
-            if min(baseline, max(1, min_configured_tpm_limit // fraction)) < baseline:
-                self._apply_implicit_output_cap(
-                    data=data, min_configured_limit=min_configured_tpm_limit, call_type=call_type,
-                    configured_output_tokens=configured_output_tokens, endpoint_type=endpoint_type)
-            total = _simple_estimate(data, min_configured_tpm_limit, configured_output_tokens)
-            if total is None:
-                total = self._estimate_tokens_for_request(
-                    data=data, model=requested_model, min_configured_tpm_limit=min_configured_tpm_limit,
-                    call_type=call_type, configured_output_tokens=configured_output_tokens)
-            estimated_tokens = max(total, 1)
+            estimated_tokens = _estimate(self, data, call_type, endpoint_type, requested_model,
+                                         min_configured_tpm_limit, configured_output_tokens)
             # (the capped request copy and the PTU estimate: no PTU ceiling, the raw estimate)
             ptu_estimated_tokens = estimated_tokens
             tpm_response = _reserve(self, mem, descriptors, estimated_tokens, {ptu_key: ptu_estimated_tokens},
@@ -470,24 +460,13 @@ def make_hook(original):
                 self._handle_rate_limit_error(
                     response=tpm_response, descriptors=descriptors, requested_model=requested_model)
             else:
-                stash.reserved_tokens = estimated_tokens
-                stash.ptu_reserved_tokens = ptu_estimated_tokens
-                stash.ptu_reserved_window_identities = frozenset(
-                    identity
-                    for identity in tpm_response.get("reservation_windows", frozenset())
-                    if identity[0].startswith(f"{{{ptu_key}:")
-                )
-                stash.reserved_model = self._rate_limited_model(requested_model)
-                stash.reserved_scopes = frozenset(
+                _stash_reservation(self, stash, tpm_response, estimated_tokens, ptu_estimated_tokens, frozenset(
                     (d["key"], d["value"])
                     for d in descriptors
                     if d["key"] not in (itpm, otpm) and (d.get("rate_limit") or {}).get("tokens_per_unit") is not None
-                )
+                ), requested_model)
                 tpm_reservation_scopes = tuple(stash.reserved_scopes)
                 tpm_reservation_amount = estimated_tokens
-                stored_response = stash.rate_limit_response
-                if stored_response is not None:
-                    stored_response["statuses"].extend(tpm_response["statuses"])
         # the project ITPM/OTPM reservation re-claims the stash (the same call id: no change)
         # and returns when no descriptor is one of those (no project id: none is)
         if any(d["key"] in (itpm, otpm) for d in descriptors):
@@ -571,16 +550,7 @@ def make_hook(original):
         if tpm is None:
             return None
         # (a simple key: no declared output estimate)
-        if min(baseline, max(1, tpm // fraction)) < baseline:
-            self._apply_implicit_output_cap(
-                data=data, min_configured_limit=tpm, call_type=call_type,
-                configured_output_tokens=None, endpoint_type=endpoint_type)
-        total = _simple_estimate(data, tpm, None)
-        if total is None:
-            total = self._estimate_tokens_for_request(
-                data=data, model=requested_model, min_configured_tpm_limit=tpm,
-                call_type=call_type, configured_output_tokens=None)
-        estimated_tokens = max(total, 1)
+        estimated_tokens = _estimate(self, data, call_type, endpoint_type, requested_model, tpm, None)
         increment = int(estimated_tokens)
         if increment < 0:  # (_build_descriptor_atomic_payload skips the counter; max(.., 1) >= 1)
             return None
@@ -592,19 +562,39 @@ def make_hook(original):
             await self._release_stashed_parallel_slot(stash, span)
             self._handle_rate_limit_error(response=tpm_response, descriptors=descriptors, requested_model=requested_model)
         else:
-            stash.reserved_tokens = estimated_tokens
-            stash.ptu_reserved_tokens = estimated_tokens
-            stash.ptu_reserved_window_identities = frozenset(
-                identity
-                for identity in tpm_response.get("reservation_windows", frozenset())
-                if identity[0].startswith(f"{{{ptu_key}:")
-            )
-            stash.reserved_model = self._rate_limited_model(requested_model)
-            stash.reserved_scopes = frozenset({(dk, dv)})
-            stored_response = stash.rate_limit_response
-            if stored_response is not None:
-                stored_response["statuses"].extend(tpm_response["statuses"])
+            _stash_reservation(self, stash, tpm_response, estimated_tokens, estimated_tokens,
+                               frozenset({(dk, dv)}), requested_model)
         return None
+
+    def _estimate(self, data, call_type, endpoint_type, requested_model, min_tpm, configured):
+        """The implicit output cap, then the request's token estimate (at least 1)."""
+        # the implicit cap returns at once when the floor reaches its baseline (a chat call
+        # type: no Responses minimum), i.e. when the smallest limit is at least 4,096
+        if min(baseline, max(1, min_tpm // fraction)) < baseline:
+            self._apply_implicit_output_cap(
+                data=data, min_configured_limit=min_tpm, call_type=call_type,
+                configured_output_tokens=configured, endpoint_type=endpoint_type)
+        total = _simple_estimate(data, min_tpm, configured)
+        if total is None:
+            total = self._estimate_tokens_for_request(
+                data=data, model=requested_model, min_configured_tpm_limit=min_tpm,
+                call_type=call_type, configured_output_tokens=configured)
+        return max(total, 1)
+
+    def _stash_reservation(self, stash, tpm_response, estimated, ptu_estimated, scopes, requested_model):
+        """The stash after an admitted token reservation, in LiteLLM's order."""
+        stash.reserved_tokens = estimated
+        stash.ptu_reserved_tokens = ptu_estimated
+        stash.ptu_reserved_window_identities = frozenset(
+            identity
+            for identity in tpm_response.get("reservation_windows", frozenset())
+            if identity[0].startswith(f"{{{ptu_key}:")
+        )
+        stash.reserved_model = self._rate_limited_model(requested_model)
+        stash.reserved_scopes = scopes
+        stored_response = stash.rate_limit_response
+        if stored_response is not None:
+            stored_response["statuses"].extend(tpm_response["statuses"])
 
     def _simple_descriptors(self, uak, model):
         """_build_request_rate_limit_descriptors for a simple key (simple_key): with no
