@@ -63,13 +63,9 @@ def pick(strategy, models, level, sync=False, redact=False, api_key=_MISSING):
         try:
             if sync:
                 result = router.get_available_deployment(model="m", messages=MESSAGES)
-            else:
-                loop = asyncio.new_event_loop()
-                try:
-                    result = loop.run_until_complete(router.async_get_available_deployment(
-                        model="m", messages=MESSAGES, request_kwargs={}))
-                finally:
-                    loop.close()
+            else:  # (asyncio.run also finishes the tasks a pick leaves behind)
+                result = asyncio.run(router.async_get_available_deployment(
+                    model="m", messages=MESSAGES, request_kwargs={}))
             outcome = ("ok", result["model_info"]["id"])
         except Exception as e:  # noqa: BLE001 - compared, type and text
             outcome = (type(e).__name__, str(e))

@@ -654,6 +654,74 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
         loop.close()
 
 
+def test_prefetched_values_for_as_litellm(monkeypatch):
+    """PrefetchedUsage.values_for in C on the dict behind the view the plain combined read
+    built (identity), LiteLLM's method for any other view or for keys that are not all
+    exact strs: the same lists; then whole v2 picks over seeded usage, the same sequence."""
+    import asyncio
+    from types import MappingProxyType
+
+    from fast_litellm import _native
+    from litellm.router_strategy.lowest_tpm_rpm_v2 import PrefetchedUsage
+    from litellm.router_utils.routing_read_batch import RoutingReadBatch
+
+    assert _native.dict_values_for({"a": 1, "b": None}, ["a", "b", "c", "a"]) == [1, None, None, 1]
+    assert _native.dict_values_for({"a": 1}, ("a",)) == [1]
+    assert _native.dict_values_for(SubDictForValues(a=1), ["a"]) is None
+    assert _native.dict_values_for({"a": 1}, ["a", 7]) is None
+    assert _native.dict_values_for({"a": 1}, iter(["a"])) is None
+
+    loop = asyncio.new_event_loop()
+    router = litellm.Router(model_list=[_plain(i) for i in range(40)], routing_strategy="usage-based-routing-v2")
+    selector = router.lowesttpm_logger_v2
+    healthy = router.get_model_list(model_name="m")
+    tpm_keys, rpm_keys = selector.usage_counter_keys(healthy)
+    mem = router.cache.in_memory_cache
+
+    def seed_usage():
+        rng = random.Random(5)
+        mem.flush_cache()
+        for k in rng.sample(tpm_keys + rpm_keys, 50):
+            mem.set_cache(k, rng.choice([1, 7, 2.5, 300, 0]), ttl=600)
+
+    seed_usage()
+    try:
+        batch = RoutingReadBatch(usage_selector=selector)
+        loop.run_until_complete(batch.async_get_cooldown_deployments(router, healthy, None))
+        pre = batch.prefetched_usage
+        before = dict(routing_comp.VALUES_FOR_FAST)
+        for keys in (tpm_keys + rpm_keys, list(reversed(rpm_keys)), tuple(tpm_keys[:3]), [], ["nope"]):
+            assert pre.values_for(keys) == [pre.values.get(k) for k in keys]
+        assert routing_comp.VALUES_FOR_FAST["served"] == before["served"] + 5
+        odd = tpm_keys[:2] + [7]
+        assert pre.values_for(odd) == [pre.values.get(k) for k in odd]  # not all str: LiteLLM's
+        other = PrefetchedUsage(keys=pre.keys, values=MappingProxyType(dict(pre.values)))  # not ours
+        assert other.values_for(tpm_keys) == pre.values_for(tpm_keys)
+        assert routing_comp.VALUES_FOR_FAST["delegated"] == before["delegated"] + 2
+
+        def picks():
+            seed_usage()
+            random.seed(4)
+            out = []
+            for n in range(30):
+                d = loop.run_until_complete(router.async_get_available_deployment(
+                    model="m", messages=[{"role": "user", "content": "hi"}], request_kwargs={}))
+                out.append(d["model_info"]["id"])
+                keys = selector.usage_counter_keys([d])
+                mem.set_cache(keys[0][0], (mem.get_cache(keys[0][0]) or 0) + 40 + n, ttl=600)
+            return out
+
+        want, got, served, delegated = both(picks, routing_comp.VALUES_FOR_FAST)
+        assert got == want and len(set(want)) > 3
+        assert served == 30 and delegated == 0
+    finally:
+        loop.close()
+
+
+class SubDictForValues(dict):
+    pass
+
+
 def _weights_case(rng: random.Random):
     n = rng.choice([1, 2, 3, 7, 50, 1000])
     pool = rng.choice([

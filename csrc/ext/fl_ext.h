@@ -146,6 +146,9 @@ int fl_ext_v2_keys(PyObject **keys);
 PyObject *fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs);
 PyObject *fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
                               Py_ssize_t nargs);
+/* dict_values_for(d, keys) (v2scan.c): [d.get(k) for k in keys] for an exact
+ * dict and an exact list or tuple of exact strs; None otherwise. */
+PyObject *fl_ext_dict_values_for(PyObject *const *args, Py_ssize_t nargs);
 
 /* repr_is_pure(obj) (purerepr.c): formatting obj runs no Python code and
  * cannot raise. */

@@ -23,6 +23,7 @@
  *   busy_keys(group, deps, memo), least_index(r, n)  least-busy (busyscan.c)
  *   usage_keys(deps, minute[, memo])         usage-based v2's keys (usagekeys.c)
  *   v2_dicts(...), v2_potential(...)         usage-based v2's loops (v2scan.c)
+ *   dict_values_for(d, keys)                 v2's prefetched usage read (v2scan.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -36,7 +37,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 9
+#define FL_ABI_VERSION 10
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -321,6 +322,13 @@ mod_v2_dicts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_dict_values_for(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_dict_values_for(args, nargs);
+}
+
+static PyObject *
 mod_v2_potential(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     return fl_ext_v2_potential(get_state(module)->v2_keys, args, nargs);
@@ -434,6 +442,10 @@ static PyMethodDef module_methods[] = {
      "v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values[, heads]) -> "
      "(dict, dict) | "
      "None: usage-based v2's usage maps (v2scan.c)"},
+    {"dict_values_for", (PyCFunction)(void (*)(void))mod_dict_values_for,
+     METH_FASTCALL,
+     "dict_values_for(d, keys) -> list | None: [d.get(k) for k in keys] for "
+     "an exact dict and exact str keys (v2scan.c)"},
     {"v2_potential", (PyCFunction)(void (*)(void))mod_v2_potential,
      METH_FASTCALL,
      "v2_potential(healthy, tpm_dict, rpm_dict, input_tokens) -> list | None: "

@@ -31,7 +31,12 @@
  * arithmetic and comparisons are Python's own (PyNumber_Add,
  * PyObject_RichCompareBool on those types: no code runs, no overflow) and
  * the answer is the list LiteLLM builds.  None when not plain (nothing
- * written then). */
+ * written then).
+ *
+ * dict_values_for(d, keys): [d.get(k) for k in keys] -- what
+ * PrefetchedUsage.values_for reads through the read-only view of d -- when d
+ * is an exact dict and keys an exact list or tuple of exact strs (a lookup
+ * then runs no Python code: str hash and equality); None otherwise. */
 #include "fl_scan.h"
 
 enum { V_MODEL_INFO, V_ID, V_LITELLM_PARAMS, V_TPM, V_RPM, V_COUNT };
@@ -457,5 +462,45 @@ error:
     Py_XDECREF(potential);
     Py_XDECREF(inf);
     Py_XDECREF(one);
+    return NULL;
+}
+
+PyObject *
+fl_ext_dict_values_for(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *d, *keys, *out = NULL;
+    Py_ssize_t n;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "dict_values_for() expects (d, keys)");
+        goto error;
+    }
+    d = args[0];
+    keys = args[1];
+    if (!PyDict_CheckExact(d) || (!PyList_CheckExact(keys) && !PyTuple_CheckExact(keys))) {
+        Py_RETURN_NONE;
+    }
+    n = PySequence_Fast_GET_SIZE(keys);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!PyUnicode_CheckExact(PySequence_Fast_GET_ITEM(keys, k))) {
+            Py_RETURN_NONE;
+        }
+    }
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *v = PyDict_GetItemWithError(d, PySequence_Fast_GET_ITEM(keys, k));
+        if (v == NULL) {
+            if (PyErr_Occurred()) {
+                goto error;
+            }
+            v = Py_None;
+        }
+        PyList_SET_ITEM(out, k, Py_NewRef(v));
+    }
+    return out;
+error:
+    Py_XDECREF(out);
     return NULL;
 }

@@ -876,10 +876,10 @@ def make_read_batch_cooldowns(original):
                 with mod.service_target(mod._routing_read_target(ids, usage_keys)):
                     usage_values = await selector.router_cache.async_batch_get_cache(
                         keys=list(usage_keys), parent_otel_span=parent_otel_span)
-                self.prefetched_usage = mod.PrefetchedUsage(
-                    keys=frozenset(usage_keys),
-                    values=None if usage_values is None else mod.MappingProxyType(dict(zip(usage_keys, usage_values))),
-                )
+                values = None if usage_values is None else dict(zip(usage_keys, usage_values))
+                view = None if values is None else mod.MappingProxyType(values)
+                self.prefetched_usage = mod.PrefetchedUsage(keys=frozenset(usage_keys), values=view)
+                _LAST_PREFETCH[:] = (view, values)  # (for values_for: the dict behind this view)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
         READ_BATCH_FAST["delegated"] += 1
@@ -890,6 +890,45 @@ def make_read_batch_cooldowns(original):
 
 # RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
 READ_BATCH_FAST = {"served": 0, "delegated": 0}
+
+# the read-only view the last plain read built and the dict behind it (nothing else holds
+# that dict: it never changes after the view is made)
+_LAST_PREFETCH = [None, None]
+
+# -- v2's prefetched usage values ----------------------------------------------------------
+#
+# usage-based v2 reads its counters back from the PrefetchedUsage the combined read built:
+# values_for(keys) is [self.values.get(key) for key in keys], 2,000 calls through the
+# read-only view at 1,000 deployments (about 70 us). When the view is the one the plain read
+# above built (identity), the same lookups run in C on the dict behind it
+# (_native.dict_values_for: exact str keys, no Python code runs).
+
+VALUES_FOR = "litellm.router_strategy.lowest_tpm_rpm_v2:PrefetchedUsage.values_for"
+FP_VALUES_FOR = frozenset({"5b20d4dcff5780d4"})
+
+# values_for calls answered in C / by LiteLLM's method (tests read them)
+VALUES_FOR_FAST = {"served": 0, "delegated": 0}
+
+
+def make_values_for(original):
+    import sys
+
+    from .. import _native
+
+    prefetched = sys.modules["litellm.router_strategy.lowest_tpm_rpm_v2"].PrefetchedUsage
+    lookup = _native.dict_values_for
+
+    def values_for(self, keys):
+        view = self.values
+        if view is not None and view is _LAST_PREFETCH[0] and type(self) is prefetched:
+            out = lookup(_LAST_PREFETCH[1], keys)
+            if out is not None:
+                VALUES_FOR_FAST["served"] += 1
+                return out
+        VALUES_FOR_FAST["delegated"] += 1
+        return original(self, keys)
+
+    return values_for
 
 
 _STORE_METHODS = frozenset({"async_batch_get_cache", "_prepare_batch_get"})
@@ -1243,11 +1282,12 @@ def register(registry) -> None:
             Patch(USAGE_KEYS, make_usage_keys, FP_USAGE_KEYS, passthrough=(Exception,)),
             Patch(V2_CHECKS, make_v2_checks, FP_V2_CHECKS, passthrough=(Exception,)),
             Patch(PRINT, make_print_deployment, FP_PRINT, passthrough=(Exception,)),
+            Patch(VALUES_FOR, make_values_for, FP_VALUES_FOR, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         paths={"filters": FILTER_FAST, "cooldowns": COOLDOWN_FAST, "read_batch": READ_BATCH_FAST,
                "least_busy": BUSY_FAST, "usage_keys": USAGE_KEYS_FAST, "usage_v2": V2_FAST,
-               "print_deployment": PRINT_FAST},
+               "print_deployment": PRINT_FAST, "values_for": VALUES_FOR_FAST},
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
                     "latency-, cost- and usage-based (v1) selection in linear time; least-busy and "
                     "usage-based v2 selection loops in C",
