@@ -24,6 +24,8 @@ import random
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fast_litellm
 from fast_litellm.components import rate_limiter as comp
@@ -387,3 +389,88 @@ def test_parallel_slots_forgotten_with_their_gauge_entry():
     assert remaining == [2, 1, 2, 1, 0, 2, 1, 0, None, 0]
     assert [r[2] for r in want[7:]] == [[(GAUGE, 3)], [(GAUGE, 3)], [(GAUGE, 3)], [(GAUGE, 0)]]
     assert want[10][1]["parallel_slot"] is None
+
+
+@st.composite
+def _scenario(draw):
+    """A key with its own limits only (the one-descriptor path) or with a user and a team
+    too (the general path), and a sequence of steps: the clock moves, a request of some size
+    arrives, an admitted request finishes (post-call hook and/or success event)."""
+    limits = dict(rpm_limit=draw(st.sampled_from([None, 1, 2, 3, 7])),
+                  tpm_limit=draw(st.sampled_from([None, 1, 30, 500, 4095, 4096, 10**6])),
+                  max_parallel_requests=draw(st.sampled_from([None, 1, 2, 4])))
+    if draw(st.booleans()):
+        limits.update(user_id="u-1", user_rpm_limit=draw(st.sampled_from([None, 2, 5])),
+                      team_id="t-1", team_tpm_limit=draw(st.sampled_from([None, 100, 10**5])))
+    steps = draw(st.lists(st.tuples(
+        st.sampled_from([0, 0, 0.5, 1, 20, 59, 60, 61, 3601]),  # clock step
+        st.sampled_from([0, 1, 3, 400, 5000]),  # message characters
+        st.sampled_from([None, "post", "log", "both"]),  # finish an admitted request, if any
+        st.sampled_from([0, 5, 300, 9000])),  # its actual usage
+        min_size=1, max_size=25))
+    return limits, steps
+
+
+def _run_scenario(limits, steps):
+    clock = Clock()
+    limiter, dual, mem = make_limiter(clock)
+    uak = UserAPIKeyAuth(api_key="f" * 64, **limits)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    out, inflight, names = [], [], {}
+    try:
+        for n, (dt, chars, finish_kind, usage) in enumerate(steps):
+            clock.t += dt
+            if finish_kind and inflight:
+                data, stash = inflight.pop(0)
+                response = ModelResponse(usage=Usage(prompt_tokens=usage, completion_tokens=1,
+                                                     total_tokens=usage + 1))
+                kwargs = {"litellm_call_id": data["litellm_call_id"],
+                          "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
+                                                                   "user_api_key_user_id": uak.user_id,
+                                                                   "user_api_key_team_id": uak.team_id}},
+                          "litellm_params": {"metadata": {"model_group": MODEL, "user_api_key_metadata": {}}}}
+
+                async def done(data=data, stash=stash, response=response, kwargs=kwargs, kind=finish_kind):
+                    v3._request_stash.set(stash)
+                    if kind in ("post", "both"):
+                        await limiter.async_post_call_success_hook(data=data, user_api_key_dict=uak,
+                                                                   response=response)
+                    if kind in ("log", "both"):
+                        await limiter.async_log_success_event(kwargs, response, None, None)
+
+                contextvars.Context().run(loop.run_until_complete, done())
+                out.append(normalized(("done", dict(response._hidden_params.get("additional_headers") or {}),
+                                       snapshot_stash(stash), sorted(mem.cache_dict.items())), names))
+            data = {"model": MODEL, "messages": [{"role": "user", "content": "x" * chars}],
+                    "litellm_call_id": f"c{n}"}
+
+            async def one(data=data):
+                try:
+                    await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data,
+                                                      call_type="acompletion")
+                    return None, v3.get_request_stash()
+                except Exception as e:  # noqa: BLE001 - compared
+                    return outcome_of(e), None
+
+            result, stash = contextvars.Context().run(loop.run_until_complete, one())
+            if stash is not None:
+                inflight.append((data, stash))
+            out.append(normalized((result, dict(data), snapshot_stash(stash), sorted(mem.cache_dict.items()),
+                                   sorted(mem.ttl_dict.items())), names))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(_scenario())
+def test_hypothesis_scenarios_same_as_litellm(scenario):
+    """Hypothesis-drawn keys and request sequences (shrunk to the smallest failing one):
+    every pre-call outcome, request, stash and cache entry, and every finished request's
+    headers, stash and cache, the same as LiteLLM's hooks give."""
+    limits, steps = scenario
+    want, got, served, delegated = both(lambda: _run_scenario(limits, steps), comp.HOOK_FAST)
+    assert got == want
+    assert delegated == 0 and served == len(steps)
