@@ -334,6 +334,19 @@ def test_debug_logging_and_replaced_methods_go_to_litellm(monkeypatch):
 GAUGE = "{api_key:" + "k" * 64 + "}:max_parallel_requests"
 
 
+def pre_call(loop, limiter, uak, dual, data):
+    """One chat request's pre-call hook in its own context: (outcome, the request's stash)."""
+
+    async def one():
+        try:
+            await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data, call_type="acompletion")
+            return None, v3.get_request_stash()
+        except Exception as e:  # noqa: BLE001 - compared
+            return outcome_of(e), None
+
+    return contextvars.Context().run(loop.run_until_complete, one())
+
+
 def test_parallel_slots_forgotten_with_their_gauge_entry():
     """Slots held for an hour, as LiteLLM handles them: the gauge entry keeps the expiry of its
     first write (the in-memory cache does not extend a live entry's ttl when the registry is
@@ -362,16 +375,7 @@ def test_parallel_slots_forgotten_with_their_gauge_entry():
                 if n == 9:  # the release of request 7's slot decrements the mirror
                     contextvars.Context().run(loop.run_until_complete, release(stashes[7], "c7"))
                 data = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "litellm_call_id": f"c{n}"}
-
-                async def one(data=data):
-                    try:
-                        await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data,
-                                                          call_type="acompletion")
-                        return None, v3.get_request_stash()
-                    except Exception as e:  # noqa: BLE001 - compared
-                        return outcome_of(e), None
-
-                result, stash = contextvars.Context().run(loop.run_until_complete, one())
+                result, stash = pre_call(loop, limiter, uak, dual, data)
                 stashes.append(stash)
                 out.append(normalized((result, snapshot_stash(stash), sorted(mem.cache_dict.items())), {}))
             mem.set_cache(GAUGE, 0, ttl=3600)  # a mirror at 0: the release floors at 0
@@ -444,16 +448,7 @@ def _run_scenario(limits, steps):
                                        snapshot_stash(stash), sorted(mem.cache_dict.items())), names))
             data = {"model": MODEL, "messages": [{"role": "user", "content": "x" * chars}],
                     "litellm_call_id": f"c{n}"}
-
-            async def one(data=data):
-                try:
-                    await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data,
-                                                      call_type="acompletion")
-                    return None, v3.get_request_stash()
-                except Exception as e:  # noqa: BLE001 - compared
-                    return outcome_of(e), None
-
-            result, stash = contextvars.Context().run(loop.run_until_complete, one())
+            result, stash = pre_call(loop, limiter, uak, dual, data)
             if stash is not None:
                 inflight.append((data, stash))
             out.append(normalized((result, dict(data), snapshot_stash(stash), sorted(mem.cache_dict.items()),
