@@ -879,7 +879,7 @@ def make_read_batch_cooldowns(original):
                 values = None if usage_values is None else dict(zip(usage_keys, usage_values))
                 view = None if values is None else mod.MappingProxyType(values)
                 self.prefetched_usage = mod.PrefetchedUsage(keys=frozenset(usage_keys), values=view)
-                _LAST_PREFETCH[:] = (view, values)  # (for values_for: the dict behind this view)
+                _LAST_PREFETCH[0] = (view, values)  # (for values_for: the dict behind this view)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
         READ_BATCH_FAST["delegated"] += 1
@@ -891,9 +891,10 @@ def make_read_batch_cooldowns(original):
 # RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
 READ_BATCH_FAST = {"served": 0, "delegated": 0}
 
-# the read-only view the last plain read built and the dict behind it (nothing else holds
-# that dict: it never changes after the view is made)
-_LAST_PREFETCH = [None, None]
+# (the read-only view the last plain read built, the dict behind it), one tuple so that a
+# reader in another thread never pairs one read's view with another's dict (nothing else
+# holds that dict: it never changes after the view is made)
+_LAST_PREFETCH = [None]
 
 # -- v2's prefetched usage values ----------------------------------------------------------
 #
@@ -919,9 +920,9 @@ def make_values_for(original):
     lookup = _native.dict_values_for
 
     def values_for(self, keys):
-        view = self.values
-        if view is not None and view is _LAST_PREFETCH[0] and type(self) is prefetched:
-            out = lookup(_LAST_PREFETCH[1], keys)
+        view, last = self.values, _LAST_PREFETCH[0]
+        if view is not None and last is not None and view is last[0] and type(self) is prefetched:
+            out = lookup(last[1], keys)
             if out is not None:
                 VALUES_FOR_FAST["served"] += 1
                 return out
