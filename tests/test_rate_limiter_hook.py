@@ -469,3 +469,37 @@ def test_hypothesis_scenarios_same_as_litellm(scenario):
     want, got, served, delegated = both(lambda: _run_scenario(limits, steps), comp.HOOK_FAST)
     assert got == want
     assert delegated == 0 and served == len(steps)
+
+
+def test_key_view_shortcut_only_when_litellms_empty_view_is_empty(monkeypatch):
+    """make_owns answers False without pydantic only because LiteLLM's view of an empty key
+    has no metadata and no budget; a LiteLLM whose empty view is not empty gets its own
+    method for every call (and the rest of the component stays on)."""
+
+    class Model:
+        def __init__(self, group):
+            self.requested = self.group = group
+
+    limiter, _dual, _mem = make_limiter(Clock())
+    model = v3.RateLimitedModel(requested=MODEL, group=MODEL)
+    calls = []
+
+    def original(self, request_metadata, m):
+        calls.append(request_metadata)
+        return "litellm's answer"
+
+    fast = comp.make_owns(original)
+    before = dict(comp.OWNS_FAST)
+    assert fast(limiter, {"user_api_key_metadata": {}, "user_api_key_model_max_budget": None}, model) is False
+    assert fast(limiter, {"user_api_key_metadata": {"model_tpm_limit": {MODEL: 5}}}, model) == "litellm's answer"
+    assert fast(limiter, {}, Model(MODEL)) == "litellm's answer"  # not LiteLLM's model type
+    assert comp.OWNS_FAST["served"] == before["served"] + 1 and len(calls) == 2
+
+    class NotEmpty:
+        metadata = {"model_tpm_limit": {MODEL: 1}}
+        model_max_budget = {}
+
+    monkeypatch.setattr(v3.UserAPIKeyAuth, "model_validate", classmethod(lambda cls, *a, **k: NotEmpty()))
+    fast = comp.make_owns(original)
+    assert fast(limiter, {"user_api_key_metadata": {}}, model) == "litellm's answer" and len(calls) == 3
+    assert fast_litellm.status()["rate_limiter"]["active"]

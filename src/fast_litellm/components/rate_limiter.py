@@ -551,12 +551,10 @@ def make_hook(original):
             return None
         # (a simple key: no declared output estimate)
         estimated_tokens = _estimate(self, data, call_type, endpoint_type, requested_model, tpm, None)
-        increment = int(estimated_tokens)
-        if increment < 0:  # (_build_descriptor_atomic_payload skips the counter; max(.., 1) >= 1)
-            return None
+        # (_build_descriptor_atomic_payload's increment: int() of an estimate >= 1, never skipped)
         tpm_response = _atomic(self, mem, [{
             "descriptor_key": dk, "descriptor_value": dv, "current_limit": tpm, "rate_limit_type": "tokens",
-            "window_key": window_key, "counter_key": prefix + "tokens", "increment": increment,
+            "window_key": window_key, "counter_key": prefix + "tokens", "increment": int(estimated_tokens),
             "ttl": window_size, "window_size": window_size}], span)
         if tpm_response["overall_code"] == "OVER_LIMIT":
             await self._release_stashed_parallel_slot(stash, span)
@@ -1028,16 +1026,16 @@ def make_owns(original):
     model_type = mod.RateLimitedModel
     unchanged = still_bound((cls, "_key_owns_model_limit"), (mod, "UserAPIKeyAuth"),
                             (mod, "get_key_own_model_rate_limit"), (model_type, "limit_in"))
-    # LiteLLM's own view of an empty key, once: the shortcut holds only if it is empty
+    # LiteLLM's own view of an empty key, once: the shortcut holds only if it is empty (if
+    # not, every call is LiteLLM's; the rest of the component is unaffected)
     view = mod.UserAPIKeyAuth.model_validate({"metadata": {}, "model_max_budget": {}})
-    if view.metadata or view.model_max_budget:
-        raise RuntimeError("an empty key view is not empty in this LiteLLM")
+    view_empty = not view.metadata and not view.model_max_budget
 
     def empty(v):
         return v is None or (type(v) is dict and not v)
 
     def _key_owns_model_tpm_limit_from_request_metadata(self, request_metadata, model):
-        if (type(request_metadata) is dict and type(model) is model_type and type(self) is cls
+        if (view_empty and type(request_metadata) is dict and type(model) is model_type and type(self) is cls
                 and empty(request_metadata.get("user_api_key_metadata"))
                 and empty(request_metadata.get("user_api_key_model_max_budget"))
                 and "_key_owns_model_limit" not in self.__dict__ and unchanged()):
