@@ -654,7 +654,7 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
         loop.close()
 
 
-def test_prefetched_values_for_as_litellm(monkeypatch):
+def test_prefetched_values_for_as_litellm():
     """PrefetchedUsage.values_for in C on the dict behind the view the plain combined read
     built (identity), LiteLLM's method for any other view or for keys that are not all
     exact strs: the same lists; then whole v2 picks over seeded usage, the same sequence."""
