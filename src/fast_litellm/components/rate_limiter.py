@@ -33,6 +33,8 @@ state). Reverting keeps the caches already built.
 
 from __future__ import annotations
 
+import asyncio
+
 from ..patching import Component, Patch
 
 TARGET = "litellm.proxy.utils:InternalUsageCache.__init__"
@@ -84,6 +86,15 @@ _IUC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get
 _DC_METHODS = frozenset({"async_get_cache", "async_set_cache", "async_batch_get_cache", "_prepare_batch_get"})
 _MEM_METHODS = frozenset({"get_cache", "set_cache", "async_get_cache", "async_set_cache",
                           "batch_get_cache", "async_batch_get_cache"})
+
+
+_LOCK = asyncio.Lock
+
+
+def _lock_free(lock) -> bool:
+    """An asyncio.Lock nobody holds or waits for: taking and releasing it around code that
+    does not suspend is unobservable, so the restated steps leave it alone."""
+    return type(lock) is _LOCK and not lock._locked and not lock._waiters
 
 
 def _direct():
@@ -298,7 +309,6 @@ HOOK_FAST = {"served": 0, "delegated": 0, "one_descriptor": 0}  # (the last: ser
 
 
 def make_hook(original):
-    import asyncio
     import logging
     import sys
 
@@ -320,7 +330,6 @@ def make_hook(original):
     other = set(g["RESPONSES_API_CALL_TYPES"]) | set(g["EMBEDDING_API_CALL_TYPES"]) | set(
         g["TEXT_COMPLETION_API_CALL_TYPES"]) | set(g["GOOGLE_GENAI_NATIVE_CALL_TYPES"]) | {"acreate_batch"}
     chat = frozenset({"acompletion", "completion"} - other)
-    lock_type = asyncio.Lock
     debug = logging.DEBUG
     # module constants, read once: rebinding one fails `unchanged` and the hook is LiteLLM's
     itpm, otpm, ptu_key = (g["PROJECT_ITPM_DESCRIPTOR_KEY"], g["PROJECT_OTPM_DESCRIPTOR_KEY"],
@@ -341,8 +350,7 @@ def make_hook(original):
         if (self._model_group_resolver is not g["_resolve_model_group_alias_via_proxy_router"]
                 or self._ptu_team_ceiling_resolver is not g["_resolve_ptu_team_ceiling_via_proxy_router"]):
             return None
-        lock = self._check_and_increment_lock
-        if type(lock) is not lock_type or lock._locked or lock._waiters:
+        if not _lock_free(self._check_and_increment_lock):
             return None  # LiteLLM's hook would wait for it
         if g["verbose_proxy_logger"].isEnabledFor(debug):
             return None  # its debug lines name LiteLLM's file and line: LiteLLM's hook logs them
@@ -696,15 +704,6 @@ def make_hook(original):
             statuses=[*windowed_response["statuses"], *gauge_response["statuses"]],
         )
 
-    def _gauge_status(gauge, in_flight, code):
-        return g["RateLimitStatus"](
-            code=code,
-            current_limit=gauge["limit"],
-            limit_remaining=max(0, gauge["limit"] - in_flight),
-            rate_limit_type="max_parallel_requests",
-            descriptor_key=gauge["descriptor_key"],
-        )
-
     def _gauges(self, mem, gauges, slot_id, span):
         """_check_parallel_request_gauges(read_only=False) with no acquire script: the local
         counts (_read_local_gauge_counts), then _acquire_parallel_slots_in_memory (its lock is
@@ -727,7 +726,7 @@ def make_hook(original):
                     local_counts.append(max(0, int(raw_value)))
         for gauge, in_flight in zip(gauges, local_counts):
             if in_flight >= gauge["limit"]:
-                return response(overall_code="OVER_LIMIT", statuses=[_gauge_status(gauge, in_flight, "OVER_LIMIT")])
+                return response(overall_code="OVER_LIMIT", statuses=[self._gauge_status(gauge, in_flight, "OVER_LIMIT")])
         now = self._get_current_time().timestamp()
         cutoff = now - slot_ttl
         states = []
@@ -744,13 +743,13 @@ def make_hook(original):
                 registry = None
                 in_flight = max(0, int(raw_value))
             if in_flight + 1 > gauge["limit"]:
-                return response(overall_code="OVER_LIMIT", statuses=[_gauge_status(gauge, in_flight, "OVER_LIMIT")])
+                return response(overall_code="OVER_LIMIT", statuses=[self._gauge_status(gauge, in_flight, "OVER_LIMIT")])
             states.append((registry, in_flight))
         statuses = []
         for gauge, (registry, in_flight) in zip(gauges, states):
             new_value = {**registry, slot_id: now} if registry is not None else in_flight + 1
             set_(mem, gauge["counter_key"], new_value, slot_ttl, span)
-            statuses.append(_gauge_status(gauge, in_flight + 1, "OK"))
+            statuses.append(self._gauge_status(gauge, in_flight + 1, "OK"))
         return response(overall_code="OK", statuses=statuses)
 
     def _window(mem, keys, now_int, window_size):
@@ -902,7 +901,6 @@ POST_FAST = {"served": 0, "delegated": 0}
 
 
 def make_post_hook(original):
-    import asyncio
     import sys
 
     from litellm.types.utils import ModelResponse
@@ -916,12 +914,8 @@ def make_post_hook(original):
     tier, get, set_, _batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _POST_METHODS), *((mod, n) for n in _POST_GLOBALS),
                             (ictx, "service_target"))
-    lock_type = asyncio.Lock
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
     methods = frozenset(_POST_METHODS)
-
-    def free(lock):
-        return type(lock) is lock_type and not lock._locked and not lock._waiters
 
     def plain(self, data, response):
         """(the in-memory tier, the request's stash) when the plain case holds, else None.
@@ -932,10 +926,10 @@ def make_post_hook(original):
         obj = response.__dict__.get("object")
         if type(obj) is not str or obj == "batch":
             return None  # (it could be a batch: LiteLLM's pydantic view decides)
-        if self.parallel_release_script is not None or not free(self._check_and_increment_lock):
+        if self.parallel_release_script is not None or not _lock_free(self._check_and_increment_lock):
             return None
         stash = g["get_request_stash_for_call"](g["_call_id_from_callback_kwargs"](data))
-        if stash is not None and not free(stash.parallel_slot_release_lock):
+        if stash is not None and not _lock_free(stash.parallel_slot_release_lock):
             return None
         mem = tier(self)
         return None if mem is None else (mem, stash)
