@@ -254,3 +254,165 @@ def test_default_clock_performed_as_litellm_calls_it(monkeypatch):
     assert got == want == [[None], ("NameError", "name 'time' is not defined"), ([1], ["a"]), ([None], []),
                            ([1], ["a"])]
     assert served == 5
+
+
+# -- the shortcut (membatch.c): batches of 8 keys or more read the cache's attributes once
+# and re-check them after every step that can run Python code. Code run in the middle of a
+# batch (the clock, _remove_key, a non-str key's __eq__, json.loads) changes what the next
+# steps must read; LiteLLM re-reads everything, and so must the shortcut.
+
+MUTATIONS = [
+    "none", "rebind_cache_dict", "rebind_ttl_dict", "rebind_clock", "replace_instance_dict",
+    "class_attr_unrelated", "class_property", "change_class", "non_str_key", "pop_later_key",
+    "set_later_value", "expire_later_key", "json_loads_replaced", "module_json_replaced",
+    "time_replaced", "non_str_key_that_rebinds",
+]
+
+
+class Stamp:
+    """A ttl that is not a number: ``now > stamp`` runs its ``__lt__``."""
+
+    def __init__(self, on_compare):
+        self.on_compare = on_compare
+
+    def __lt__(self, other):
+        self.on_compare()
+        return False
+
+    def __repr__(self):
+        return "Stamp()"
+
+
+def _mid_batch(kind: str, at: int, channel: str, seed: int):
+    """One batch of 12-40 keys over a cache of str keys; `kind` happens the `at`-th time
+    Python code of `channel` runs during the read."""
+    import json as json_mod
+    import time as time_mod
+
+    rng = random.Random(seed)
+    log = []
+    calls = [0]
+    default_clock = channel in ("default_clock", "remove", "loads")
+    cache = InMemoryCache() if default_clock else InMemoryCache(clock=lambda: fire("clock") or 1000.0)
+    names = [f"k{i}" for i in range(rng.randint(10, 30))]
+    for name in names:
+        if rng.random() < 0.7:
+            cache.cache_dict[name] = rng.choice([1, 2.5, None, "[1, 2]", "text", {"a": 1}])
+            r = rng.random()
+            if r < 0.2:
+                cache.ttl_dict[name] = 1.0  # expired for every clock here
+            elif r < 0.8:
+                cache.ttl_dict[name] = 5e12  # live
+    keys = [rng.choice(names) if rng.random() < 0.85 else f"missing{i}" for i in range(rng.randint(12, 40))]
+    later = keys[len(keys) // 2]
+    undo = []
+
+    def mutate():
+        log.append(("mutate", kind))
+        if kind == "rebind_cache_dict":
+            cache.cache_dict = {k: ("new", k) for k in names[::2]}
+        elif kind == "rebind_ttl_dict":
+            cache.ttl_dict = {k: 1.0 for k in names}  # everything expired from now on
+        elif kind == "rebind_clock":
+            cache._clock = lambda: log.append("new clock") or 1e13
+        elif kind == "replace_instance_dict":
+            d = dict(cache.__dict__)
+            d["cache_dict"] = {k: "swapped" for k in names}
+            cache.__dict__ = d
+        elif kind == "class_attr_unrelated":
+            InMemoryCache.fl_test_marker = 1
+            undo.append(lambda: delattr(InMemoryCache, "fl_test_marker"))
+        elif kind == "class_property":
+            InMemoryCache.cache_dict = property(lambda self: {k: "property" for k in names})
+            undo.append(lambda: delattr(InMemoryCache, "cache_dict"))
+        elif kind == "change_class":
+            cache.__class__ = SubCache
+        elif kind == "non_str_key":
+            cache.cache_dict[Collider(later, log, answer=True)] = "collider"
+        elif kind == "non_str_key_that_rebinds":
+            # its __eq__ (run by the lookup of `later`) rebinds cache_dict
+            rebinder = type("Rebinder", (Collider,), {
+                "__eq__": lambda self, o: bool(setattr(cache, "cache_dict", {later: "rebound"})) or True,
+                "__hash__": Collider.__hash__})
+            cache.cache_dict[rebinder(later, log)] = "collider"
+        elif kind == "pop_later_key":
+            cache.cache_dict.pop(later, None)
+        elif kind == "set_later_value":
+            cache.cache_dict[later] = "set mid-batch"
+            cache.ttl_dict.pop(later, None)
+        elif kind == "expire_later_key":
+            cache.ttl_dict[later] = 1.0
+        elif kind == "json_loads_replaced":
+            saved = json_mod.loads
+            json_mod.loads = lambda v: ("loads", v)
+            undo.append(lambda: setattr(json_mod, "loads", saved))
+        elif kind == "module_json_replaced":
+            imc_mod.json = types.SimpleNamespace(loads=lambda v: ("ns loads", v))
+            undo.append(lambda: setattr(imc_mod, "json", json_mod))
+        elif kind == "time_replaced":
+            saved = time_mod.time
+            time_mod.time = lambda: log.append("new time") or 1e13
+            undo.append(lambda: setattr(time_mod, "time", saved))
+
+    def fire(where):
+        if where == channel:
+            calls[0] += 1
+            if calls[0] == at:
+                mutate()
+
+    if channel == "remove":
+        removed = cache._remove_key
+
+        def remove(key):
+            fire("remove")
+            removed(key)
+        cache._remove_key = remove
+    elif channel == "eq":
+        keys.insert(rng.randrange(len(keys) - 4), Collider(keys[-1], log))
+        eq = Collider.__eq__
+        keys[[type(k) is Collider for k in keys].index(True)].__class__ = type(
+            "FiringCollider", (Collider,), {"__eq__": lambda self, o: fire("eq") or eq(self, o), "__hash__": Collider.__hash__})
+        cache.cache_dict[keys[-1] + ""] = cache.cache_dict.get(keys[-1], 0)
+    elif channel == "loads":
+        saved_loads = json_mod.loads
+
+        def loads(v, *a, **kw):
+            fire("loads")
+            return json_mod.JSONDecoder().decode(v) if isinstance(v, str) and v.startswith("[") else saved_loads(v)
+        json_mod.loads = loads
+        undo.append(lambda: setattr(json_mod, "loads", saved_loads))
+    elif channel == "cmp":
+        for name in names[::3]:
+            if name in cache.cache_dict:
+                cache.ttl_dict[name] = Stamp(lambda: fire("cmp"))
+    elif channel == "default_clock":
+        saved_time = time_mod.time
+
+        def tick():
+            fire("default_clock")
+            return 1000.0
+        time_mod.time = tick
+        undo.insert(0, lambda: setattr(time_mod, "time", saved_time))
+    try:
+        out = ("ok", repr(cache.batch_get_cache(keys)))
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        out = ("err", type(e).__name__, str(e))
+    finally:
+        for u in reversed(undo):
+            u()
+    return out, repr(vars(cache).get("cache_dict")), repr(vars(cache).get("ttl_dict")), type(cache).__name__, repr(log)
+
+
+@pytest.mark.parametrize("channel", ["clock", "default_clock", "remove", "eq", "loads", "cmp"])
+def test_code_run_mid_batch_read_as_litellm_reads(channel):
+    """Every mutation, fired at the 1st to 4th run of Python code from `channel` in the
+    middle of a batch: values, exceptions, the cache afterwards and the log as LiteLLM's."""
+    cases = [(kind, at, seed) for kind in MUTATIONS for at in (1, 2, 4) for seed in range(4)]
+    want, got, served, delegated = _both(lambda: [_mid_batch(k, at, channel, s) for k, at, s in cases])
+    assert served == len(cases)
+    for case, a, b in zip(cases, want, got):
+        assert a == b, (case, a, b)
+    assert sum("mutate" in w[4] for w in want) > len(cases) // 5  # the mutations happened
+    base = {(at, s): w[0] for (k, at, s), w in zip(cases, want) if k == "none"}
+    changed = sum(w[0] != base[at, s] for (k, at, s), w in zip(cases, want))
+    assert changed > len(cases) // 10, changed  # and changed what the reads return

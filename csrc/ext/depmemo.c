@@ -42,12 +42,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
-    !defined(Py_GIL_DISABLED)
-#define FL_MEMO_ENABLED 1
-#else
-#define FL_MEMO_ENABLED 0
-#endif
+#define FL_MEMO_ENABLED FL_DICT_TAGS
 
 #define FL_MEMO_SLOTS 8192 /* a power of two */
 #define FL_MEMO_PROBES 4
@@ -172,19 +167,7 @@ fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
 }
 
 #if FL_MEMO_ENABLED
-/* (the field is marked deprecated from 3.12: read on purpose, see above) */
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-static inline uint64_t
-tag_of(PyObject *d)
-{
-    return ((PyDictObject *)d)->ma_version_tag;
-}
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#define tag_of fl_dict_tag
 
 static inline size_t
 home_of(PyObject *d)

@@ -7,6 +7,31 @@
 
 #include <stdint.h>
 
+/* CPython's dict version tag (PEP 509): a new value from a process-wide
+ * counter on every change of the dict, never repeated.  Deprecated from
+ * 3.12 (still maintained; the low bits carry watcher flags) and gone in
+ * 3.14: FL_DICT_TAGS is 1 on 3.11 to 3.13 (not free-threaded), where
+ * fl_dict_tag(d) reads it (d an exact dict or a subclass); elsewhere the
+ * callers do without.  tests/depmemo_tags.py checks the rule on each. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
+    !defined(Py_GIL_DISABLED)
+#define FL_DICT_TAGS 1
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+static inline uint64_t
+fl_dict_tag(PyObject *d)
+{
+    return ((PyDictObject *)d)->ma_version_tag;
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#else
+#define FL_DICT_TAGS 0
+#endif
+
 /* Create the heap type `BPE` for `module` (tokenizer.c) and add it to the
  * module.  Returns a new reference in *type, or -1 with an exception. */
 int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
