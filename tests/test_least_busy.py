@@ -140,9 +140,10 @@ def test_busy_keys_and_least_index_directly():
     memo = {}
     for m in (None, memo, memo):  # built, remembered, then served from the memo
         assert _native.busy_keys("g", deps, m) == lb._request_count_keys("g", deps)
-    assert set(memo) == {"g"} and len(memo["g"]) == 5
+    assert set(memo) == {"g"} and len(memo["g"]) == 5 + 1  # five ids and the last answer (None)
     again = _native.busy_keys("g", deps, memo)
     assert all(a is b for a, b in zip(again, _native.busy_keys("g", deps, memo)))  # the same objects
+    assert memo["g"][None][0] is again  # (the last answer, kept with the deployments read)
     # an equal id of another object, and ids that compare equal across types, get their own text
     mixed = [{"model_info": {"id": i}} for i in ("7", 7, "a" * 3, "aaa", 0, "0")]
     assert _native.busy_keys("g", mixed, memo) == lb._request_count_keys("g", mixed)
@@ -244,3 +245,70 @@ def test_shared_counts_in_redis_decide_as_in_litellm(redis_server):  # noqa: F81
     want, got, served, delegated = _both(scenario)
     assert want == got == ["dep-3", "dep-3"]
     assert delegated == 2 and served == 0
+
+
+def _plain_id(d) -> bool:
+    mi = d.get("model_info")
+    i = mi.get("id") if type(mi) is dict else None
+    return type(i) is str or (type(i) is int and -(2**63) <= i < 2**63)
+
+
+def test_last_answer_follows_deployments_changed_in_place():
+    """busy_keys returns its last tuple for the same deployment objects while their dicts
+    and model_info dicts are unchanged (version tags); every in-place change between calls --
+    an id set (to an equal or another value, another type), model_info replaced, emptied or
+    removed, a key added elsewhere in the deployment, the list reordered, shortened,
+    extended, copied, a tuple -- gives LiteLLM's keys (or None where LiteLLM must answer)."""
+    from fast_litellm import _native
+    from litellm.router_strategy import least_busy as lb
+
+    def litellm_keys(group, deps):
+        try:
+            return lb._request_count_keys(group, deps)
+        except Exception:  # noqa: BLE001 - LiteLLM rejects it: busy_keys says None
+            return None
+
+    rng = random.Random(11)
+    memo = {}
+    deps = [{"model_info": {"id": f"d{i}"}, "litellm_params": {}} for i in range(12)]
+    seq = deps
+    served_again = 0
+    kept = []
+    for step in range(3000):
+        r = rng.random()
+        d = rng.choice(deps)
+        if r < 0.1:
+            d["model_info"]["id"] = rng.choice(["x", f"d{step}", 5, 2**62, "d0", d["model_info"].get("id")])
+        elif r < 0.15:
+            kept.append(d["model_info"])  # (alive: its memory cannot become the new one's)
+            d["model_info"] = {"id": rng.choice(["y", 9, f"d{step}"])}
+        elif r < 0.17:
+            d["model_info"].clear()
+        elif r < 0.19:
+            d.pop("model_info", None)
+            d["model_info"] = {"id": "back"}
+        elif r < 0.22:
+            d["note"] = step  # the deployment changed elsewhere: keys the same
+        elif r < 0.25:
+            d["model_info"]["other"] = step
+        elif r < 0.3:
+            seq = list(deps)
+            rng.shuffle(seq)
+        elif r < 0.33:
+            seq = deps[: rng.randint(1, len(deps))]
+        elif r < 0.36:
+            seq = tuple(deps)
+        elif r < 0.38:
+            seq = deps + [{"model_info": {"id": True}}]  # not plain: None
+        elif r < 0.4:
+            seq = list(seq)  # a new list of the same dicts
+        group = "g" if rng.random() < 0.9 else "h"
+        before = memo.get(group, {}).get(None)
+        got = _native.busy_keys(group, seq, memo)
+        if got is None:  # LiteLLM answers: only for an id busy_keys leaves to it
+            assert any(not _plain_id(d) for d in seq), (step, seq)
+        else:
+            assert got == litellm_keys(group, seq), (step, seq)
+        if got is not None and before is not None and got is before[0]:
+            served_again += 1
+    assert served_again > 300, served_again  # the last answer was used, and was right
