@@ -146,14 +146,16 @@ def test_usage_key_memo():
     deps = [{"model_info": {"id": f"id-{i}"}, "litellm_params": {"model": "m"}} for i in range(5)]
     memo = {}
     first = _native.usage_keys(deps, "03-04", memo)
-    assert first == _native.usage_keys(deps, "03-04") and memo[None] == "03-04" and len(memo) == 6
+    # five ids, the minute (None) and the last answer (Ellipsis)
+    assert first == _native.usage_keys(deps, "03-04") and memo[None] == "03-04" and len(memo) == 7
     again = _native.usage_keys(deps, "03-04", memo)
     assert all(a is b for a, b in zip(first[0] + first[1], again[0] + again[1]))  # the same objects
+    assert again[0] is not first[0] and again[1] is not first[1]  # new lists, as LiteLLM returns
     deps[2]["litellm_params"]["model"] = "other"  # a changed model: its keys are built again
     changed = _native.usage_keys(deps, "03-04", memo)
     assert changed[0][2] == "id-2:other:tpm:03-04" and changed[1][2] == "id-2:other:rpm:03-04"
     later = _native.usage_keys(deps, "03-05", memo)  # another minute: the memo starts over
-    assert later[0][0] == "id-0:m:tpm:03-05" and memo[None] == "03-05" and len(memo) == 6
+    assert later[0][0] == "id-0:m:tpm:03-05" and memo[None] == "03-05" and len(memo) == 7
     ints = [{"model_info": {"id": 7}, "litellm_params": {"model": "m"}}]  # remembered by its text
     assert _native.usage_keys(ints, "03-05", memo) == (["7:m:tpm:03-05"], ["7:m:rpm:03-05"]) and "7" in memo
     strs = [{"model_info": {"id": "7"}, "litellm_params": {"model": "m"}}]  # the same text, the same keys
@@ -168,6 +170,60 @@ def test_usage_key_memo():
     assert len(memo) <= 65_538 and memo[None] == "03-05"  # bounded, the minute kept
     with pytest.raises(TypeError):
         _native.usage_keys(deps, "03-05", [])
+
+
+def test_last_answer_follows_deployments_changed_in_place():
+    """usage_keys hands out its last lists again for the same items while every deployment,
+    its model_info and its litellm_params keep their version tags; every in-place change
+    between calls gives the keys the memo-less scan gives (itself checked against LiteLLM
+    above), as does a new minute."""
+    rng = random.Random(5)
+    memo = {}
+    deps = [{"model_info": {"id": f"d{i}"}, "litellm_params": {"model": f"m{i % 3}"}} for i in range(10)]
+    deps += [None, 5, "text"]  # items LiteLLM skips
+    kept = []
+    seq = deps
+    minute = "03-04"
+    served_again = 0
+    for step in range(3000):
+        r = rng.random()
+        d = rng.choice(deps[:10])
+        if r < 0.08:
+            d.setdefault("model_info", {})["id"] = rng.choice(["x", f"d{step}", 5, True, None, "d0"])
+        elif r < 0.14:
+            d.setdefault("litellm_params", {})["model"] = rng.choice(["m0", "other", None, 3, f"m{step}"])
+        elif r < 0.18:
+            kept.append(d.get("litellm_params"))  # (alive: its memory cannot become the new one's)
+            d["litellm_params"] = {"model": rng.choice(["m1", "new"])}
+        elif r < 0.21:
+            kept.append(d.get("model_info"))
+            d["model_info"] = {"id": rng.choice(["y", 9])}
+        elif r < 0.23:
+            d.pop(rng.choice(["model_info", "litellm_params"]), None)
+        elif r < 0.25:
+            d.setdefault("model_info", {})
+            d.setdefault("litellm_params", {})
+        elif r < 0.28:
+            d["note"] = step
+        elif r < 0.33:
+            seq = list(deps)
+            rng.shuffle(seq)
+        elif r < 0.36:
+            seq = deps[: rng.randint(0, len(deps))]
+        elif r < 0.38:
+            seq = tuple(deps)
+        elif r < 0.4:
+            minute = rng.choice(["03-04", "03-05"])
+        elif r < 0.42:
+            seq = list(seq) + [{"model_info": {"id": 1.5}}]  # not plain: None
+        before = memo.get(Ellipsis)
+        got = _native.usage_keys(seq, minute, memo)
+        assert got == _native.usage_keys(seq, minute), step
+        if got is not None and before is not None and before is memo.get(Ellipsis):
+            served_again += 1
+        if isinstance(seq, list) and seq and isinstance(seq[-1], dict) and seq[-1].get("model_info", {}).get("id") == 1.5:
+            seq = deps
+    assert served_again > 300, served_again
 
 
 def test_usage_keys_directly():

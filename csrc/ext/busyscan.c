@@ -22,16 +22,14 @@
  * key LiteLLM would format.  Bounded: a group's map is cleared past
  * BUSY_MEMO_IDS entries, the whole memo past BUSY_MEMO_GROUPS groups.
  *
- * The last answer (CPython 3.11 to 3.13, dict version tags: fl_ext.h): a
- * group's map also keeps, under the key None (never an id), the tuple of
- * keys it last returned with the deployments it read and the version tags
- * of each deployment dict and its model_info dict.  When the next call
- * gets the same deployment objects in the same order and every tag is the
- * one recorded, every id is the object it was (an unchanged dict holds the
- * same values), so the keys are those keys: the same tuple is returned
- * without a lookup per deployment.  Memory: the tuple of deployments and
- * 24 bytes per deployment per group (deployments a Router dropped stay
- * alive until the group's next call).
+ * The last answer (CPython 3.11 to 3.13, dict version tags): a group's map
+ * also keeps, under the key None (never an id), the tuple of keys it last
+ * returned with a snapshot of the deployments it read (seqsnap.c: the
+ * items and the tags of each deployment and its model_info).  When the
+ * next call gets the same deployments, unchanged, every id is the object
+ * it was, so the keys are those keys: the same tuple is returned without a
+ * lookup per deployment.  Memory: the snapshot, about 80 bytes per
+ * deployment per group.
  *
  * least_index(raw, n): the index _least_busy picks from the counts
  * _local_counts(raw, keys) gives for n keys -- the first index of the
@@ -44,7 +42,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 enum { B_MODEL_INFO, B_ID, B_COUNT };
 static const char *const key_text[B_COUNT] = {"model_info", "id"};
@@ -161,109 +158,50 @@ remembered_key(PyObject *map, PyObject *prefix, PyObject *id)
     return key;
 }
 
-/* one deployment of the last answer: its tags and its model_info dict */
-typedef struct {
-    uint64_t dtag, mitag;
-    PyObject *mi; /* alive while dtag holds: the deployment holds it */
-} last_entry;
-
 /* the keys tuple of the group's last answer (borrowed) when seq holds the
- * same deployments, unchanged; NULL otherwise (an exception only when the
- * map lookup raised) */
+ * same deployments, unchanged (seqsnap.c); NULL otherwise (an exception
+ * only when the map lookup raised) */
 static PyObject *
 last_keys(PyObject *map, PyObject *seq)
 {
-#if FL_DICT_TAGS
-    PyObject *rec, *snap, *tags;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    last_entry e;
+    PyObject *rec;
     if (map == NULL) {
         return NULL;
     }
     rec = PyDict_GetItemWithError(map, Py_None);
-    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3) {
+    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 2 ||
+        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 1), seq, 1)) {
         return NULL;
-    }
-    snap = PyTuple_GET_ITEM(rec, 1);
-    tags = PyTuple_GET_ITEM(rec, 2);
-    if (!PyTuple_CheckExact(snap) || PyTuple_GET_SIZE(snap) != n || !PyBytes_CheckExact(tags) ||
-        PyBytes_GET_SIZE(tags) != n * (Py_ssize_t)sizeof(last_entry)) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
-        /* the same object first: only then is d known to be a dict (tags
-         * are unique, so this also follows from an equal tag -- read only
-         * on a dict) */
-        if (d != PyTuple_GET_ITEM(snap, i)) {
-            return NULL;
-        }
-        memcpy(&e, PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), sizeof(e));
-        if (fl_dict_tag(d) != e.dtag || fl_dict_tag(e.mi) != e.mitag) {
-            return NULL;
-        }
     }
     return PyTuple_GET_ITEM(rec, 0);
-#else
-    (void)map;
-    (void)seq;
-    return NULL;
-#endif
 }
 
-/* remember `res` as the group's last answer for seq (every deployment
- * plain: an exact dict whose model_info is an exact dict): 0, or -1 with
- * an exception */
+/* remember `res` as the group's last answer for seq: 0, or -1 with an
+ * exception */
 static int
 save_last(PyObject *const *keys, PyObject *map, PyObject *seq, PyObject *res)
 {
-#if FL_DICT_TAGS
-    PyObject *snap = NULL, *tags = NULL, *rec = NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    int rc = -1;
-    last_entry e;
+    PyObject *snap, *rec;
+    int rc;
     if (map == NULL) {
         return 0;
     }
-    snap = PySequence_Tuple(seq); /* (a tuple: itself) */
+    snap = fl_seqsnap_take(seq, keys + B_MODEL_INFO, 1);
     if (snap == NULL) {
-        goto done;
+        return -1;
     }
-    tags = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(e));
-    if (tags == NULL) {
-        goto done;
+    if (snap == Py_None) {
+        Py_DECREF(snap);
+        return 0;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *d = PyTuple_GET_ITEM(snap, i);
-        memset(&e, 0, sizeof(e));
-        e.mi = PyDict_GetItemWithError(d, keys[B_MODEL_INFO]);
-        if (e.mi == NULL || !PyDict_CheckExact(e.mi)) {
-            if (!PyErr_Occurred()) {
-                rc = 0; /* (cannot happen: busy_keys checked it) */
-            }
-            goto done;
-        }
-        e.dtag = fl_dict_tag(d);
-        e.mitag = fl_dict_tag(e.mi);
-        memcpy(PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), &e, sizeof(e));
-    }
-    rec = PyTuple_Pack(3, res, snap, tags);
+    rec = PyTuple_Pack(2, res, snap);
+    Py_DECREF(snap);
     if (rec == NULL) {
-        goto done;
+        return -1;
     }
     rc = PyDict_SetItem(map, Py_None, rec);
-done:
-    Py_XDECREF(snap);
-    Py_XDECREF(tags);
-    Py_XDECREF(rec);
+    Py_DECREF(rec);
     return rc;
-#else
-    (void)keys;
-    (void)map;
-    (void)seq;
-    (void)res;
-    return 0;
-#endif
 }
 
 PyObject *

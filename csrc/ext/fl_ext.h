@@ -137,6 +137,14 @@ int fl_ext_cost_keys(PyObject **keys);
 PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 
+/* A snapshot of a candidate list (seqsnap.c): the items and the version
+ * tags of each exact dict item and of its sub-dicts subkeys[0..nsub)
+ * (nsub <= 4).  take: a new reference (None without version tags), NULL
+ * with an exception.  holds: 1 when seq (a list or tuple) holds the same
+ * items with every recorded tag unchanged, else 0; never raises. */
+PyObject *fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub);
+int fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub);
+
 /* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):
  * InMemoryCache's batch read loop, operation for operation.  `names` from
  * fl_ext_mem_names (module state). */

@@ -1,0 +1,132 @@
+/* seqsnap.c - a snapshot of a candidate list, to tell in one pass whether
+ * a later list holds the same items, unchanged.
+ *
+ * Routing scans (busyscan.c, usagekeys.c) compute a pure function of a
+ * list of deployment dicts: of each item's identity-stable builtin values
+ * read from the item and from a few of its sub-dicts ("model_info",
+ * "litellm_params").  While a later call gets the same item objects in the
+ * same order, and every item dict and every sub-dict it had keeps its
+ * version tag (CPython 3.11 to 3.13: fl_ext.h), every value read is the
+ * object it was, so the answer is the answer.  Items that are not dicts
+ * must be of immutable builtin types whose answer depends on the type
+ * alone (the callers check): identity covers them.
+ *
+ * A snapshot is a tuple (items, tags): the items as a tuple (strong
+ * references: a dropped deployment stays alive until the snapshot goes)
+ * and a bytes object of one entry per item (is-dict flag, its tag, and per
+ * sub-dict its tag and its address -- alive while the item's tag holds,
+ * since the item holds it).  Without version tags no snapshot is taken
+ * (None) and none ever holds. */
+#include "fl_ext.h"
+
+#include <string.h>
+
+#define SNAP_MAX_SUBS 4
+
+typedef struct {
+    uint64_t is_dict, tag;
+    struct {
+        uint64_t tag;
+        PyObject *d; /* NULL: absent (or not a dict) */
+    } sub[SNAP_MAX_SUBS];
+} snap_entry;
+
+PyObject *
+fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub)
+{
+#if FL_DICT_TAGS
+    PyObject *items = NULL, *tags = NULL, *res = NULL;
+    Py_ssize_t n;
+    snap_entry e;
+    if (nsub < 0 || nsub > SNAP_MAX_SUBS) {
+        PyErr_SetString(PyExc_SystemError, "fl_seqsnap_take: too many sub-dicts");
+        goto done;
+    }
+    items = PySequence_Tuple(seq); /* (a tuple: itself) */
+    if (items == NULL) {
+        goto done;
+    }
+    n = PyTuple_GET_SIZE(items);
+    tags = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(e));
+    if (tags == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyTuple_GET_ITEM(items, i);
+        memset(&e, 0, sizeof(e));
+        if (PyDict_CheckExact(d)) {
+            e.is_dict = 1;
+            e.tag = fl_dict_tag(d);
+            for (int k = 0; k < nsub; k++) {
+                PyObject *s = PyDict_GetItemWithError(d, subkeys[k]);
+                if (s == NULL && PyErr_Occurred()) {
+                    goto done;
+                }
+                if (s != NULL && PyDict_CheckExact(s)) {
+                    e.sub[k].d = s;
+                    e.sub[k].tag = fl_dict_tag(s);
+                }
+            }
+        }
+        memcpy(PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), &e, sizeof(e));
+    }
+    res = PyTuple_Pack(2, items, tags);
+done:
+    Py_XDECREF(items);
+    Py_XDECREF(tags);
+    return res;
+#else
+    (void)seq;
+    (void)subkeys;
+    (void)nsub;
+    Py_RETURN_NONE;
+#endif
+}
+
+int
+fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
+{
+#if FL_DICT_TAGS
+    PyObject *items, *tags;
+    Py_ssize_t n;
+    snap_entry e;
+    if (!PyTuple_CheckExact(snap) || PyTuple_GET_SIZE(snap) != 2 ||
+        (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq))) {
+        return 0;
+    }
+    items = PyTuple_GET_ITEM(snap, 0);
+    tags = PyTuple_GET_ITEM(snap, 1);
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (!PyTuple_CheckExact(items) || PyTuple_GET_SIZE(items) != n ||
+        !PyBytes_CheckExact(tags) ||
+        PyBytes_GET_SIZE(tags) != n * (Py_ssize_t)sizeof(e) || nsub < 0 ||
+        nsub > SNAP_MAX_SUBS) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
+        /* the same object first: only then is d known to be a dict */
+        if (d != PyTuple_GET_ITEM(items, i)) {
+            return 0;
+        }
+        memcpy(&e, PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), sizeof(e));
+        if (!e.is_dict) {
+            continue;
+        }
+        if (fl_dict_tag(d) != e.tag) {
+            return 0;
+        }
+        for (int k = 0; k < nsub; k++) {
+            if (e.sub[k].d != NULL && fl_dict_tag(e.sub[k].d) != e.sub[k].tag) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+#else
+    (void)snap;
+    (void)seq;
+    (void)nsub;
+    return 0;
+#endif
+}
