@@ -173,3 +173,62 @@ def test_v2_dicts_heads_memo():
     assert len(heads) <= 65_536
     with pytest.raises(TypeError):
         _native.v2_dicts(keys, values, keys, values, [])
+
+
+def test_v2_potential_memo_follows_deployments_changed_in_place():
+    """v2_potential reuses its reads of the last candidate list (ids, limits) while the same
+    deployments keep their dict, litellm_params and model_info version tags. A sequence of
+    in-place changes between calls -- limits set, cleared or moved between the three levels,
+    ids changed or duplicated, sub-dicts replaced or removed, the list reordered or cut --
+    gives the answer and the filled usage map of the memo-less call (itself checked against
+    LiteLLM above)."""
+    from fast_litellm import _native
+
+    rng = random.Random(21)
+    deps = [{"model_name": "m", "litellm_params": {"model": f"openai/m{i}", "tpm": 500}, "model_info": {"id": f"id-{i}"}}
+            for i in range(10)]
+    kept = []
+    seq = deps
+    memo = {}
+    reused = 0
+    for step in range(3000):
+        r = rng.random()
+        d = rng.choice(deps)
+        where = rng.choice([d, d.get("litellm_params"), d.get("model_info")])
+        if r < 0.15 and isinstance(where, dict):
+            where[rng.choice(["tpm", "rpm"])] = rng.choice([None, 0, 1, 5, 100, 1000, 2.5, float("inf")])
+        elif r < 0.2 and isinstance(where, dict):
+            where.pop(rng.choice(["tpm", "rpm"]), None)
+        elif r < 0.25:
+            d["model_info"]["id"] = rng.choice([f"id-{step % 12}", "id-0", "x:y"])
+        elif r < 0.28:
+            kept.append(d.get("litellm_params"))  # (alive: its memory cannot become the new one's)
+            d["litellm_params"] = {"model": "openai/new", "rpm": rng.choice([1, 3, None])}
+        elif r < 0.3:
+            kept.append(d.get("model_info"))
+            d["model_info"] = {"id": rng.choice(["id-3", f"id-{step}"]), "tpm": rng.choice([None, 50])}
+        elif r < 0.32:
+            d.pop("litellm_params", None)
+        elif r < 0.34:
+            d.setdefault("litellm_params", {"model": "openai/back"})
+        elif r < 0.4:
+            seq = list(deps)
+            rng.shuffle(seq)
+        elif r < 0.44:
+            seq = deps[: rng.randint(0, len(deps))]
+        elif r < 0.46:
+            seq = tuple(deps)
+        ids = [d["model_info"]["id"] for d in seq] + ["stale"]
+        tpm = {i: rng.choice([None, 0, 3, 50, 400, 2.5]) for i in ids if rng.random() < 0.8}
+        rpm = {i: rng.choice([None, 0, 1, 2, 4]) for i in ids if rng.random() < 0.8}
+        tokens = rng.choice([0, 10, 300])
+        before = memo.get(None)
+        t1, t2 = dict(tpm), dict(tpm)
+        got = _native.v2_potential(seq, t1, dict(rpm), tokens, memo)
+        want = _native.v2_potential(seq, t2, dict(rpm), tokens)
+        assert (got is None) == (want is None), step
+        if want is not None:
+            assert [id(x) for x in got] == [id(x) for x in want] and t1 == t2, step
+            if before is not None and memo.get(None) is before:
+                reused += 1
+    assert reused > 300, reused

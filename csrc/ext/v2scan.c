@@ -31,7 +31,8 @@
  * arithmetic and comparisons are Python's own (PyNumber_Add,
  * PyObject_RichCompareBool on those types: no code runs, no overflow) and
  * the answer is the list LiteLLM builds.  None when not plain (nothing
- * written then).
+ * written then).  memo (optional fifth argument): the per-deployment
+ * reads of the last list, reused while it is unchanged ("the memo" below).
  *
  * dict_values_for(d, keys): [d.get(k) for k in keys] -- what
  * PrefetchedUsage.values_for reads through the read-only view of d -- when d
@@ -264,14 +265,11 @@ typedef struct {
     PyObject *tpm_lim, *rpm_lim; /* NULL: none (float("inf")) */
 } v2_read;
 
-/* every check of the docstring that does not need the fill, each
- * deployment's id and limits into reads[0..n): 1, 0, -1 */
+/* each deployment's id and limits into reads[0..n), and the plain checks
+ * of the docstring on them: 1, 0, -1 */
 static int
-plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
-             PyObject *rpm_dict, v2_read *reads)
+deployment_reads(PyObject *const *keys, PyObject *healthy, v2_read *reads)
 {
-    PyObject *k, *v;
-    Py_ssize_t pos = 0;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
         int r;
@@ -285,6 +283,15 @@ plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
             return r;
         }
     }
+    return 1;
+}
+
+/* the usage maps' plain checks: 1 or 0 */
+static int
+usage_plain(PyObject *tpm_dict, PyObject *rpm_dict)
+{
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
     while (PyDict_Next(tpm_dict, &pos, &k, &v)) {
         if (!PyUnicode_CheckExact(k) || !plain_number(v)) {
             return 0;
@@ -299,55 +306,166 @@ plain_inputs(PyObject *const *keys, PyObject *healthy, PyObject *tpm_dict,
     return 1;
 }
 
+/* _return_potential_deployments' id -> deployment map (last wins), as
+ * id -> the index of what deployment_reads read of it: a new dict or NULL */
+static PyObject *
+index_of_ids(const v2_read *reads, Py_ssize_t n)
+{
+    PyObject *lookup = PyDict_New();
+    if (lookup == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *at = PyLong_FromSsize_t(i);
+        if (at == NULL || PyDict_SetItem(lookup, reads[i].id, at) < 0) {
+            Py_XDECREF(at);
+            Py_DECREF(lookup);
+            return NULL;
+        }
+        Py_DECREF(at);
+    }
+    return lookup;
+}
+
+/* -- the memo of a candidate list's reads ---------------------------------
+ *
+ * memo (optional fifth argument, an exact dict the caller keeps): under the
+ * key None, (snapshot, capsule of the reads, the id index) of the last
+ * list read.  The reads are borrowed pointers into the deployments; while
+ * seqsnap.c's snapshot of the list holds (the same deployments with their
+ * dicts, model_info and litellm_params unchanged), they are the objects a
+ * new read would find, so the reads and the index are reused. */
+#define V2_READS_CAPSULE "fast_litellm.v2_reads"
+
+static void
+reads_capsule_free(PyObject *capsule)
+{
+    PyMem_Free(PyCapsule_GetPointer(capsule, V2_READS_CAPSULE));
+}
+
+/* the remembered reads and new references to their index and to their
+ * capsule (kept by the caller while it reads them) when healthy is the
+ * remembered list unchanged: 1; 0 when not remembered */
+static int
+memo_reads(PyObject *memo, PyObject *healthy, v2_read **reads, PyObject **lookup,
+           PyObject **keep)
+{
+    PyObject *rec = memo == NULL ? NULL : PyDict_GetItemWithError(memo, Py_None);
+    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
+        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 1), V2_READS_CAPSULE) ||
+        !PyDict_CheckExact(PyTuple_GET_ITEM(rec, 2)) ||
+        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2)) {
+        return 0;
+    }
+    *reads = PyCapsule_GetPointer(PyTuple_GET_ITEM(rec, 1), V2_READS_CAPSULE);
+    *lookup = Py_NewRef(PyTuple_GET_ITEM(rec, 2));
+    *keep = Py_NewRef(PyTuple_GET_ITEM(rec, 1));
+    return 1;
+}
+
+/* remember reads and the index for healthy: 0, or -1 with an exception.
+ * Once in a capsule the reads are the capsule's (*reads set to NULL; *keep
+ * a new reference to it, for the caller to read them). */
+static int
+memo_save(PyObject *const *keys, PyObject *memo, PyObject *healthy, v2_read **reads,
+          PyObject *lookup, PyObject **keep)
+{
+    PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
+    PyObject *snap, *cap = NULL, *rec = NULL;
+    int rc = -1;
+    snap = fl_seqsnap_take(healthy, sub, 2);
+    if (snap == NULL) {
+        return -1;
+    }
+    if (snap == Py_None) {
+        Py_DECREF(snap);
+        return 0;
+    }
+    cap = PyCapsule_New(*reads, V2_READS_CAPSULE, reads_capsule_free);
+    if (cap == NULL) {
+        goto done;
+    }
+    *reads = NULL; /* the capsule's now */
+    *keep = Py_NewRef(cap);
+    rec = PyTuple_Pack(3, snap, cap, lookup);
+    if (rec != NULL) {
+        rc = PyDict_SetItem(memo, Py_None, rec);
+    }
+done:
+    Py_DECREF(snap);
+    Py_XDECREF(cap);
+    Py_XDECREF(rec);
+    return rc;
+}
+
 PyObject *
 fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
                     Py_ssize_t nargs)
 {
-    PyObject *healthy, *tpm_dict, *rpm_dict, *tokens;
+    PyObject *healthy, *tpm_dict, *rpm_dict, *tokens, *memo = NULL;
     PyObject *lookup = NULL, *potential = NULL, *inf = NULL, *one = NULL,
              *lowest = NULL;
-    v2_read *reads = NULL;
+    PyObject *keep = NULL; /* the capsule holding reads, when a memo's */
+    v2_read *reads = NULL, *owned = NULL; /* owned: allocated here */
     Py_ssize_t n;
     int r;
-    if (nargs != 4) {
+    if ((nargs != 4 && nargs != 5) ||
+        (nargs == 5 && args[4] != Py_None && !PyDict_CheckExact(args[4]))) {
         PyErr_SetString(PyExc_TypeError,
                         "v2_potential() expects (healthy, tpm_dict, rpm_dict, "
-                        "input_tokens)");
+                        "input_tokens[, memo: dict | None])");
         goto error;
     }
     healthy = args[0];
     tpm_dict = args[1];
     rpm_dict = args[2];
     tokens = args[3];
+    if (nargs == 5 && args[4] != Py_None) {
+        memo = args[4];
+    }
     if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
         !PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(rpm_dict) ||
         !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
         Py_RETURN_NONE;
     }
     n = PySequence_Fast_GET_SIZE(healthy);
-    reads = PyMem_Malloc(sizeof *reads * (size_t)(n > 0 ? n : 1));
-    if (reads == NULL) {
-        PyErr_NoMemory();
-        goto error;
+    if (!memo_reads(memo, healthy, &reads, &lookup, &keep)) {
+        if (PyErr_Occurred()) {
+            goto error;
+        }
+        owned = reads = PyMem_Malloc(sizeof *reads * (size_t)(n > 0 ? n : 1));
+        if (reads == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+        r = deployment_reads(keys, healthy, reads);
+        if (r < 0) {
+            goto error;
+        }
+        if (r == 0) {
+            PyMem_Free(owned);
+            Py_RETURN_NONE;
+        }
+        lookup = index_of_ids(reads, n);
+        if (lookup == NULL) {
+            goto error;
+        }
     }
-    r = plain_inputs(keys, healthy, tpm_dict, rpm_dict, reads);
-    if (r < 0) {
-        goto error;
-    }
-    if (r == 0) {
-        PyMem_Free(reads);
+    if (!usage_plain(tpm_dict, rpm_dict)) {
+        PyMem_Free(owned);
+        Py_XDECREF(keep);
+        Py_DECREF(lookup);
         Py_RETURN_NONE;
     }
     /* the fill: healthy ids missing from tpm_dict, or None there, get 0 */
     one = PyLong_FromLong(1);
     inf = PyFloat_FromDouble(Py_HUGE_VAL);
-    lookup = PyDict_New();
     potential = PyList_New(0);
-    if (one == NULL || inf == NULL || lookup == NULL || potential == NULL) {
+    if (one == NULL || inf == NULL || potential == NULL) {
         goto error;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *id = reads[i].id, *cur, *zero, *at;
+        PyObject *id = reads[i].id, *cur, *zero;
         cur = PyDict_GetItemWithError(tpm_dict, id);
         if (cur == NULL && PyErr_Occurred()) {
             goto error;
@@ -360,14 +478,10 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             Py_DECREF(zero);
         }
-        /* _return_potential_deployments' id -> deployment map (last wins),
-         * as id -> the index of what the first pass read of it */
-        at = PyLong_FromSsize_t(i);
-        if (at == NULL || PyDict_SetItem(lookup, id, at) < 0) {
-            Py_XDECREF(at);
-            goto error;
-        }
-        Py_DECREF(at);
+    }
+    if (owned != NULL && memo != NULL &&
+        memo_save(keys, memo, healthy, &owned, lookup, &keep) < 0) {
+        goto error;
     }
     /* `for item, item_tpm in all_deployments.items()`: no Python code runs in
      * the loop (exact dicts, strs and numbers) and nothing writes tpm_dict,
@@ -449,14 +563,16 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
         }
     }
-    PyMem_Free(reads);
+    PyMem_Free(owned);
+    Py_XDECREF(keep);
     Py_DECREF(lowest);
     Py_DECREF(lookup);
     Py_DECREF(inf);
     Py_DECREF(one);
     return potential;
 error:
-    PyMem_Free(reads);
+    PyMem_Free(owned);
+    Py_XDECREF(keep);
     Py_XDECREF(lowest);
     Py_XDECREF(lookup);
     Py_XDECREF(potential);

@@ -1122,6 +1122,8 @@ FILTER_GUARDS += [
 V2_FAST = {"served": 0, "delegated": 0}
 # {counter key: its id part}: v2_dicts' remembered heads (bounded in v2scan.c; plain strs)
 V2_HEADS: dict = {}
+# v2_potential's reads of the last candidate list, reused while it is unchanged (v2scan.c)
+V2_READS: dict = {}
 
 
 def make_v2_checks(original):
@@ -1164,7 +1166,7 @@ def make_v2_checks(original):
             input_tokens = 0
         g["verbose_router_logger"].debug("input_tokens=%s", input_tokens)
 
-        potential_deployments = potential_of(healthy_deployments, tpm_dict, rpm_dict, input_tokens)
+        potential_deployments = potential_of(healthy_deployments, tpm_dict, rpm_dict, input_tokens, V2_READS)
         if potential_deployments is None:
             # LiteLLM's remaining steps (nothing written yet)
             V2_FAST["delegated"] += 1
