@@ -232,3 +232,17 @@ def test_v2_potential_memo_follows_deployments_changed_in_place():
             if before is not None and memo.get(None) is before:
                 reused += 1
     assert reused > 300, reused
+
+
+def test_keyset_reused_only_for_the_same_key_objects():
+    from fast_litellm import _native
+
+    a, b = "k" * 3, "".join(["k", "kk"])  # equal strs, two objects
+    assert a == b and a is not b
+    assert _native.same_items((a, "x"), [a, "x"]) and not _native.same_items((a, "x"), (b, "x"))
+    assert not _native.same_items((a,), (a, a)) and not _native.same_items((a,), iter([a]))
+    first = routing_comp._keyset((a, "x"))
+    assert first == frozenset({a, "x"}) and routing_comp._keyset((a, "x")) is first
+    other = routing_comp._keyset((b, "x"))  # equal keys, other objects: built again (still equal)
+    assert other == first and other is not first
+    assert routing_comp._keyset(("y",)) == frozenset({"y"})

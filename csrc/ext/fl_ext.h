@@ -144,6 +144,9 @@ PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
  * items with every recorded tag unchanged, else 0; never raises. */
 PyObject *fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub);
 int fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub);
+/* same_items(a, b) (seqsnap.c): True when a and b are exact lists or
+ * tuples of the same length holding the same objects in the same order. */
+PyObject *fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs);
 
 /* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):
  * InMemoryCache's batch read loop, operation for operation.  `names` from

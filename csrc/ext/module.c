@@ -24,6 +24,7 @@
  *   usage_keys(deps, minute[, memo])         usage-based v2's keys (usagekeys.c)
  *   v2_dicts(...), v2_potential(...)         usage-based v2's loops (v2scan.c)
  *   dict_values_for(d, keys)                 v2's prefetched usage read (v2scan.c)
+ *   same_items(a, b)                         the same objects, same order (seqsnap.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -37,7 +38,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 10
+#define FL_ABI_VERSION 11
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -329,6 +330,13 @@ mod_dict_values_for(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_same_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_same_items(args, nargs);
+}
+
+static PyObject *
 mod_v2_potential(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     return fl_ext_v2_potential(get_state(module)->v2_keys, args, nargs);
@@ -448,8 +456,11 @@ static PyMethodDef module_methods[] = {
      "an exact dict and exact str keys (v2scan.c)"},
     {"v2_potential", (PyCFunction)(void (*)(void))mod_v2_potential,
      METH_FASTCALL,
-     "v2_potential(healthy, tpm_dict, rpm_dict, input_tokens) -> list | None: "
-     "usage-based v2's candidates before the draw (v2scan.c)"},
+     "v2_potential(healthy, tpm_dict, rpm_dict, input_tokens[, memo]) -> "
+     "list | None: usage-based v2's candidates before the draw (v2scan.c)"},
+    {"same_items", (PyCFunction)(void (*)(void))mod_same_items, METH_FASTCALL,
+     "same_items(a, b) -> bool: a and b (lists or tuples) hold the same "
+     "objects in the same order (seqsnap.c)"},
     {"memo_stats", mod_memo_stats, METH_NOARGS,
      "memo_stats() -> dict: hits and misses of the routing tests' memo "
      "(depmemo.c)"},

@@ -130,3 +130,30 @@ fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
     return 0;
 #endif
 }
+
+PyObject *
+fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *a, *b;
+    Py_ssize_t n;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "same_items() expects (a, b)");
+        return NULL;
+    }
+    a = args[0];
+    b = args[1];
+    if ((!PyList_CheckExact(a) && !PyTuple_CheckExact(a)) ||
+        (!PyList_CheckExact(b) && !PyTuple_CheckExact(b))) {
+        Py_RETURN_FALSE;
+    }
+    n = PySequence_Fast_GET_SIZE(a);
+    if (PySequence_Fast_GET_SIZE(b) != n) {
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PySequence_Fast_GET_ITEM(a, i) != PySequence_Fast_GET_ITEM(b, i)) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}

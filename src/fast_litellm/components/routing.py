@@ -878,7 +878,7 @@ def make_read_batch_cooldowns(original):
                         keys=list(usage_keys), parent_otel_span=parent_otel_span)
                 values = None if usage_values is None else dict(zip(usage_keys, usage_values))
                 view = None if values is None else mod.MappingProxyType(values)
-                self.prefetched_usage = mod.PrefetchedUsage(keys=frozenset(usage_keys), values=view)
+                self.prefetched_usage = mod.PrefetchedUsage(keys=_keyset(usage_keys), values=view)
                 _LAST_PREFETCH[0] = (view, values)  # (for values_for: the dict behind this view)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
@@ -886,6 +886,24 @@ def make_read_batch_cooldowns(original):
         return await original(self, litellm_router_instance, healthy_deployments, parent_otel_span)
 
     return async_get_cooldown_deployments
+
+
+# (the last usage keys, frozenset of them): every pick of an unchanged fleet in the same
+# minute reads the same key objects (usage_keys' memo), whose frozenset is the last one --
+# equal, immutable; held, like LiteLLM's, by the request's PrefetchedUsage
+_LAST_KEYSET = [None]
+
+
+def _keyset(usage_keys: tuple) -> frozenset:
+    """frozenset(usage_keys), the last one again when the keys are the same objects."""
+    from .. import _native
+
+    last = _LAST_KEYSET[0]
+    if last is not None and _native.same_items(last[0], usage_keys):
+        return last[1]
+    keyset = frozenset(usage_keys)
+    _LAST_KEYSET[0] = (usage_keys, keyset)
+    return keyset
 
 
 # RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
