@@ -226,6 +226,26 @@ def test_last_answer_follows_deployments_changed_in_place():
     assert served_again > 300, served_again
 
 
+def test_two_last_answers_for_a_list_before_and_after_its_cooldown_filter():
+    """A pick reads the keys of the candidates before the cooldown filter, then of those
+    after it: both answers are kept (Ellipsis: the newest, NotImplemented: the one before),
+    so alternating between the two lists builds neither again."""
+    deps = [{"model_info": {"id": f"d{i}"}, "litellm_params": {"model": "m"}} for i in range(8)]
+    full, cut = deps, deps[:3] + deps[4:]
+    memo = {}
+    a = _native.usage_keys(full, "03-04", memo)
+    b = _native.usage_keys(cut, "03-04", memo)
+    recs = (memo[Ellipsis], memo[NotImplemented])
+    for _ in range(3):
+        assert _native.usage_keys(list(full), "03-04", memo) == a == _native.usage_keys(full, "03-04")
+        assert _native.usage_keys(tuple(cut), "03-04", memo) == b == _native.usage_keys(cut, "03-04")
+        assert (memo[Ellipsis], memo[NotImplemented]) == recs and all(x is y for x, y in zip(
+            (memo[Ellipsis], memo[NotImplemented]), recs))  # neither built again
+    third = deps[1:]
+    c = _native.usage_keys(third, "03-04", memo)  # a third list: the oldest answer goes
+    assert c == _native.usage_keys(third, "03-04") and memo[NotImplemented] is recs[0]  # (the newest before)
+
+
 def test_usage_keys_directly():
     deps = [{"model_info": {"id": "a"}, "litellm_params": {"model": "m"}}, None, {"litellm_params": {}}, 5]
     assert _native.usage_keys(deps, "03-04") == (["a:m:tpm:03-04", "None:None:tpm:03-04"],

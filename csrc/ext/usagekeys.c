@@ -29,15 +29,17 @@
  * texts, so a remembered key is the key LiteLLM would format.  Bounded:
  * cleared past USAGE_MEMO_IDS ids.
  *
- * The last answer (CPython 3.11 to 3.13, dict version tags): the memo also
- * keeps, under the key Ellipsis (never an id text), the two key lists it
- * last returned (as tuples) with a snapshot of the deployments it read
+ * The last answers (CPython 3.11 to 3.13, dict version tags): the memo also
+ * keeps, under the keys Ellipsis and NotImplemented (never an id text: the
+ * newest and the one before, as a pick reads the list before and after its
+ * cooldown filter), the two key lists it returned (as tuples) with a
+ * snapshot of the deployments it read
  * (seqsnap.c: the items and the tags of each deployment dict, its
  * model_info and its litellm_params).  When the next call in the same
  * minute gets the same items, unchanged, every id and model is the object
  * it was, so the keys are those keys: new lists of the same strs, without
- * a lookup per deployment.  Memory: the snapshot, about 80 bytes per
- * deployment. */
+ * a lookup per deployment.  Memory: two snapshots, about 100 bytes per
+ * deployment each. */
 #include "fl_ext.h"
 
 #include <stdint.h>
@@ -235,20 +237,30 @@ snap_subkeys(PyObject *const *keys, PyObject **sub)
 static PyObject *
 last_answer(PyObject *memo, PyObject *seq)
 {
-    PyObject *rec = PyDict_GetItemWithError(memo, Py_Ellipsis);
-    PyObject *tpm, *rpm, *res;
-    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
-        !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 0)) ||
-        !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 1)) ||
-        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 2), seq, 2)) {
-        return NULL;
+    PyObject *slot[2] = {Py_Ellipsis, Py_NotImplemented};
+    for (int k = 0; k < 2; k++) {
+        PyObject *rec = PyDict_GetItemWithError(memo, slot[k]);
+        PyObject *tpm, *rpm, *res;
+        if (rec == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
+        }
+        if (!PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
+            !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 0)) ||
+            !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 1)) ||
+            !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 2), seq, 2)) {
+            continue;
+        }
+        tpm = PySequence_List(PyTuple_GET_ITEM(rec, 0));
+        rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 1));
+        res = rpm == NULL ? NULL : PyTuple_Pack(2, tpm, rpm);
+        Py_XDECREF(tpm);
+        Py_XDECREF(rpm);
+        return res;
     }
-    tpm = PySequence_List(PyTuple_GET_ITEM(rec, 0));
-    rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 1));
-    res = rpm == NULL ? NULL : PyTuple_Pack(2, tpm, rpm);
-    Py_XDECREF(tpm);
-    Py_XDECREF(rpm);
-    return res;
+    return NULL;
 }
 
 /* remember the answer (tpm, rpm) for seq: 0, or -1 with an exception */
@@ -271,7 +283,17 @@ save_last(PyObject *const *keys, PyObject *memo, PyObject *seq, PyObject *tpm,
     r = t == NULL ? NULL : PyList_AsTuple(rpm);
     rec = r == NULL ? NULL : PyTuple_Pack(3, t, r, snap);
     if (rec != NULL) {
-        rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
+        /* the newest under Ellipsis, the one before under NotImplemented */
+        PyObject *newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
+        rc = 0;
+        if (newest != NULL) {
+            rc = PyDict_SetItem(memo, Py_NotImplemented, newest);
+        } else if (PyErr_Occurred()) {
+            rc = -1;
+        }
+        if (rc == 0) {
+            rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
+        }
     }
 done:
     Py_DECREF(snap);
