@@ -113,27 +113,84 @@ def mutate(rng: random.Random, deps: list) -> None:
 
 
 def check(seed: int, rounds: int = 400) -> int:
-    """Changes and checks from one seed; the memo hits it took (0 where it is compiled out)."""
+    """Changes and checks from one seed; the memo hits it took, per deployment and whole
+    lists (0 where it is compiled out)."""
     rng = random.Random(seed)
     deps = [plain(i) for i in range(rng.choice([3, 20, 60]))]
     for d in deps:
         d["litellm_params"]["rpm"] = rng.choice([None, 1, 4, 2.5])
-    hits = _native.memo_stats()["hits"]
+    stats = _native.memo_stats()
+    hits = stats["hits"] + stats["list_hits"]
     for _ in range(rounds):
         for _ in range(rng.choice([0, 1, 1, 2, 5])):
             mutate(rng, deps)
         got = (answers(deps), named(deps))
         want = fresh(deps)
         assert got == want, (seed, deps, got, want)
-    return _native.memo_stats()["hits"] - hits
+    stats = _native.memo_stats()
+    return stats["hits"] + stats["list_hits"] - hits
+
+
+def check_lists(seed: int, rounds: int = 600) -> tuple[int, int]:
+    """Whole-list answers: a fleet of 40-80 deployments kept mostly plain, changed in place
+    one at a time (a change that makes it not plain, one that makes it plain again, an equal
+    new child, a reordering), checked as new lists of the same dicts after each change and
+    compared with fresh copies. (whole-list hits, answers that were False)."""
+    rng = random.Random(seed)
+    deps = [plain(i) for i in range(rng.randrange(40, 80))]
+    stats = _native.memo_stats()["list_hits"]
+    falses = 0
+    broken = None  # at most one deployment not plain at a time
+    for _ in range(rounds):
+        d = rng.choice(deps)
+        op = rng.randrange(10)
+        if op <= 1 and broken is None:  # make one not plain
+            broken = d
+            kind = rng.randrange(3)
+            if kind == 0:
+                d["litellm_params"]["model"] = "auto_router/x"
+            elif kind == 1:
+                d["model_info"]["order"] = 2
+            else:
+                d["model_info"]["access_windows"] = ["mon"]
+        elif op <= 3 and broken is not None:  # and plain again
+            broken["litellm_params"]["model"] = "openai/gpt-y"
+            broken["model_info"].pop("order", None)
+            broken["model_info"]["access_windows"] = None
+            broken = None
+        elif op == 4:
+            d["litellm_params"] = dict(d["litellm_params"])  # an equal new child
+        elif op == 5:
+            d["model_info"] = dict(d["model_info"])
+        elif op == 6:
+            i, j = rng.randrange(len(deps)), rng.randrange(len(deps))
+            deps[i], deps[j] = deps[j], deps[i]
+        elif op == 7:
+            d["litellm_params"]["rpm"] = rng.choice([None, 3])  # plain either way
+        # op 8-9: nothing changes
+        for _ in range(rng.randrange(1, 4)):
+            seq = rng.choice([list(deps), tuple(deps), deps])
+            want = answers(copy.deepcopy(list(deps)))[:2]
+            got = [_native.plain_deployments(seq, PREFIX), _native.plain_deployments(seq, None)]
+            assert got == want, (seed, got, want)
+            falses += not got[0]
+    return _native.memo_stats()["list_hits"] - stats, falses
 
 
 def main() -> int:
+    lists = _native.memo_stats()["list_hits"]
     hits = sum(check(seed) for seed in range(12))
+    lists = _native.memo_stats()["list_hits"] - lists
+    for seed in range(6):
+        whole, falses = check_lists(seed)
+        if (3, 11) <= sys.version_info[:2] < (3, 14) and (whole < 100 or falses < 50):
+            print(f"depmemo_tags: whole lists: {whole} hits, {falses} False answers (too few)")
+            return 1
+        lists += whole
     enabled = (3, 11) <= sys.version_info[:2] < (3, 14)
     print(f"depmemo_tags: Python {sys.version.split()[0]}: 12 seeds x 400 rounds identical, "
-          f"{hits} memo hits")
-    if enabled and hits == 0:
+          f"{hits} memo hits ({lists} whole lists)")
+    if enabled and (hits == 0 or lists == 0):
         print("depmemo_tags: the memo should be compiled in on this version and was never used")
         return 1
     return 0

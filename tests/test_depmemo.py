@@ -17,18 +17,29 @@ import pytest
 import litellm
 from fast_litellm import _native
 
-from depmemo_tags import PREFIX, check, mutate as _mutate, named as _named
+from depmemo_tags import PREFIX, check, check_lists, mutate as _mutate, named as _named
 from test_routing_filters import _both, _calls, _names_outcome, _outcome, _plain, _shuffle_outcomes
 
 
 def test_memo_is_used():
     deps = [_plain(i) for i in range(100)]
+    assert _native.plain_deployments(deps[:20], PREFIX) is True
+    before = _native.memo_stats()
+    assert _native.plain_deployments(deps[:20], PREFIX) is True  # per deployment
+    after = _native.memo_stats()
+    assert after["hits"] - before["hits"] == 20
+    assert after["misses"] == before["misses"] and after["list_hits"] == before["list_hits"]
+    # 32 or more: the whole list remembered -- a new list or tuple of the same deployments
+    # is answered without a lookup per deployment
     assert _native.plain_deployments(deps, PREFIX) is True
     before = _native.memo_stats()
-    assert _native.plain_deployments(deps, PREFIX) is True
+    assert _native.plain_deployments(list(deps), PREFIX) is True
+    assert _native.plain_deployments(tuple(deps), PREFIX) is True
     after = _native.memo_stats()
-    assert after["hits"] - before["hits"] == 100
-    assert after["misses"] == before["misses"]
+    assert after["list_hits"] - before["list_hits"] == 2 and after["hits"] == before["hits"]
+    deps[50]["litellm_params"]["model"] = "auto_router/x"  # changed: the list is checked again
+    assert _native.plain_deployments(deps, PREFIX) is False
+    assert _native.memo_stats()["list_hits"] == after["list_hits"]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -54,6 +65,12 @@ class _Collider:
             self.fired = True
             self.target["order"] = 1
         return False
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_list_answers_follow_in_place_changes(seed):
+    whole, falses = check_lists(seed)
+    assert whole > 100 and falses > 50, (whole, falses)
 
 
 def test_change_made_while_a_test_runs_is_seen_next_time():

@@ -61,7 +61,10 @@ struct fl_depmemo {
     int sig_kind[FL_MEMO_SIGS];   /* the test's kind (the caller's numbers) */
     int sig_value[FL_MEMO_SIGS];  /* its index in value[], or -1 */
     int n_sigs, n_values;
-    uint64_t hits, misses;
+    uint64_t hits, misses, list_hits;
+    /* per signature, snapshots (seqsnap.c) of the last two lists of
+     * FL_MEMO_LIST_MIN or more items the test said yes to, newest first */
+    PyObject *lists[FL_MEMO_SIGS][2];
 };
 
 fl_depmemo *
@@ -90,6 +93,8 @@ fl_depmemo_traverse(fl_depmemo *m, visitproc visit, void *arg)
 {
     for (int s = 0; m != NULL && s < m->n_sigs; s++) {
         Py_VISIT(m->sigs[s]);
+        Py_VISIT(m->lists[s][0]);
+        Py_VISIT(m->lists[s][1]);
     }
     return 0;
 }
@@ -99,6 +104,8 @@ fl_depmemo_clear(fl_depmemo *m)
 {
     for (int s = 0; m != NULL && s < m->n_sigs; s++) {
         Py_CLEAR(m->sigs[s]);
+        Py_CLEAR(m->lists[s][0]);
+        Py_CLEAR(m->lists[s][1]);
     }
     if (m != NULL) {
         m->n_sigs = 0;
@@ -323,10 +330,12 @@ fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
 }
 
 void
-fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses)
+fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses,
+                  uint64_t *list_hits)
 {
     *hits = m->hits;
     *misses = m->misses;
+    *list_hits = m->list_hits;
 }
 
 /* dict_tags(objs): the CPython version tags of the dicts in the tuple objs
@@ -372,4 +381,42 @@ fl_ext_dict_tags(PyObject *const *args, Py_ssize_t nargs)
 error:
     Py_XDECREF(res);
     return NULL;
+}
+
+int
+fl_depmemo_list_yes(fl_depmemo *m, int sig, PyObject *seq)
+{
+    if (sig < 0 || sig >= m->n_sigs) {
+        return 0;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (m->lists[sig][k] != NULL &&
+            fl_seqsnap_holds(m->lists[sig][k], seq, FL_DEPMEMO_SUBS)) {
+            m->list_hits++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys)
+{
+    PyObject *snap;
+    if (sig < 0 || sig >= m->n_sigs ||
+        (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) ||
+        PySequence_Fast_GET_SIZE(seq) < FL_MEMO_LIST_MIN) {
+        return 0;
+    }
+    snap = fl_seqsnap_take(seq, subkeys, FL_DEPMEMO_SUBS);
+    if (snap == NULL) {
+        return -1;
+    }
+    if (snap == Py_None) {
+        Py_DECREF(snap);
+        return 0;
+    }
+    Py_XSETREF(m->lists[sig][1], m->lists[sig][0]);
+    m->lists[sig][0] = snap;
+    return 0;
 }

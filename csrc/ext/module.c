@@ -352,11 +352,12 @@ mod_least_index(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 mod_memo_stats(PyObject *module, PyObject *unused)
 {
-    uint64_t hits, misses;
+    uint64_t hits, misses, list_hits;
     (void)unused;
-    fl_depmemo_counts(get_state(module)->memo, &hits, &misses);
-    return Py_BuildValue("{sKsK}", "hits", (unsigned long long)hits, "misses",
-                         (unsigned long long)misses);
+    fl_depmemo_counts(get_state(module)->memo, &hits, &misses, &list_hits);
+    return Py_BuildValue("{sKsKsK}", "hits", (unsigned long long)hits, "misses",
+                         (unsigned long long)misses, "list_hits",
+                         (unsigned long long)list_hits);
 }
 
 static PyObject *
@@ -462,8 +463,8 @@ static PyMethodDef module_methods[] = {
      "same_items(a, b) -> bool: a and b (lists or tuples) hold the same "
      "objects in the same order (seqsnap.c)"},
     {"memo_stats", mod_memo_stats, METH_NOARGS,
-     "memo_stats() -> dict: hits and misses of the routing tests' memo "
-     "(depmemo.c)"},
+     "memo_stats() -> dict: hits and misses of the routing tests' memo, "
+     "and its whole-list hits (depmemo.c)"},
     {"scaled", (PyCFunction)(void (*)(void))mod_scaled, METH_FASTCALL,
      "scaled(weights, largest) -> tuple | None: tuple(w / largest for w in "
      "weights) for floats (routefilt.c)"},

@@ -178,7 +178,7 @@ PyObject *
 fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
                          PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *seq, *prefix;
+    PyObject *seq, *prefix, *subkeys[FL_DEPMEMO_SUBS];
     Py_ssize_t n;
     int sig;
     if (nargs < 2 || (args[1] != Py_None && !PyUnicode_CheckExact(args[1]))) {
@@ -203,6 +203,9 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
     if (sig == FL_DEPMEMO_ERROR) {
         goto error;
     }
+    if (fl_depmemo_list_yes(memo, sig, seq)) {
+        Py_RETURN_TRUE; /* the same items, unchanged, as a list said plain */
+    }
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
         /* items read by index each time: the list cannot change under the
@@ -215,6 +218,11 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
         if (r == 0) {
             Py_RETURN_FALSE;
         }
+    }
+    subkeys[0] = keys[K_LITELLM_PARAMS];
+    subkeys[1] = keys[K_MODEL_INFO];
+    if (fl_depmemo_list_put(memo, sig, seq, subkeys) < 0) {
+        goto error;
     }
     Py_RETURN_TRUE;
 error:

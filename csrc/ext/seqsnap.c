@@ -15,7 +15,7 @@
  * references: a dropped deployment stays alive until the snapshot goes)
  * and a bytes object of one entry per item (is-dict flag, its tag, and per
  * sub-dict its tag and its address -- alive while the item's tag holds,
- * since the item holds it).  Without version tags no snapshot is taken
+ * since the item holds it): 16 + 16 bytes per sub-dict.  Without version tags no snapshot is taken
  * (None) and none ever holds. */
 #include "fl_ext.h"
 
@@ -23,13 +23,21 @@
 
 #define SNAP_MAX_SUBS 4
 
+/* one item: whether it is an exact dict and its tag, then per sub-dict its
+ * tag and address (NULL: absent or not a dict) */
 typedef struct {
     uint64_t is_dict, tag;
-    struct {
-        uint64_t tag;
-        PyObject *d; /* NULL: absent (or not a dict) */
-    } sub[SNAP_MAX_SUBS];
-} snap_entry;
+} snap_head;
+typedef struct {
+    uint64_t tag;
+    PyObject *d;
+} snap_sub;
+
+static size_t
+entry_size(int nsub)
+{
+    return sizeof(snap_head) + (size_t)nsub * sizeof(snap_sub);
+}
 
 PyObject *
 fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub)
@@ -37,7 +45,7 @@ fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub)
 #if FL_DICT_TAGS
     PyObject *items = NULL, *tags = NULL, *res = NULL;
     Py_ssize_t n;
-    snap_entry e;
+    size_t size = entry_size(nsub);
     if (nsub < 0 || nsub > SNAP_MAX_SUBS) {
         PyErr_SetString(PyExc_SystemError, "fl_seqsnap_take: too many sub-dicts");
         goto done;
@@ -47,28 +55,33 @@ fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub)
         goto done;
     }
     n = PyTuple_GET_SIZE(items);
-    tags = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(e));
+    tags = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)size);
     if (tags == NULL) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *d = PyTuple_GET_ITEM(items, i);
-        memset(&e, 0, sizeof(e));
+        char *at = PyBytes_AS_STRING(tags) + (size_t)i * size;
+        snap_head h = {0, 0};
         if (PyDict_CheckExact(d)) {
-            e.is_dict = 1;
-            e.tag = fl_dict_tag(d);
-            for (int k = 0; k < nsub; k++) {
-                PyObject *s = PyDict_GetItemWithError(d, subkeys[k]);
-                if (s == NULL && PyErr_Occurred()) {
+            h.is_dict = 1;
+            h.tag = fl_dict_tag(d);
+        }
+        memcpy(at, &h, sizeof(h));
+        for (int k = 0; k < nsub; k++) {
+            snap_sub e = {0, NULL};
+            if (h.is_dict) {
+                PyObject *v = PyDict_GetItemWithError(d, subkeys[k]);
+                if (v == NULL && PyErr_Occurred()) {
                     goto done;
                 }
-                if (s != NULL && PyDict_CheckExact(s)) {
-                    e.sub[k].d = s;
-                    e.sub[k].tag = fl_dict_tag(s);
+                if (v != NULL && PyDict_CheckExact(v)) {
+                    e.d = v;
+                    e.tag = fl_dict_tag(v);
                 }
             }
+            memcpy(at + sizeof(h) + (size_t)k * sizeof(e), &e, sizeof(e));
         }
-        memcpy(PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), &e, sizeof(e));
     }
     res = PyTuple_Pack(2, items, tags);
 done:
@@ -79,6 +92,7 @@ done:
     (void)seq;
     (void)subkeys;
     (void)nsub;
+    (void)entry_size;
     Py_RETURN_NONE;
 #endif
 }
@@ -89,8 +103,9 @@ fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
 #if FL_DICT_TAGS
     PyObject *items, *tags;
     Py_ssize_t n;
-    snap_entry e;
-    if (!PyTuple_CheckExact(snap) || PyTuple_GET_SIZE(snap) != 2 ||
+    size_t size = entry_size(nsub);
+    if (nsub < 0 || nsub > SNAP_MAX_SUBS || !PyTuple_CheckExact(snap) ||
+        PyTuple_GET_SIZE(snap) != 2 ||
         (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq))) {
         return 0;
     }
@@ -98,26 +113,28 @@ fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
     tags = PyTuple_GET_ITEM(snap, 1);
     n = PySequence_Fast_GET_SIZE(seq);
     if (!PyTuple_CheckExact(items) || PyTuple_GET_SIZE(items) != n ||
-        !PyBytes_CheckExact(tags) ||
-        PyBytes_GET_SIZE(tags) != n * (Py_ssize_t)sizeof(e) || nsub < 0 ||
-        nsub > SNAP_MAX_SUBS) {
+        !PyBytes_CheckExact(tags) || (size_t)PyBytes_GET_SIZE(tags) != (size_t)n * size) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
+        const char *at = PyBytes_AS_STRING(tags) + (size_t)i * size;
+        snap_head h;
         /* the same object first: only then is d known to be a dict */
         if (d != PyTuple_GET_ITEM(items, i)) {
             return 0;
         }
-        memcpy(&e, PyBytes_AS_STRING(tags) + i * (Py_ssize_t)sizeof(e), sizeof(e));
-        if (!e.is_dict) {
+        memcpy(&h, at, sizeof(h));
+        if (!h.is_dict) {
             continue;
         }
-        if (fl_dict_tag(d) != e.tag) {
+        if (fl_dict_tag(d) != h.tag) {
             return 0;
         }
         for (int k = 0; k < nsub; k++) {
-            if (e.sub[k].d != NULL && fl_dict_tag(e.sub[k].d) != e.sub[k].tag) {
+            snap_sub e;
+            memcpy(&e, at + sizeof(h) + (size_t)k * sizeof(e), sizeof(e));
+            if (e.d != NULL && fl_dict_tag(e.d) != e.tag) {
                 return 0;
             }
         }
