@@ -100,28 +100,38 @@ head_through(PyObject *heads, PyObject *key)
 
 /* one dict from keys and values as LiteLLM's loop builds it, or NULL with
  * *plain = 0 (no exception) when not plain */
+/* keys an exact list of exact strs and values an exact list or tuple at
+ * least as long: LiteLLM's loop over them raises nothing and runs no code */
+static int
+keyed_plain(PyObject *keys, PyObject *values)
+{
+    Py_ssize_t n;
+    if (!PyList_CheckExact(keys) ||
+        (!PyList_CheckExact(values) && !PyTuple_CheckExact(values))) {
+        return 0;
+    }
+    n = PyList_GET_SIZE(keys);
+    if (PySequence_Fast_GET_SIZE(values) < n) {
+        return 0; /* LiteLLM's IndexError */
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *
 keyed(PyObject *keys, PyObject *values, PyObject *heads, int *plain)
 {
     PyObject *d;
     Py_ssize_t n;
-    *plain = 1;
-    if (!PyList_CheckExact(keys) ||
-        (!PyList_CheckExact(values) && !PyTuple_CheckExact(values))) {
-        *plain = 0;
+    *plain = keyed_plain(keys, values);
+    if (!*plain) {
         return NULL;
     }
     n = PyList_GET_SIZE(keys);
-    if (PySequence_Fast_GET_SIZE(values) < n) {
-        *plain = 0; /* LiteLLM's IndexError */
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i))) {
-            *plain = 0;
-            return NULL;
-        }
-    }
     d = PyDict_New();
     if (d == NULL) {
         return NULL;
@@ -398,6 +408,44 @@ done:
     return rc;
 }
 
+/* The body of _return_potential_deployments' loop for an item whose
+ * deployment (rd) was found and whose usage item_tpm is not None: skipped
+ * when `item_tpm + tokens > tpm limit` or `used + 1 >= rpm limit` (used:
+ * rpm_dict's value for the item, NULL when absent or None); else appended
+ * when equal to the lowest so far, or the new lowest (Python's arithmetic
+ * and comparisons on plain numbers).  0, or -1 with an exception. */
+static int
+consider(const v2_read *rd, PyObject *item_tpm, PyObject *used, PyObject *tokens,
+         PyObject *one, PyObject *inf, PyObject **lowest, PyObject *potential)
+{
+    int over, r;
+    over = scan_over(item_tpm, tokens, rd->tpm_lim != NULL ? rd->tpm_lim : inf);
+    if (over == 0 && used != NULL) {
+        PyObject *next = PyNumber_Add(used, one);
+        if (next == NULL) {
+            return -1;
+        }
+        over = PyObject_RichCompareBool(next, rd->rpm_lim != NULL ? rd->rpm_lim : inf, Py_GE);
+        Py_DECREF(next);
+    }
+    if (over != 0) {
+        return over < 0 ? -1 : 0;
+    }
+    r = PyObject_RichCompareBool(item_tpm, *lowest, Py_EQ);
+    if (r != 0) {
+        return r < 0 ? -1 : PyList_Append(potential, rd->d);
+    }
+    r = PyObject_RichCompareBool(item_tpm, *lowest, Py_LT);
+    if (r <= 0) {
+        return r;
+    }
+    Py_SETREF(*lowest, Py_NewRef(item_tpm));
+    if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0) {
+        return -1;
+    }
+    return PyList_Append(potential, rd->d);
+}
+
 PyObject *
 fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
                     Py_ssize_t nargs)
@@ -489,9 +537,8 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
      * tuple per item */
     lowest = Py_NewRef(inf);
     for (Py_ssize_t pos = 0, more = 1; more;) {
-        PyObject *key, *item_tpm, *item, *at, *dep, *tpm_lim, *rpm_lim, *used;
+        PyObject *key, *item_tpm, *item, *at, *used;
         Py_ssize_t k;
-        int over;
         more = PyDict_Next(tpm_dict, &pos, &key, &item_tpm);
         if (!more) {
             break;
@@ -516,51 +563,14 @@ fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
             }
             goto error;
         }
-        dep = reads[k].d;
-        tpm_lim = reads[k].tpm_lim;
-        rpm_lim = reads[k].rpm_lim;
-        over = scan_over(item_tpm, tokens, tpm_lim != NULL ? tpm_lim : inf);
-        if (over == 0) {
-            used = PyDict_GetItemWithError(rpm_dict, item);
-            if (used != NULL && used != Py_None) {
-                PyObject *next = PyNumber_Add(used, one);
-                if (next == NULL) {
-                    Py_DECREF(item);
-                    goto error;
-                }
-                over = PyObject_RichCompareBool(next, rpm_lim != NULL ? rpm_lim : inf, Py_GE);
-                Py_DECREF(next);
-            } else if (PyErr_Occurred()) {
-                over = -1;
-            }
-        }
+        used = PyDict_GetItemWithError(rpm_dict, item);
         Py_DECREF(item);
-        if (over < 0) {
+        if (used == NULL && PyErr_Occurred()) {
             goto error;
         }
-        if (over) {
-            continue;
-        }
-        r = PyObject_RichCompareBool(item_tpm, lowest, Py_EQ);
-        if (r < 0) {
+        if (consider(&reads[k], item_tpm, used == Py_None ? NULL : used, tokens, one, inf,
+                     &lowest, potential) < 0) {
             goto error;
-        }
-        if (r) {
-            if (PyList_Append(potential, dep) < 0) {
-                goto error;
-            }
-            continue;
-        }
-        r = PyObject_RichCompareBool(item_tpm, lowest, Py_LT);
-        if (r < 0) {
-            goto error;
-        }
-        if (r) {
-            Py_SETREF(lowest, Py_NewRef(item_tpm));
-            if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0 ||
-                PyList_Append(potential, dep) < 0) {
-                goto error;
-            }
         }
     }
     PyMem_Free(owned);
