@@ -1,5 +1,5 @@
-"""usage-based-routing-v2's selection (``routing`` component, ``_native.v2_dicts`` and
-``v2_potential``) against LiteLLM 1.108.7's ``_common_checks_available_deployment``.
+"""usage-based-routing-v2's selection (``routing`` component, ``_native.v2_select`` and
+``v2_dicts``) against LiteLLM 1.108.7's ``_common_checks_available_deployment``.
 
 Each generated case is built twice from its seed (every patch reverted, then applied) and
 run after ``random.seed``: candidates with tpm/rpm limits at the top level, in
@@ -175,22 +175,40 @@ def test_v2_dicts_heads_memo():
         _native.v2_dicts(keys, values, keys, values, [])
 
 
-def test_v2_potential_memo_follows_deployments_changed_in_place():
-    """v2_potential reuses its reads of the last candidate list (ids, limits) while the same
-    deployments keep their dict, litellm_params and model_info version tags. A sequence of
-    in-place changes between calls -- limits set, cleared or moved between the three levels,
-    ids changed or duplicated, sub-dicts replaced or removed, the list reordered or cut --
-    gives the answer and the filled usage map of the memo-less call (itself checked against
-    LiteLLM above)."""
+def _litellm_potential(handler, seq, tk, tv, rk, rv, tokens):
+    """LiteLLM's steps after the token count (its maps, its fill, its method)."""
+    tpm_dict, rpm_dict = {}, {}
+    for idx, _ in enumerate(tk):
+        tpm_dict[tk[idx].split(":")[0]] = tv[idx]
+    for idx, _ in enumerate(rk):
+        rpm_dict[rk[idx].split(":")[0]] = rv[idx]
+    for d in seq:
+        key = d["model_info"]["id"]
+        if key not in tpm_dict or tpm_dict[key] is None:
+            tpm_dict[key] = 0
+    return handler._return_potential_deployments(
+        healthy_deployments=seq, all_deployments=tpm_dict, input_tokens=tokens, rpm_dict=rpm_dict)
+
+
+def test_v2_select_plan_follows_deployments_changed_in_place():
+    """v2_select keeps its plan (which value, deployment and rpm value each map item would
+    hold) while the key lists are the same objects and the candidates the same deployments
+    with their dict, litellm_params and model_info version tags. A sequence of in-place
+    changes between calls -- limits set, cleared or moved between the three levels, ids
+    changed or duplicated, sub-dicts replaced or removed, the list reordered or cut, new key
+    lists (repeated heads, ids with colons, stale ids) -- with new values every call: the
+    candidates LiteLLM's own steps give, every time."""
     from fast_litellm import _native
 
     rng = random.Random(21)
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=DualCache())
     deps = [{"model_name": "m", "litellm_params": {"model": f"openai/m{i}", "tpm": 500}, "model_info": {"id": f"id-{i}"}}
             for i in range(10)]
     kept = []
     seq = deps
     memo = {}
-    reused = 0
+    tk = rk = []
+    reused = compared = 0
     for step in range(3000):
         r = rng.random()
         d = rng.choice(deps)
@@ -200,7 +218,7 @@ def test_v2_potential_memo_follows_deployments_changed_in_place():
         elif r < 0.2 and isinstance(where, dict):
             where.pop(rng.choice(["tpm", "rpm"]), None)
         elif r < 0.25:
-            d["model_info"]["id"] = rng.choice([f"id-{step % 12}", "id-0", "x:y"])
+            d["model_info"]["id"] = rng.choice([f"id-{step % 12}", "id-0", "x:y", "x"])
         elif r < 0.28:
             kept.append(d.get("litellm_params"))  # (alive: its memory cannot become the new one's)
             d["litellm_params"] = {"model": "openai/new", "rpm": rng.choice([1, 3, None])}
@@ -218,20 +236,23 @@ def test_v2_potential_memo_follows_deployments_changed_in_place():
             seq = deps[: rng.randint(0, len(deps))]
         elif r < 0.46:
             seq = tuple(deps)
-        ids = [d["model_info"]["id"] for d in seq] + ["stale"]
-        tpm = {i: rng.choice([None, 0, 3, 50, 400, 2.5]) for i in ids if rng.random() < 0.8}
-        rpm = {i: rng.choice([None, 0, 1, 2, 4]) for i in ids if rng.random() < 0.8}
+        if r > 0.9 or not tk:  # new key lists (the plan is rebuilt)
+            ids = [x["model_info"]["id"] for x in deps] + ["stale", "x"]
+            tk = [f"{i}:m:tpm:03-04" for i in ids if rng.random() < 0.8] + [f"{rng.choice(ids)}:dup:tpm:03-04"]
+            rk = [f"{i}:m:rpm:03-04" for i in ids if rng.random() < 0.8]
+        tv = [rng.choice([None, 0, 3, 50, 400, 2.5]) for _ in tk]
+        rv = [rng.choice([None, 0, 1, 2, 4]) for _ in rk]
         tokens = rng.choice([0, 10, 300])
-        before = memo.get(None)
-        t1, t2 = dict(tpm), dict(tpm)
-        got = _native.v2_potential(seq, t1, dict(rpm), tokens, memo)
-        want = _native.v2_potential(seq, t2, dict(rpm), tokens)
-        assert (got is None) == (want is None), step
-        if want is not None:
-            assert [id(x) for x in got] == [id(x) for x in want] and t1 == t2, step
-            if before is not None and memo.get(None) is before:
-                reused += 1
-    assert reused > 300, reused
+        before = memo.get(Ellipsis)
+        got = _native.v2_select(seq, tk, tv, rk, rv, tokens, memo)
+        if got is None:  # not plain here: only where LiteLLM's reads would see an odd value
+            continue
+        want = _litellm_potential(handler, list(seq), tk, tv, rk, rv, tokens)
+        assert [id(x) for x in got] == [id(x) for x in want], step
+        compared += 1
+        if before is not None and memo.get(Ellipsis) is before:
+            reused += 1
+    assert compared > 2000 and reused > 1000, (compared, reused)
 
 
 def test_keyset_reused_only_for_the_same_key_objects():

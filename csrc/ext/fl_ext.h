@@ -185,15 +185,20 @@ int fl_ext_usage_keys_names(PyObject **keys);
 PyObject *fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
                             Py_ssize_t nargs);
 
-/* v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values[, heads]) and v2_potential(
- * healthy, tpm_dict, rpm_dict, input_tokens) (v2scan.c): usage-based v2's
- * selection loops, None outside the plain case.  `keys` from fl_ext_v2_keys
- * (module state). */
+/* v2_dicts(tpm_keys, tpm_values, rpm_keys, rpm_values[, heads]) (v2scan.c):
+ * usage-based v2's usage maps, None outside the plain case.  `keys` (for
+ * v2_select below) from fl_ext_v2_keys (module state). */
 #define FL_EXT_V2_KEYS 5
 int fl_ext_v2_keys(PyObject **keys);
 PyObject *fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs);
-PyObject *fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
-                              Py_ssize_t nargs);
+/* v2_select(healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
+ * input_tokens[, memo]) and v2_keys_ok(tpm_keys, tpm_values, rpm_keys,
+ * rpm_values) (v2scan.c): usage-based v2's candidates without the usage
+ * maps, and whether the key and value lists are plain.  `keys` from
+ * fl_ext_v2_keys (module state). */
+PyObject *fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_v2_keys_ok(PyObject *const *args, Py_ssize_t nargs);
+
 /* dict_values_for(d, keys) (v2scan.c): [d.get(k) for k in keys] for an exact
  * dict and an exact list or tuple of exact strs; None otherwise. */
 PyObject *fl_ext_dict_values_for(PyObject *const *args, Py_ssize_t nargs);

@@ -22,7 +22,8 @@
  *                                            (membatch.c)
  *   busy_keys(group, deps, memo), least_index(r, n)  least-busy (busyscan.c)
  *   usage_keys(deps, minute[, memo])         usage-based v2's keys (usagekeys.c)
- *   v2_dicts(...), v2_potential(...)         usage-based v2's loops (v2scan.c)
+ *   v2_dicts(...)                            usage-based v2's maps (v2scan.c)
+ *   v2_select(...), v2_keys_ok(...)          v2 without the usage maps (v2scan.c)
  *   dict_values_for(d, keys)                 v2's prefetched usage read (v2scan.c)
  *   same_items(a, b)                         the same objects, same order (seqsnap.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
@@ -38,7 +39,7 @@
 
 #include "fl_rng.h"
 
-#define FL_ABI_VERSION 11
+#define FL_ABI_VERSION 12
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -52,7 +53,7 @@ typedef struct {
     PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
     PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
     PyObject *usage_keys[FL_EXT_USAGE_KEYS]; /* usage_keys' keys and texts */
-    PyObject *v2_keys[FL_EXT_V2_KEYS];       /* v2_potential's dict keys */
+    PyObject *v2_keys[FL_EXT_V2_KEYS];       /* v2_select's dict keys */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -337,9 +338,16 @@ mod_same_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-mod_v2_potential(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+mod_v2_select(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return fl_ext_v2_potential(get_state(module)->v2_keys, args, nargs);
+    return fl_ext_v2_select(get_state(module)->v2_keys, args, nargs);
+}
+
+static PyObject *
+mod_v2_keys_ok(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_v2_keys_ok(args, nargs);
 }
 
 static PyObject *
@@ -455,10 +463,13 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "dict_values_for(d, keys) -> list | None: [d.get(k) for k in keys] for "
      "an exact dict and exact str keys (v2scan.c)"},
-    {"v2_potential", (PyCFunction)(void (*)(void))mod_v2_potential,
-     METH_FASTCALL,
-     "v2_potential(healthy, tpm_dict, rpm_dict, input_tokens[, memo]) -> "
-     "list | None: usage-based v2's candidates before the draw (v2scan.c)"},
+    {"v2_select", (PyCFunction)(void (*)(void))mod_v2_select, METH_FASTCALL,
+     "v2_select(healthy, tpm_keys, tpm_values, rpm_keys, rpm_values, input_tokens"
+     "[, memo]) -> list | None: usage-based v2's candidates without the usage "
+     "maps (v2scan.c)"},
+    {"v2_keys_ok", (PyCFunction)(void (*)(void))mod_v2_keys_ok, METH_FASTCALL,
+     "v2_keys_ok(tpm_keys, tpm_values, rpm_keys, rpm_values) -> bool: the lists "
+     "v2_select reads are plain (v2scan.c)"},
     {"same_items", (PyCFunction)(void (*)(void))mod_same_items, METH_FASTCALL,
      "same_items(a, b) -> bool: a and b (lists or tuples) hold the same "
      "objects in the same order (seqsnap.c)"},

@@ -15,24 +15,25 @@
  * function of the key's text, and exact strs match by text.  Bounded:
  * cleared past V2_HEADS entries.
  *
- * v2_potential(healthy, tpm_dict, rpm_dict, input_tokens): the rest of the
- * selection before the random draw -- LiteLLM's loop that gives every
- * healthy id missing from tpm_dict (or None there) a 0, then
+ * v2_select(healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
+ * input_tokens[, memo]): the rest of the selection before the random draw
+ * -- LiteLLM's maps from the keys, its loop that gives every healthy id
+ * missing from tpm_dict (or None there) a 0, then
  * _return_potential_deployments(healthy, tpm_dict, input_tokens, rpm_dict):
  * the candidates whose usage is lowest among those under their tpm and rpm
- * limits, in LiteLLM's order.  Plain case, checked before anything is
- * written: healthy an exact list or tuple of exact dicts with an exact dict
- * "model_info" holding an exact str "id"; "litellm_params" absent or an
- * exact dict; every "tpm" and "rpm" limit read (deployment, litellm_params,
- * model_info, in LiteLLM's order) None or an exact int in the int64 range
- * or an exact float; every usage value in tpm_dict and rpm_dict None, an
- * exact int in the int64 range or an exact float; every tpm_dict key an
- * exact str; input_tokens an exact int in the int64 range.  Then the
- * arithmetic and comparisons are Python's own (PyNumber_Add,
- * PyObject_RichCompareBool on those types: no code runs, no overflow) and
- * the answer is the list LiteLLM builds.  None when not plain (nothing
- * written then).  memo (optional fifth argument): the per-deployment
- * reads of the last list, reused while it is unchanged ("the memo" below).
+ * limits, in LiteLLM's order -- without building the maps (see "v2_select"
+ * below).  Plain case: the key and value lists as v2_dicts requires
+ * (v2_keys_ok); healthy an exact list or tuple of exact dicts with an exact
+ * dict "model_info" holding an exact str "id"; "litellm_params" absent or
+ * an exact dict; every "tpm" and "rpm" limit read (deployment,
+ * litellm_params, model_info, in LiteLLM's order) None or an exact int in
+ * the int64 range or an exact float; every value either map would hold
+ * None, an exact int in the int64 range or an exact float; input_tokens an
+ * exact int in the int64 range.  Then the arithmetic and comparisons are
+ * Python's own (PyNumber_Add, PyObject_RichCompareBool on those types: no
+ * code runs, no overflow) and the answer is the list LiteLLM builds.  None
+ * when not plain (the caller then builds the maps with v2_dicts and takes
+ * LiteLLM's steps).
  *
  * dict_values_for(d, keys): [d.get(k) for k in keys] -- what
  * PrefetchedUsage.values_for reads through the read-only view of d -- when d
@@ -269,7 +270,7 @@ id_of(PyObject *const *keys, PyObject *d)
 }
 
 /* what the first pass read of one healthy deployment (borrowed: no Python
- * code runs during v2_potential, so nothing read can go away) */
+ * code runs during v2_select, so nothing read can go away) */
 typedef struct {
     PyObject *d, *id;
     PyObject *tpm_lim, *rpm_lim; /* NULL: none (float("inf")) */
@@ -296,26 +297,6 @@ deployment_reads(PyObject *const *keys, PyObject *healthy, v2_read *reads)
     return 1;
 }
 
-/* the usage maps' plain checks: 1 or 0 */
-static int
-usage_plain(PyObject *tpm_dict, PyObject *rpm_dict)
-{
-    PyObject *k, *v;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(tpm_dict, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k) || !plain_number(v)) {
-            return 0;
-        }
-    }
-    pos = 0;
-    while (PyDict_Next(rpm_dict, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k) || !plain_number(v)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* _return_potential_deployments' id -> deployment map (last wins), as
  * id -> the index of what deployment_reads read of it: a new dict or NULL */
 static PyObject *
@@ -335,77 +316,6 @@ index_of_ids(const v2_read *reads, Py_ssize_t n)
         Py_DECREF(at);
     }
     return lookup;
-}
-
-/* -- the memo of a candidate list's reads ---------------------------------
- *
- * memo (optional fifth argument, an exact dict the caller keeps): under the
- * key None, (snapshot, capsule of the reads, the id index) of the last
- * list read.  The reads are borrowed pointers into the deployments; while
- * seqsnap.c's snapshot of the list holds (the same deployments with their
- * dicts, model_info and litellm_params unchanged), they are the objects a
- * new read would find, so the reads and the index are reused. */
-#define V2_READS_CAPSULE "fast_litellm.v2_reads"
-
-static void
-reads_capsule_free(PyObject *capsule)
-{
-    PyMem_Free(PyCapsule_GetPointer(capsule, V2_READS_CAPSULE));
-}
-
-/* the remembered reads and new references to their index and to their
- * capsule (kept by the caller while it reads them) when healthy is the
- * remembered list unchanged: 1; 0 when not remembered */
-static int
-memo_reads(PyObject *memo, PyObject *healthy, v2_read **reads, PyObject **lookup,
-           PyObject **keep)
-{
-    PyObject *rec = memo == NULL ? NULL : PyDict_GetItemWithError(memo, Py_None);
-    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
-        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 1), V2_READS_CAPSULE) ||
-        !PyDict_CheckExact(PyTuple_GET_ITEM(rec, 2)) ||
-        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2)) {
-        return 0;
-    }
-    *reads = PyCapsule_GetPointer(PyTuple_GET_ITEM(rec, 1), V2_READS_CAPSULE);
-    *lookup = Py_NewRef(PyTuple_GET_ITEM(rec, 2));
-    *keep = Py_NewRef(PyTuple_GET_ITEM(rec, 1));
-    return 1;
-}
-
-/* remember reads and the index for healthy: 0, or -1 with an exception.
- * Once in a capsule the reads are the capsule's (*reads set to NULL; *keep
- * a new reference to it, for the caller to read them). */
-static int
-memo_save(PyObject *const *keys, PyObject *memo, PyObject *healthy, v2_read **reads,
-          PyObject *lookup, PyObject **keep)
-{
-    PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
-    PyObject *snap, *cap = NULL, *rec = NULL;
-    int rc = -1;
-    snap = fl_seqsnap_take(healthy, sub, 2);
-    if (snap == NULL) {
-        return -1;
-    }
-    if (snap == Py_None) {
-        Py_DECREF(snap);
-        return 0;
-    }
-    cap = PyCapsule_New(*reads, V2_READS_CAPSULE, reads_capsule_free);
-    if (cap == NULL) {
-        goto done;
-    }
-    *reads = NULL; /* the capsule's now */
-    *keep = Py_NewRef(cap);
-    rec = PyTuple_Pack(3, snap, cap, lookup);
-    if (rec != NULL) {
-        rc = PyDict_SetItem(memo, Py_None, rec);
-    }
-done:
-    Py_DECREF(snap);
-    Py_XDECREF(cap);
-    Py_XDECREF(rec);
-    return rc;
 }
 
 /* The body of _return_potential_deployments' loop for an item whose
@@ -446,149 +356,431 @@ consider(const v2_read *rd, PyObject *item_tpm, PyObject *used, PyObject *tokens
     return PyList_Append(potential, rd->d);
 }
 
-PyObject *
-fl_ext_v2_potential(PyObject *const *keys, PyObject *const *args,
-                    Py_ssize_t nargs)
+/* -- v2_select: the usage maps never built ---------------------------------
+ *
+ * v2_select(healthy, tpm_keys, tpm_values, rpm_keys, rpm_values,
+ * input_tokens, memo): the list LiteLLM's _return_potential_deployments
+ * returns after the fill, without
+ * building the two maps.  LiteLLM's maps are local to
+ * _common_checks_available_deployment: what matters is the order of
+ * tpm_dict's items (each head's first key, then the fill's ids in healthy
+ * order), which value each item holds (its head's last key's value; the
+ * fill's 0; a None under a healthy id's head filled with 0), which
+ * deployment each item names (the last healthy one with that id) and which
+ * rpm value (its head's last rpm key's).  All of that depends on the key
+ * texts and the deployments' ids only: a plan (one entry per item, indexes
+ * into the value lists and healthy) is built once and kept in memo under
+ * the key Ellipsis with the key lists (tuples: the same objects next time)
+ * and a snapshot of healthy (seqsnap.c).
+ * Each call then reads the values through the plan: the same plain checks
+ * (every value that would be in either map a plain number), the same
+ * arithmetic and comparisons, in the same order.  None when not plain (the
+ * caller then builds the maps and takes LiteLLM's steps). */
+
+typedef struct {
+    Py_ssize_t tidx; /* tpm_values index of the item's value; -1: the fill's 0 */
+    Py_ssize_t dep;  /* index in healthy of the deployment it names; -1: none */
+    Py_ssize_t ridx; /* rpm_values index of its rpm usage; -1: none */
+    int zero_if_none; /* a healthy id: a None value is filled with 0 */
+} plan_entry;
+
+typedef struct {
+    Py_ssize_t n_entries, n_rpm, n_healthy, n_tkeys, n_rkeys;
+    plan_entry *entries;
+    Py_ssize_t *rpm_last; /* rpm_values index of each rpm head's value */
+    v2_read *reads;       /* per deployment (borrowed, while the snapshot holds) */
+} v2_plan;
+
+#define V2_PLAN_CAPSULE "fast_litellm.v2_plan"
+
+static void
+plan_free(v2_plan *p)
 {
-    PyObject *healthy, *tpm_dict, *rpm_dict, *tokens, *memo = NULL;
-    PyObject *lookup = NULL, *potential = NULL, *inf = NULL, *one = NULL,
-             *lowest = NULL;
-    PyObject *keep = NULL; /* the capsule holding reads, when a memo's */
-    v2_read *reads = NULL, *owned = NULL; /* owned: allocated here */
-    Py_ssize_t n;
-    int r;
-    if ((nargs != 4 && nargs != 5) ||
-        (nargs == 5 && args[4] != Py_None && !PyDict_CheckExact(args[4]))) {
-        PyErr_SetString(PyExc_TypeError,
-                        "v2_potential() expects (healthy, tpm_dict, rpm_dict, "
-                        "input_tokens[, memo: dict | None])");
+    if (p != NULL) {
+        PyMem_Free(p->entries);
+        PyMem_Free(p->rpm_last);
+        PyMem_Free(p->reads);
+        PyMem_Free(p);
+    }
+}
+
+static void
+plan_capsule_free(PyObject *capsule)
+{
+    plan_free(PyCapsule_GetPointer(capsule, V2_PLAN_CAPSULE));
+}
+
+/* d[key] as a Py_ssize_t stored by this file, or -1 when absent; -2 with
+ * an exception */
+static Py_ssize_t
+index_in(PyObject *d, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(d, key);
+    if (v == NULL) {
+        return PyErr_Occurred() ? -2 : -1;
+    }
+    return PyLong_AsSsize_t(v); /* (a small int this file stored) */
+}
+
+/* d[key] = i: 0 or -1 */
+static int
+set_index(PyObject *d, PyObject *key, Py_ssize_t i)
+{
+    PyObject *v = PyLong_FromSsize_t(i);
+    int r = v == NULL ? -1 : PyDict_SetItem(d, key, v);
+    Py_XDECREF(v);
+    return r;
+}
+
+/* {head of keys[i]: the last i with that head}, and the heads in order of
+ * first appearance into *order (a new list): a new dict or NULL */
+static PyObject *
+last_index_of_heads(PyObject *keys, PyObject **order)
+{
+    PyObject *last = PyDict_New();
+    *order = PyList_New(0);
+    if (last == NULL || *order == NULL) {
         goto error;
     }
-    healthy = args[0];
-    tpm_dict = args[1];
-    rpm_dict = args[2];
-    tokens = args[3];
-    if (nargs == 5 && args[4] != Py_None) {
-        memo = args[4];
-    }
-    if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
-        !PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(rpm_dict) ||
-        !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
-        Py_RETURN_NONE;
-    }
-    n = PySequence_Fast_GET_SIZE(healthy);
-    if (!memo_reads(memo, healthy, &reads, &lookup, &keep)) {
-        if (PyErr_Occurred()) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        PyObject *h = head_of(PyList_GET_ITEM(keys, i));
+        int r;
+        if (h == NULL) {
             goto error;
         }
-        owned = reads = PyMem_Malloc(sizeof *reads * (size_t)(n > 0 ? n : 1));
-        if (reads == NULL) {
-            PyErr_NoMemory();
-            goto error;
+        r = PyDict_Contains(last, h);
+        if (r == 0) {
+            r = PyList_Append(*order, h);
         }
-        r = deployment_reads(keys, healthy, reads);
+        if (r >= 0) {
+            r = set_index(last, h, i);
+        }
+        Py_DECREF(h);
         if (r < 0) {
             goto error;
         }
-        if (r == 0) {
-            PyMem_Free(owned);
-            Py_RETURN_NONE;
-        }
-        lookup = index_of_ids(reads, n);
-        if (lookup == NULL) {
-            goto error;
-        }
     }
-    if (!usage_plain(tpm_dict, rpm_dict)) {
-        PyMem_Free(owned);
-        Py_XDECREF(keep);
-        Py_DECREF(lookup);
-        Py_RETURN_NONE;
-    }
-    /* the fill: healthy ids missing from tpm_dict, or None there, get 0 */
-    one = PyLong_FromLong(1);
-    inf = PyFloat_FromDouble(Py_HUGE_VAL);
-    potential = PyList_New(0);
-    if (one == NULL || inf == NULL || potential == NULL) {
+    return last;
+error:
+    Py_XDECREF(last);
+    Py_CLEAR(*order);
+    return NULL;
+}
+
+/* one entry for the item `item` (its value at tidx) */
+static int
+plan_entry_for(plan_entry *e, PyObject *item, Py_ssize_t tidx, PyObject *deps,
+               PyObject *rlast)
+{
+    e->tidx = tidx;
+    e->zero_if_none = 0;
+    e->dep = index_in(deps, item);
+    e->ridx = e->dep == -2 ? -2 : index_in(rlast, item);
+    return e->dep == -2 || e->ridx == -2 ? -1 : 0;
+}
+
+/* The plan for these keys and healthy (already checked: keys plain): a new
+ * plan, NULL with *plain 0 when healthy is not plain, NULL with an
+ * exception on an error */
+static v2_plan *
+plan_build(PyObject *const *keys, PyObject *healthy, PyObject *tk, PyObject *rk,
+           int *plain)
+{
+    PyObject *tlast = NULL, *torder = NULL, *rlast = NULL, *rorder = NULL,
+             *deps = NULL, *filled = NULL;
+    v2_plan *p = PyMem_Calloc(1, sizeof(*p));
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(healthy), cap, k = 0;
+    int r;
+    *plain = 1;
+    if (p == NULL) {
+        PyErr_NoMemory();
         goto error;
     }
+    p->n_healthy = n;
+    p->n_tkeys = PyList_GET_SIZE(tk);
+    p->n_rkeys = PyList_GET_SIZE(rk);
+    p->reads = PyMem_Malloc(sizeof *p->reads * (size_t)(n > 0 ? n : 1));
+    if (p->reads == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    r = deployment_reads(keys, healthy, p->reads);
+    if (r <= 0) {
+        *plain = r != 0; /* (0: not plain, no exception) */
+        goto error;
+    }
+    tlast = last_index_of_heads(tk, &torder);
+    rlast = tlast == NULL ? NULL : last_index_of_heads(rk, &rorder);
+    deps = rlast == NULL ? NULL : index_of_ids(p->reads, n);
+    filled = deps == NULL ? NULL : PyDict_New();
+    if (filled == NULL) {
+        goto error;
+    }
+    cap = PyList_GET_SIZE(torder) + n;
+    p->entries = PyMem_Malloc(sizeof *p->entries * (size_t)(cap > 0 ? cap : 1));
+    p->n_rpm = PyList_GET_SIZE(rorder);
+    p->rpm_last = PyMem_Malloc(sizeof *p->rpm_last * (size_t)(p->n_rpm > 0 ? p->n_rpm : 1));
+    if (p->entries == NULL || p->rpm_last == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    /* tpm_dict's items from the keys: each head at its first key, its last
+     * key's value (a head has no ":": it is its own item) */
+    for (Py_ssize_t u = 0; u < PyList_GET_SIZE(torder); u++, k++) {
+        PyObject *h = PyList_GET_ITEM(torder, u);
+        Py_ssize_t at = index_in(tlast, h);
+        /* (filled: item -> its entry, for the fill below) */
+        if (at < 0 || plan_entry_for(&p->entries[k], h, at, deps, rlast) < 0 ||
+            set_index(filled, h, k) < 0) {
+            goto error; /* (at < 0: an exception, every head is there) */
+        }
+    }
+    /* the fill, in healthy order: an id already an item -> a None value
+     * there becomes 0; an id not yet an item -> a new item holding 0 */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *id = reads[i].id, *cur, *zero;
-        cur = PyDict_GetItemWithError(tpm_dict, id);
-        if (cur == NULL && PyErr_Occurred()) {
+        PyObject *id = p->reads[i].id, *item;
+        Py_ssize_t at = index_in(filled, id);
+        if (at == -2) {
             goto error;
         }
-        if (cur == NULL || cur == Py_None) {
-            zero = PyLong_FromLong(0);
-            if (zero == NULL || PyDict_SetItem(tpm_dict, id, zero) < 0) {
-                Py_XDECREF(zero);
-                goto error;
-            }
-            Py_DECREF(zero);
-        }
-    }
-    if (owned != NULL && memo != NULL &&
-        memo_save(keys, memo, healthy, &owned, lookup, &keep) < 0) {
-        goto error;
-    }
-    /* `for item, item_tpm in all_deployments.items()`: no Python code runs in
-     * the loop (exact dicts, strs and numbers) and nothing writes tpm_dict,
-     * so PyDict_Next walks it as the view's iterator would, without a pair
-     * tuple per item */
-    lowest = Py_NewRef(inf);
-    for (Py_ssize_t pos = 0, more = 1; more;) {
-        PyObject *key, *item_tpm, *item, *at, *used;
-        Py_ssize_t k;
-        more = PyDict_Next(tpm_dict, &pos, &key, &item_tpm);
-        if (!more) {
-            break;
-        }
-        item = head_of(key);
-        if (item == NULL) {
-            goto error;
-        }
-        at = PyDict_GetItemWithError(lookup, item);
-        if (at == NULL || item_tpm == Py_None) {
-            Py_DECREF(item);
-            if (PyErr_Occurred()) {
-                goto error;
+        if (at >= 0) {
+            if (at < PyList_GET_SIZE(torder)) {
+                p->entries[at].zero_if_none = 1;
             }
             continue;
         }
-        k = PyLong_AsSsize_t(at); /* an index this function stored */
-        if (k < 0 || k >= n) {
-            Py_DECREF(item);
-            if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_SystemError, "v2_potential(): a bad index");
-            }
+        if (set_index(filled, id, k) < 0) {
             goto error;
         }
-        used = PyDict_GetItemWithError(rpm_dict, item);
+        item = head_of(id); /* (LiteLLM's item.split(":")[0]) */
+        if (item == NULL) {
+            goto error;
+        }
+        r = plan_entry_for(&p->entries[k], item, -1, deps, rlast);
         Py_DECREF(item);
-        if (used == NULL && PyErr_Occurred()) {
+        if (r < 0) {
             goto error;
         }
-        if (consider(&reads[k], item_tpm, used == Py_None ? NULL : used, tokens, one, inf,
+        k++;
+    }
+    p->n_entries = k;
+    for (Py_ssize_t u = 0; u < p->n_rpm; u++) {
+        p->rpm_last[u] = index_in(rlast, PyList_GET_ITEM(rorder, u));
+        if (p->rpm_last[u] < 0) {
+            goto error; /* (an exception: every head is there) */
+        }
+    }
+    Py_DECREF(tlast);
+    Py_DECREF(torder);
+    Py_DECREF(rlast);
+    Py_DECREF(rorder);
+    Py_DECREF(deps);
+    Py_DECREF(filled);
+    return p;
+error:
+    Py_XDECREF(tlast);
+    Py_XDECREF(torder);
+    Py_XDECREF(rlast);
+    Py_XDECREF(rorder);
+    Py_XDECREF(deps);
+    Py_XDECREF(filled);
+    plan_free(p);
+    return NULL;
+}
+
+/* the potential list through the plan, or None when a value or the token
+ * count is not plain: a new reference or NULL */
+static PyObject *
+plan_run(const v2_plan *p, PyObject *tv, PyObject *rv, PyObject *tokens)
+{
+    PyObject *potential = NULL, *one = NULL, *inf = NULL, *zero = NULL, *lowest = NULL;
+    if ((!PyList_CheckExact(tv) && !PyTuple_CheckExact(tv)) ||
+        (!PyList_CheckExact(rv) && !PyTuple_CheckExact(rv)) ||
+        PySequence_Fast_GET_SIZE(tv) < p->n_tkeys || PySequence_Fast_GET_SIZE(rv) < p->n_rkeys ||
+        !PyLong_CheckExact(tokens) || !plain_number(tokens)) {
+        Py_RETURN_NONE;
+    }
+    /* every value either map would hold: a plain number or None */
+    for (Py_ssize_t k = 0; k < p->n_entries; k++) {
+        if (p->entries[k].tidx >= 0 &&
+            !plain_number(PySequence_Fast_GET_ITEM(tv, p->entries[k].tidx))) {
+            Py_RETURN_NONE;
+        }
+    }
+    for (Py_ssize_t u = 0; u < p->n_rpm; u++) {
+        if (!plain_number(PySequence_Fast_GET_ITEM(rv, p->rpm_last[u]))) {
+            Py_RETURN_NONE;
+        }
+    }
+    one = PyLong_FromLong(1);
+    zero = PyLong_FromLong(0);
+    inf = PyFloat_FromDouble(Py_HUGE_VAL);
+    potential = PyList_New(0);
+    if (one == NULL || zero == NULL || inf == NULL || potential == NULL) {
+        goto error;
+    }
+    lowest = Py_NewRef(inf);
+    for (Py_ssize_t k = 0; k < p->n_entries; k++) {
+        const plan_entry *e = &p->entries[k];
+        PyObject *v = e->tidx >= 0 ? PySequence_Fast_GET_ITEM(tv, e->tidx) : zero;
+        PyObject *used = e->ridx >= 0 ? PySequence_Fast_GET_ITEM(rv, e->ridx) : NULL;
+        if (v == Py_None && e->zero_if_none) {
+            v = zero; /* the fill */
+        }
+        if (e->dep < 0 || v == Py_None) {
+            continue;
+        }
+        if (consider(&p->reads[e->dep], v, used == Py_None ? NULL : used, tokens, one, inf,
                      &lowest, potential) < 0) {
             goto error;
         }
     }
-    PyMem_Free(owned);
-    Py_XDECREF(keep);
     Py_DECREF(lowest);
-    Py_DECREF(lookup);
-    Py_DECREF(inf);
     Py_DECREF(one);
+    Py_DECREF(zero);
+    Py_DECREF(inf);
     return potential;
 error:
-    PyMem_Free(owned);
-    Py_XDECREF(keep);
     Py_XDECREF(lowest);
-    Py_XDECREF(lookup);
-    Py_XDECREF(potential);
-    Py_XDECREF(inf);
     Py_XDECREF(one);
+    Py_XDECREF(zero);
+    Py_XDECREF(inf);
+    Py_XDECREF(potential);
     return NULL;
+}
+
+/* the memo's plan (borrowed; *keep a new reference to its capsule) when it
+ * was built for these key lists (the same objects) and healthy (unchanged),
+ * else NULL (an exception only when a lookup raised) */
+static v2_plan *
+plan_remembered(PyObject *memo, PyObject *healthy, PyObject *tk, PyObject *rk,
+                PyObject **keep)
+{
+    PyObject *rec = memo == NULL ? NULL : PyDict_GetItemWithError(memo, Py_Ellipsis);
+    PyObject *same[2] = {NULL, NULL}, *res[2] = {NULL, NULL};
+    int ok;
+    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 4 ||
+        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 3), V2_PLAN_CAPSULE)) {
+        return NULL;
+    }
+    same[0] = tk;
+    same[1] = PyTuple_GET_ITEM(rec, 1);
+    res[0] = fl_ext_same_items(same, 2);
+    same[0] = rk;
+    same[1] = PyTuple_GET_ITEM(rec, 2);
+    res[1] = res[0] == Py_True ? fl_ext_same_items(same, 2) : NULL;
+    ok = res[0] == Py_True && res[1] == Py_True &&
+         fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2);
+    Py_XDECREF(res[0]);
+    Py_XDECREF(res[1]);
+    if (!ok) {
+        return NULL;
+    }
+    *keep = Py_NewRef(PyTuple_GET_ITEM(rec, 3));
+    return PyCapsule_GetPointer(*keep, V2_PLAN_CAPSULE);
+}
+
+/* remember the plan for these lists: the capsule owns it from then on
+ * (*keep a new reference to the capsule).  0, or -1 with an exception (the
+ * plan still the caller's when *keep is NULL) */
+static int
+plan_remember(PyObject *const *keys, PyObject *memo, PyObject *healthy, PyObject *tk,
+              PyObject *rk, v2_plan *plan, PyObject **keep)
+{
+    PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
+    PyObject *snap, *t = NULL, *r = NULL, *rec = NULL;
+    int rc = -1;
+    snap = fl_seqsnap_take(healthy, sub, 2);
+    if (snap == NULL) {
+        return -1;
+    }
+    if (snap == Py_None) {
+        Py_DECREF(snap);
+        return 0;
+    }
+    *keep = PyCapsule_New(plan, V2_PLAN_CAPSULE, plan_capsule_free);
+    if (*keep == NULL) {
+        goto done;
+    }
+    t = PyList_AsTuple(tk);
+    r = t == NULL ? NULL : PyList_AsTuple(rk);
+    rec = r == NULL ? NULL : PyTuple_Pack(4, snap, t, r, *keep);
+    if (rec != NULL) {
+        rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
+    }
+done:
+    Py_DECREF(snap);
+    Py_XDECREF(t);
+    Py_XDECREF(r);
+    Py_XDECREF(rec);
+    return rc;
+}
+
+PyObject *
+fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *healthy, *tk, *tv, *rk, *rv, *tokens, *memo = NULL, *keep = NULL, *res = NULL;
+    v2_plan *plan = NULL;
+    int plain;
+    if ((nargs != 6 && nargs != 7) ||
+        (nargs == 7 && args[6] != Py_None && !PyDict_CheckExact(args[6]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "v2_select() expects (healthy, tpm_keys, tpm_values, rpm_keys, "
+                        "rpm_values, input_tokens[, memo: dict | None])");
+        goto error;
+    }
+    healthy = args[0];
+    tk = args[1];
+    tv = args[2];
+    rk = args[3];
+    rv = args[4];
+    tokens = args[5];
+    if (nargs == 7 && args[6] != Py_None) {
+        memo = args[6];
+    }
+    if ((!PyList_CheckExact(healthy) && !PyTuple_CheckExact(healthy)) ||
+        !keyed_plain(tk, tv) || !keyed_plain(rk, rv)) {
+        Py_RETURN_NONE;
+    }
+    plan = plan_remembered(memo, healthy, tk, rk, &keep);
+    if (plan == NULL) {
+        if (PyErr_Occurred()) {
+            goto error;
+        }
+        plan = plan_build(keys, healthy, tk, rk, &plain);
+        if (plan == NULL) {
+            if (plain) {
+                goto error;
+            }
+            Py_RETURN_NONE;
+        }
+        if (memo != NULL && plan_remember(keys, memo, healthy, tk, rk, plan, &keep) < 0) {
+            goto error;
+        }
+    }
+    res = plan_run(plan, tv, rv, tokens);
+    if (keep == NULL) {
+        plan_free(plan);
+    }
+    Py_XDECREF(keep);
+    return res;
+error:
+    if (keep == NULL) {
+        plan_free(plan);
+    }
+    Py_XDECREF(keep);
+    return NULL;
+}
+
+PyObject *
+fl_ext_v2_keys_ok(PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "v2_keys_ok() expects (tpm_keys, tpm_values, rpm_keys, rpm_values)");
+        return NULL;
+    }
+    return PyBool_FromLong(keyed_plain(args[0], args[1]) && keyed_plain(args[2], args[3]));
 }
 
 PyObject *

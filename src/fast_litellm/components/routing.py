@@ -1124,9 +1124,12 @@ def make_usage_keys(original):
 #
 # _common_checks_available_deployment builds the usage maps from the counter keys, counts the
 # input tokens, gives unseen candidates a 0 and calls _return_potential_deployments, which
-# reads every candidate's limits through .get chains. _native.v2_dicts / v2_potential
-# (v2scan.c) do the loops in the plain case; the token count, the debug line, print_verbose
-# and the random draw are LiteLLM's calls, in its order.
+# reads every candidate's limits through .get chains. In the plain case _native.v2_select
+# (v2scan.c) gives the same candidates without building the maps, through a plan of which
+# value and which deployment each map item would hold (kept while the key lists and the
+# candidates are the same objects, unchanged); _native.v2_dicts builds the maps for LiteLLM's
+# steps when a value is not plain. The token count, the debug line, print_verbose and the
+# random draw are LiteLLM's calls, in its order.
 
 V2_CHECKS = ("litellm.router_strategy.lowest_tpm_rpm_v2:LowestTPMLoggingHandler_v2."
              "_common_checks_available_deployment")
@@ -1140,7 +1143,8 @@ FILTER_GUARDS += [
 V2_FAST = {"served": 0, "delegated": 0}
 # {counter key: its id part}: v2_dicts' remembered heads (bounded in v2scan.c; plain strs)
 V2_HEADS: dict = {}
-# v2_potential's reads of the last candidate list, reused while it is unchanged (v2scan.c)
+# v2_select's plan for the last key lists and candidates, reused while they are the same
+# objects, unchanged (v2scan.c)
 V2_READS: dict = {}
 
 
@@ -1150,7 +1154,8 @@ def make_v2_checks(original):
     g = original.__globals__  # litellm.router_strategy.lowest_tpm_rpm_v2
     cls = g["LowestTPMLoggingHandler_v2"]
     dicts = _native.v2_dicts
-    potential_of = _native.v2_potential
+    keys_ok = _native.v2_keys_ok
+    select = _native.v2_select
     unchanged = still_bound((cls, "_return_potential_deployments"))
 
     def _common_checks_available_deployment(
@@ -1169,14 +1174,13 @@ def make_v2_checks(original):
         """
         if tpm_values is None or rpm_values is None:
             return None
-        maps = None
-        if unchanged() and "_return_potential_deployments" not in getattr(self, "__dict__", {}):
-            maps = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values, V2_HEADS)
-        if maps is None:
+        if not (unchanged() and "_return_potential_deployments" not in getattr(self, "__dict__", {})
+                and keys_ok(tpm_keys, tpm_values, rpm_keys, rpm_values)):
             V2_FAST["delegated"] += 1
             return original(self, model_group, healthy_deployments, tpm_keys, tpm_values, rpm_keys,
                             rpm_values, messages, input)
-        tpm_dict, rpm_dict = maps
+        # (LiteLLM builds its two usage maps here: local, no code runs, nothing raises for
+        # the plain lists keys_ok saw; v2_select reads the lists through a plan instead)
 
         try:
             input_tokens = g["token_counter"](messages=messages, text=input)
@@ -1184,10 +1188,12 @@ def make_v2_checks(original):
             input_tokens = 0
         g["verbose_router_logger"].debug("input_tokens=%s", input_tokens)
 
-        potential_deployments = potential_of(healthy_deployments, tpm_dict, rpm_dict, input_tokens, V2_READS)
+        potential_deployments = select(healthy_deployments, tpm_keys, tpm_values, rpm_keys, rpm_values,
+                                       input_tokens, V2_READS)
         if potential_deployments is None:
-            # LiteLLM's remaining steps (nothing written yet)
+            # LiteLLM's remaining steps on its maps (the same lists: built as LiteLLM builds them)
             V2_FAST["delegated"] += 1
+            tpm_dict, rpm_dict = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values, V2_HEADS)
             for d in healthy_deployments:
                 tpm_key = d["model_info"]["id"]
                 if tpm_key not in tpm_dict or tpm_dict[tpm_key] is None:
