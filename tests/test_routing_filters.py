@@ -820,3 +820,59 @@ def test_simple_shuffle_draw_follows_the_module_random(monkeypatch):
     monkeypatch.setattr(ss, "random", inst)
     want, got, served, delegated = both(picks, routing_comp.SHUFFLE_DRAWS)
     assert got == want == [0] * 50 and served == 0 and delegated == 50
+
+
+def test_prefetched_covers_and_values_for_from_the_read_itself():
+    """covers(keys) is True without 2,000 set lookups when the key set is the one the plain
+    combined read built and the keys are its very key objects in order; values_for of those
+    keys is the values the read zipped with them when the keys are distinct. Equal keys of
+    other objects, a missing key, another key set, repeated keys (a deployment listed twice:
+    the dict keeps each key's last value) -- LiteLLM's answers."""
+    import asyncio
+    from types import MappingProxyType
+
+    from litellm.router_strategy.lowest_tpm_rpm_v2 import PrefetchedUsage
+    from litellm.router_utils.routing_read_batch import RoutingReadBatch
+
+    loop = asyncio.new_event_loop()
+    router = litellm.Router(model_list=[_plain(i) for i in range(40)], routing_strategy="usage-based-routing-v2")
+    selector = router.lowesttpm_logger_v2
+    healthy = router.get_model_list(model_name="m")
+    mem = router.cache.in_memory_cache
+    rng = random.Random(8)
+    tpm_keys, rpm_keys = selector.usage_counter_keys(healthy)
+    for k in rng.sample(tpm_keys + rpm_keys, 30):
+        mem.set_cache(k, rng.choice([1, 7, 2.5, 300, 0]), ttl=600)
+    try:
+        def read(deployments):
+            batch = RoutingReadBatch(usage_selector=selector)
+            loop.run_until_complete(batch.async_get_cooldown_deployments(router, deployments, None))
+            return batch.prefetched_usage
+
+        pre = read(healthy)
+        keys = list(sum(selector.usage_counter_keys(healthy), []))
+        want_values = [pre.values.get(k) for k in keys]
+        c0, v0 = dict(routing_comp.COVERS_FAST), dict(routing_comp.VALUES_FOR_FAST)
+        assert pre.covers(keys) is True and pre.values_for(keys) == want_values
+        assert routing_comp.COVERS_FAST["served"] == c0["served"] + 1
+        assert routing_comp.VALUES_FOR_FAST["served"] == v0["served"] + 1
+        equal = [k[:1] + k[1:] for k in keys]  # equal strs, other objects
+        assert any(a is not b for a, b in zip(equal, keys))
+        assert pre.covers(equal) is True and pre.values_for(equal) == want_values
+        assert pre.covers(keys + ["nope"]) is False and pre.covers(keys[:5]) is True
+        other = PrefetchedUsage(keys=frozenset(keys), values=MappingProxyType(dict(pre.values)))
+        assert other.covers(keys) is True and other.values_for(keys) == want_values
+        assert routing_comp.COVERS_FAST["delegated"] == c0["delegated"] + 4
+        twice = healthy + healthy[:3]  # repeated keys: the dict keeps the last value of each
+        pre2 = read(twice)
+        keys2 = list(sum(selector.usage_counter_keys(twice), []))
+        assert pre2.covers(keys2) is True
+        assert pre2.values_for(keys2) == [pre2.values.get(k) for k in keys2]
+        fast_litellm.revert()
+        try:  # the same calls, LiteLLM's methods
+            assert pre2.covers(keys2) is True and pre.covers(keys + ["nope"]) is False
+            assert pre2.values_for(keys2) == [pre2.values.get(k) for k in keys2]
+        finally:
+            fast_litellm.apply()
+    finally:
+        loop.close()

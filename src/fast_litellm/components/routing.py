@@ -878,8 +878,12 @@ def make_read_batch_cooldowns(original):
                         keys=list(usage_keys), parent_otel_span=parent_otel_span)
                 values = None if usage_values is None else dict(zip(usage_keys, usage_values))
                 view = None if values is None else mod.MappingProxyType(values)
-                self.prefetched_usage = mod.PrefetchedUsage(keys=_keyset(usage_keys), values=view)
-                _LAST_PREFETCH[0] = (view, values)  # (for values_for: the dict behind this view)
+                keyset = _keyset(usage_keys)
+                self.prefetched_usage = mod.PrefetchedUsage(keys=keyset, values=view)
+                # (for covers and values_for: what this view and key set were built from; the
+                # values as a tuple: the cache's list is not ours to keep)
+                _LAST_PREFETCH[0] = (view, values, keyset, usage_keys,
+                                     tuple(usage_values) if type(usage_values) is list else None)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
         READ_BATCH_FAST["delegated"] += 1
@@ -909,9 +913,10 @@ def _keyset(usage_keys: tuple) -> frozenset:
 # RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
 READ_BATCH_FAST = {"served": 0, "delegated": 0}
 
-# (the read-only view the last plain read built, the dict behind it), one tuple so that a
-# reader in another thread never pairs one read's view with another's dict (nothing else
-# holds that dict: it never changes after the view is made)
+# (the read-only view the last plain read built, the dict behind it, its key set, the usage
+# keys and values it was built from), one tuple so that a reader in another thread never
+# pairs one read's view with another's dict (nothing else holds that dict: it never changes
+# after the view is made; the keys are a tuple of strs)
 _LAST_PREFETCH = [None]
 
 # -- v2's prefetched usage values ----------------------------------------------------------
@@ -925,8 +930,36 @@ _LAST_PREFETCH = [None]
 VALUES_FOR = "litellm.router_strategy.lowest_tpm_rpm_v2:PrefetchedUsage.values_for"
 FP_VALUES_FOR = frozenset({"5b20d4dcff5780d4"})
 
-# values_for calls answered in C / by LiteLLM's method (tests read them)
+# values_for / covers calls answered here / by LiteLLM's method (tests read them)
 VALUES_FOR_FAST = {"served": 0, "delegated": 0}
+COVERS_FAST = {"served": 0, "delegated": 0}
+
+COVERS = "litellm.router_strategy.lowest_tpm_rpm_v2:PrefetchedUsage.covers"
+FP_COVERS = frozenset({"699abf39441fcca6"})
+
+
+def make_covers(original):
+    """``covers(keys)`` is ``self.keys.issuperset(keys)``: 2,000 set lookups at 1,000
+    deployments. When the key set is the one the plain read just built from its usage keys
+    (identity) and ``keys`` are those very key objects in that order, every key is in the set:
+    True. Otherwise LiteLLM's method."""
+    import sys
+
+    from .. import _native
+
+    prefetched = sys.modules["litellm.router_strategy.lowest_tpm_rpm_v2"].PrefetchedUsage
+    same_items = _native.same_items
+
+    def covers(self, keys):
+        last = _LAST_PREFETCH[0]
+        if (last is not None and type(self) is prefetched and self.keys is last[2]
+                and same_items(keys, last[3])):
+            COVERS_FAST["served"] += 1
+            return True
+        COVERS_FAST["delegated"] += 1
+        return original(self, keys)
+
+    return covers
 
 
 def make_values_for(original):
@@ -936,11 +969,19 @@ def make_values_for(original):
 
     prefetched = sys.modules["litellm.router_strategy.lowest_tpm_rpm_v2"].PrefetchedUsage
     lookup = _native.dict_values_for
+    same_items = _native.same_items
 
     def values_for(self, keys):
         view, last = self.values, _LAST_PREFETCH[0]
         if view is not None and last is not None and view is last[0] and type(self) is prefetched:
-            out = lookup(last[1], keys)
+            _, values, keyset, usage_keys, usage_values = last
+            if (usage_values is not None and len(usage_values) == len(usage_keys) == len(keyset)
+                    and same_items(keys, usage_keys)):
+                # the very keys the dict was built from, all distinct: dict.get of each is
+                # the value zipped with it
+                VALUES_FOR_FAST["served"] += 1
+                return list(usage_values)
+            out = lookup(values, keys)
             if out is not None:
                 VALUES_FOR_FAST["served"] += 1
                 return out
@@ -1310,11 +1351,12 @@ def register(registry) -> None:
             Patch(V2_CHECKS, make_v2_checks, FP_V2_CHECKS, passthrough=(Exception,)),
             Patch(PRINT, make_print_deployment, FP_PRINT, passthrough=(Exception,)),
             Patch(VALUES_FOR, make_values_for, FP_VALUES_FOR, passthrough=(Exception,)),
+            Patch(COVERS, make_covers, FP_COVERS, passthrough=(Exception,)),
         ],
         guards=GUARDS + FILTER_GUARDS,
         paths={"filters": FILTER_FAST, "cooldowns": COOLDOWN_FAST, "read_batch": READ_BATCH_FAST,
                "least_busy": BUSY_FAST, "usage_keys": USAGE_KEYS_FAST, "usage_v2": V2_FAST,
-               "print_deployment": PRINT_FAST, "values_for": VALUES_FOR_FAST},
+               "print_deployment": PRINT_FAST, "values_for": VALUES_FOR_FAST, "covers": COVERS_FAST},
         description="the Router's per-deployment filters, name lookup and simple-shuffle weights in C; "
                     "latency-, cost- and usage-based (v1) selection in linear time; least-busy and "
                     "usage-based v2 selection loops in C",
