@@ -876,3 +876,40 @@ def test_prefetched_covers_and_values_for_from_the_read_itself():
             fast_litellm.apply()
     finally:
         loop.close()
+
+
+def test_usage_dict_again_from_the_last_one():
+    """The combined read's dict(zip(keys, values)) as a copy of the last one with the changed
+    values set, only for the very same distinct key objects: equal to dict(zip(...)) -- the
+    same items in the same order -- over a sequence of reads whose values change (new
+    objects, equal objects, None), and built afresh for other keys, repeated keys, or value
+    lists of another length."""
+    from fast_litellm import _native
+
+    rng = random.Random(3)
+    keys = tuple(f"id-{i}:m:tpm:03-04" for i in range(50))
+    saved = routing_comp._LAST_PREFETCH[0]
+    try:
+        routing_comp._LAST_PREFETCH[0] = None
+        for step in range(400):
+            r = rng.random()
+            if r < 0.05:
+                keys = tuple(k[:1] + k[1:] for k in keys)  # equal keys, other objects
+            elif r < 0.08:
+                keys = keys[:10] + keys[:1]  # repeated
+            elif r < 0.1:
+                keys = tuple(f"id-{i}:m:tpm:03-0{step % 3}" for i in range(50))
+            values = [rng.choice([None, 1, 7, 2.5, 10**30, "7", None]) for _ in keys]
+            if rng.random() < 0.05:
+                values = values[:-1]
+            keyset = routing_comp._keyset(keys)
+            got = routing_comp._usage_dict(keys, values, keyset)
+            want = dict(zip(keys, values))
+            assert list(got.items()) == list(want.items()), step
+            assert all(a is b for a, b in zip(got.values(), want.values()))
+            routing_comp._LAST_PREFETCH[0] = (None, got, keyset, keys, tuple(values))
+        assert _native.dict_with_changes({"a": 1}, ["a", "b"], [1, 2], [1, 2]) is None  # sizes
+        assert _native.dict_with_changes({"a": 1}, [7], [1], [1]) is None  # not a str key
+        assert _native.dict_with_changes({"a": 1}, ["a"], [2], [1]) == {"a": 2}
+    finally:
+        routing_comp._LAST_PREFETCH[0] = saved

@@ -199,6 +199,14 @@ PyObject *fl_ext_v2_dicts(PyObject *const *args, Py_ssize_t nargs);
 PyObject *fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs);
 PyObject *fl_ext_v2_keys_ok(PyObject *const *args, Py_ssize_t nargs);
 
+/* dict_with_changes(old, keys, values, old_values) (v2scan.c): a copy of
+ * old with keys[i] set to values[i] wherever values[i] is not old_values[i]
+ * -- dict(zip(keys, values)) when old is dict(zip(keys, old_values)) and
+ * the keys are distinct (the caller's facts); None unless old is an exact
+ * dict of len(keys) entries, the three sequences exact lists or tuples of
+ * one length and the keys exact strs. */
+PyObject *fl_ext_dict_with_changes(PyObject *const *args, Py_ssize_t nargs);
+
 /* dict_values_for(d, keys) (v2scan.c): [d.get(k) for k in keys] for an exact
  * dict and an exact list or tuple of exact strs; None otherwise. */
 PyObject *fl_ext_dict_values_for(PyObject *const *args, Py_ssize_t nargs);

@@ -26,6 +26,7 @@
  *   v2_select(...), v2_keys_ok(...)          v2 without the usage maps (v2scan.c)
  *   dict_values_for(d, keys)                 v2's prefetched usage read (v2scan.c)
  *   same_items(a, b)                         the same objects, same order (seqsnap.c)
+ *   dict_with_changes(old, keys, new, prev)  the prefetched usage dict again (v2scan.c)
  *   repr_is_pure(obj)                        dual_cache's skipped debug strings
  *                         (routefilt.c).
  */
@@ -338,6 +339,13 @@ mod_same_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_dict_with_changes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_dict_with_changes(args, nargs);
+}
+
+static PyObject *
 mod_v2_select(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     return fl_ext_v2_select(get_state(module)->v2_keys, args, nargs);
@@ -470,6 +478,10 @@ static PyMethodDef module_methods[] = {
     {"v2_keys_ok", (PyCFunction)(void (*)(void))mod_v2_keys_ok, METH_FASTCALL,
      "v2_keys_ok(tpm_keys, tpm_values, rpm_keys, rpm_values) -> bool: the lists "
      "v2_select reads are plain (v2scan.c)"},
+    {"dict_with_changes", (PyCFunction)(void (*)(void))mod_dict_with_changes,
+     METH_FASTCALL,
+     "dict_with_changes(old, keys, values, old_values) -> dict | None: a copy "
+     "of old with the changed values set (v2scan.c)"},
     {"same_items", (PyCFunction)(void (*)(void))mod_same_items, METH_FASTCALL,
      "same_items(a, b) -> bool: a and b (lists or tuples) hold the same "
      "objects in the same order (seqsnap.c)"},

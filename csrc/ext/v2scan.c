@@ -822,3 +822,49 @@ error:
     Py_XDECREF(out);
     return NULL;
 }
+
+PyObject *
+fl_ext_dict_with_changes(PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *old, *keys, *now, *before, *d = NULL;
+    Py_ssize_t n;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "dict_with_changes() expects (old, keys, values, old_values)");
+        goto error;
+    }
+    old = args[0];
+    keys = args[1];
+    now = args[2];
+    before = args[3];
+    if (!PyDict_CheckExact(old) || (!PyList_CheckExact(keys) && !PyTuple_CheckExact(keys)) ||
+        (!PyList_CheckExact(now) && !PyTuple_CheckExact(now)) ||
+        (!PyList_CheckExact(before) && !PyTuple_CheckExact(before))) {
+        Py_RETURN_NONE;
+    }
+    n = PySequence_Fast_GET_SIZE(keys);
+    if (PySequence_Fast_GET_SIZE(now) != n || PySequence_Fast_GET_SIZE(before) != n ||
+        PyDict_GET_SIZE(old) != n) {
+        Py_RETURN_NONE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyUnicode_CheckExact(PySequence_Fast_GET_ITEM(keys, i))) {
+            Py_RETURN_NONE;
+        }
+    }
+    d = PyDict_Copy(old);
+    if (d == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PySequence_Fast_GET_ITEM(now, i);
+        if (v != PySequence_Fast_GET_ITEM(before, i) &&
+            PyDict_SetItem(d, PySequence_Fast_GET_ITEM(keys, i), v) < 0) {
+            goto error;
+        }
+    }
+    return d;
+error:
+    Py_XDECREF(d);
+    return NULL;
+}

@@ -876,9 +876,9 @@ def make_read_batch_cooldowns(original):
                 with mod.service_target(mod._routing_read_target(ids, usage_keys)):
                     usage_values = await selector.router_cache.async_batch_get_cache(
                         keys=list(usage_keys), parent_otel_span=parent_otel_span)
-                values = None if usage_values is None else dict(zip(usage_keys, usage_values))
-                view = None if values is None else mod.MappingProxyType(values)
                 keyset = _keyset(usage_keys)
+                values = None if usage_values is None else _usage_dict(usage_keys, usage_values, keyset)
+                view = None if values is None else mod.MappingProxyType(values)
                 self.prefetched_usage = mod.PrefetchedUsage(keys=keyset, values=view)
                 # (for covers and values_for: what this view and key set were built from; the
                 # values as a tuple: the cache's list is not ours to keep)
@@ -908,6 +908,23 @@ def _keyset(usage_keys: tuple) -> frozenset:
     keyset = frozenset(usage_keys)
     _LAST_KEYSET[0] = (usage_keys, keyset)
     return keyset
+
+
+def _usage_dict(usage_keys: tuple, usage_values, keyset: frozenset) -> dict:
+    """dict(zip(usage_keys, usage_values)). When the last plain read was of the very same
+    key objects, all distinct, and both value lists are as long as the keys: a copy of the
+    last dict with the values that changed (identity) set again -- the same keys in the same
+    order, the same values (an unchanged fleet reads mostly the same counters)."""
+    from .. import _native
+
+    last = _LAST_PREFETCH[0]
+    if (last is not None and last[1] is not None and last[4] is not None
+            and type(usage_values) is list and len(usage_values) == len(usage_keys) == len(keyset)
+            and _native.same_items(usage_keys, last[3])):
+        got = _native.dict_with_changes(last[1], usage_keys, usage_values, last[4])
+        if got is not None:
+            return got
+    return dict(zip(usage_keys, usage_values))
 
 
 # RoutingReadBatch reads answered here / by LiteLLM's method (tests read them)
