@@ -167,11 +167,15 @@ def check_lists(seed: int, rounds: int = 600) -> tuple[int, int]:
             deps[i], deps[j] = deps[j], deps[i]
         elif op == 7:
             d["litellm_params"]["rpm"] = rng.choice([None, 3])  # plain either way
-        # op 8-9: nothing changes
+        elif op == 8:
+            d["model_name"] = rng.choice(["m", "m", "other"])  # in or out of the name's list
+        # op 9: nothing changes
         for _ in range(rng.randrange(1, 4)):
             seq = rng.choice([list(deps), tuple(deps), deps])
-            want = answers(copy.deepcopy(list(deps)))[:2]
-            got = [_native.plain_deployments(seq, PREFIX), _native.plain_deployments(seq, None)]
+            twin = copy.deepcopy(list(deps))
+            want = answers(twin)[:2] + [named(twin)]
+            got = [_native.plain_deployments(seq, PREFIX), _native.plain_deployments(seq, None),
+                   named(list(deps))]
             assert got == want, (seed, got, want)
             falses += not got[0]
     return _native.memo_stats()["list_hits"] - stats, falses

@@ -194,3 +194,22 @@ def test_picks_and_names_match_litellm_while_deployments_change(seed):
     for step, (a, b) in enumerate(zip(want, got)):
         assert a == b, step
     assert served > 300, served
+
+
+def test_named_whole_list_answer_follows_the_indices():
+    """named_deployments remembers its answer for a model list with the index list it read:
+    the same list with other indices (or the same indices as other objects) is read again."""
+    from depmemo_tags import plain
+
+    deps = [plain(i) for i in range(40)]
+    full = _native.named_deployments(deps, list(range(40)), "m")
+    assert full == deps
+    evens = _native.named_deployments(deps, list(range(0, 40, 2)), "m")
+    assert evens == deps[::2]
+    big = [10**30 - 10**30 + i for i in range(40)]  # equal ints, other objects past the cache
+    assert _native.named_deployments(deps, big, "m") == deps
+    before = _native.memo_stats()["list_hits"]
+    assert _native.named_deployments(deps, list(range(0, 40, 2)), "m") == deps[::2]
+    assert _native.memo_stats()["list_hits"] == before + 1
+    deps[3]["model_name"] = "other"  # changed in place: read again
+    assert _native.named_deployments(deps, list(range(40)), "m") == deps[:3] + deps[4:]

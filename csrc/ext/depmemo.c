@@ -383,26 +383,27 @@ error:
     return NULL;
 }
 
-int
-fl_depmemo_list_yes(fl_depmemo *m, int sig, PyObject *seq)
+PyObject *
+fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq)
 {
     if (sig < 0 || sig >= m->n_sigs) {
-        return 0;
+        return NULL;
     }
     for (int k = 0; k < 2; k++) {
-        if (m->lists[sig][k] != NULL &&
-            fl_seqsnap_holds(m->lists[sig][k], seq, FL_DEPMEMO_SUBS)) {
+        PyObject *rec = m->lists[sig][k];
+        if (rec != NULL && fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), seq, FL_DEPMEMO_SUBS)) {
             m->list_hits++;
-            return 1;
+            return rec;
         }
     }
-    return 0;
+    return NULL;
 }
 
 int
-fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys)
+fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys,
+                    PyObject *extra)
 {
-    PyObject *snap;
+    PyObject *snap, *head, *rec;
     if (sig < 0 || sig >= m->n_sigs ||
         (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) ||
         PySequence_Fast_GET_SIZE(seq) < FL_MEMO_LIST_MIN) {
@@ -416,7 +417,19 @@ fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subk
         Py_DECREF(snap);
         return 0;
     }
+    head = PyTuple_Pack(1, snap);
+    Py_DECREF(snap);
+    if (head == NULL) {
+        return -1;
+    }
+    rec = extra == NULL ? head : PySequence_Concat(head, extra);
+    if (extra != NULL) {
+        Py_DECREF(head);
+    }
+    if (rec == NULL) {
+        return -1;
+    }
     Py_XSETREF(m->lists[sig][1], m->lists[sig][0]);
-    m->lists[sig][0] = snap;
+    m->lists[sig][0] = rec;
     return 0;
 }

@@ -92,17 +92,19 @@ int fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
                    int verdict, double value);
 void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses,
                        uint64_t *list_hits);
-/* Whole lists: a test that said yes to every item of a list of
- * FL_MEMO_LIST_MIN or more items can remember the list (a snapshot of its
- * items and of their dicts, litellm_params and model_info: seqsnap.c; the
- * last two per signature).  list_yes: 1 when seq holds those same items,
- * unchanged, as one of them -- then the test says yes again without a
- * lookup per item; else 0 (never raises).  list_put: remember seq (subkeys:
- * the litellm_params and model_info names): 0, or -1 with an exception. */
+/* Whole lists: a test can remember a list of FL_MEMO_LIST_MIN or more
+ * items with what it answered for it (the last two per signature), as a
+ * record (snapshot, *extra): seqsnap.c's snapshot of the items and of their
+ * dicts, litellm_params and model_info.  list_find: the record (borrowed)
+ * whose snapshot holds for seq -- the same items, unchanged -- or NULL
+ * (never raises).  list_put: remember seq with extra (a tuple, or NULL for
+ * none; subkeys: the litellm_params and model_info names): 0, or -1 with
+ * an exception. */
 #define FL_MEMO_LIST_MIN 32
 #define FL_DEPMEMO_SUBS 2
-int fl_depmemo_list_yes(fl_depmemo *m, int sig, PyObject *seq);
-int fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys);
+PyObject *fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq);
+int fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys,
+                        PyObject *extra);
 /* dict_tags(objs) (depmemo.c): the version tags of dicts (a class: its
  * namespace), None where CPython has none. */
 PyObject *fl_ext_dict_tags(PyObject *const *args, Py_ssize_t nargs);

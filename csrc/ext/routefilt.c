@@ -203,7 +203,7 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
     if (sig == FL_DEPMEMO_ERROR) {
         goto error;
     }
-    if (fl_depmemo_list_yes(memo, sig, seq)) {
+    if (fl_depmemo_list_find(memo, sig, seq) != NULL) {
         Py_RETURN_TRUE; /* the same items, unchanged, as a list said plain */
     }
     n = PySequence_Fast_GET_SIZE(seq);
@@ -221,7 +221,7 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
     }
     subkeys[0] = keys[K_LITELLM_PARAMS];
     subkeys[1] = keys[K_MODEL_INFO];
-    if (fl_depmemo_list_put(memo, sig, seq, subkeys) < 0) {
+    if (fl_depmemo_list_put(memo, sig, seq, subkeys, NULL) < 0) {
         goto error;
     }
     Py_RETURN_TRUE;
@@ -263,12 +263,36 @@ named_one(PyObject *const *keys, PyObject *d, PyObject *name)
  * every deployment an exact dict with an exact str "model_name" and a
  * "model_info" that is absent, None or an exact dict (LiteLLM reads
  * (model_info or {}).get("team_id") for the ones that match). */
+/* remember named_deployments' answer res for models and indices: 0 or -1 */
+static int
+remember_named(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *models,
+               PyObject *indices, PyObject *res)
+{
+    PyObject *subkeys[FL_DEPMEMO_SUBS] = {keys[K_LITELLM_PARAMS], keys[K_MODEL_INFO]};
+    PyObject *ix, *got, *extra;
+    int rc;
+    if (sig < 0 || PyList_GET_SIZE(models) < FL_MEMO_LIST_MIN) {
+        return 0;
+    }
+    ix = PyList_AsTuple(indices);
+    got = ix == NULL ? NULL : PyList_AsTuple(res);
+    extra = got == NULL ? NULL : PyTuple_Pack(2, ix, got);
+    Py_XDECREF(ix);
+    Py_XDECREF(got);
+    if (extra == NULL) {
+        return -1;
+    }
+    rc = fl_depmemo_list_put(memo, sig, models, subkeys, extra);
+    Py_DECREF(extra);
+    return rc;
+}
+
 PyObject *
 fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
                          PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *res = NULL;
-    PyObject *models, *indices, *name;
+    PyObject *models, *indices, *name, *rec;
     int sig;
     if (nargs != 3 || !PyUnicode_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError,
@@ -284,6 +308,20 @@ fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
     sig = fl_depmemo_sig(memo, MEMO_NAMED, 0, &name, 1);
     if (sig == FL_DEPMEMO_ERROR) {
         goto error;
+    }
+    /* the same model list, unchanged, and the same index objects as a list
+     * answered: that answer (a new list of it) */
+    rec = fl_depmemo_list_find(memo, sig, models);
+    if (rec != NULL && PyTuple_GET_SIZE(rec) == 3) {
+        PyObject *pair[2] = {indices, PyTuple_GET_ITEM(rec, 1)};
+        PyObject *same = fl_ext_same_items(pair, 2);
+        if (same == NULL) {
+            goto error;
+        }
+        Py_DECREF(same);
+        if (same == Py_True) {
+            return PySequence_List(PyTuple_GET_ITEM(rec, 2));
+        }
     }
     res = PyList_New(0);
     if (res == NULL) {
@@ -326,6 +364,9 @@ fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
         if (r == 1 && PyList_Append(res, d) < 0) {
             goto error;
         }
+    }
+    if (remember_named(keys, memo, sig, models, indices, res) < 0) {
+        goto error;
     }
     return res;
 plain_no:
