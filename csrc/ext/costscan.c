@@ -60,18 +60,11 @@ fl_ext_cost_keys(PyObject **keys)
 static int
 str_keyed_as(PyObject *d, PyObject *also)
 {
-    PyObject *k, *v;
-    Py_ssize_t pos = 0;
     if (!PyDict_CheckExact(d) &&
         (also == NULL || (PyObject *)Py_TYPE(d) != also || !PyDict_Check(d))) {
         return 0;
     }
-    while (PyDict_Next(d, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k)) {
-            return 0;
-        }
-    }
-    return 1;
+    return fl_all_str_keys(d);
 }
 
 static int

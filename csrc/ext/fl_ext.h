@@ -32,6 +32,22 @@ fl_dict_tag(PyObject *d)
 #define FL_DICT_TAGS 0
 #endif
 
+/* 1 when every key of the dict d (its own table, read through PyDict_Next:
+ * no code runs) is an exact str -- then a lookup with an exact str key
+ * compares strs only and runs no __eq__. */
+static inline int
+fl_all_str_keys(PyObject *d)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Create the heap type `BPE` for `module` (tokenizer.c) and add it to the
  * module.  Returns a new reference in *type, or -1 with an exception. */
 int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);
@@ -158,6 +174,11 @@ PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
  * items with every recorded tag unchanged, else 0; never raises. */
 PyObject *fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub);
 int fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub);
+/* (snapshot of seq, tuple(a), tuple(b)[, extra]) -- a remembered answer
+ * (a, b) for seq: a new reference, None without version tags, NULL with an
+ * exception. */
+PyObject *fl_seqsnap_record(PyObject *seq, PyObject *const *subkeys, int nsub, PyObject *a,
+                            PyObject *b, PyObject *extra);
 /* same_items(a, b) (seqsnap.c): True when a and b are exact lists or
  * tuples of the same length holding the same objects in the same order. */
 PyObject *fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs);

@@ -359,18 +359,8 @@ typedef struct {
 static int
 str_keys_only(PyObject *d, Py_ssize_t *budget)
 {
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
     *budget -= PyDict_GET_SIZE(d);
-    if (*budget < 0) {
-        return 0;
-    }
-    while (PyDict_Next(d, &pos, &k, &v)) {
-        if (!PyUnicode_CheckExact(k)) {
-            return 0;
-        }
-    }
-    return 1;
+    return *budget >= 0 && fl_all_str_keys(d);
 }
 
 static int

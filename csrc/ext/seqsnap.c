@@ -149,6 +149,26 @@ fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
 }
 
 PyObject *
+fl_seqsnap_record(PyObject *seq, PyObject *const *subkeys, int nsub, PyObject *a,
+                  PyObject *b, PyObject *extra)
+{
+    PyObject *snap, *ta = NULL, *tb = NULL, *rec = NULL;
+    snap = fl_seqsnap_take(seq, subkeys, nsub);
+    if (snap == NULL || snap == Py_None) {
+        return snap;
+    }
+    ta = PySequence_Tuple(a);
+    tb = ta == NULL ? NULL : PySequence_Tuple(b);
+    if (tb != NULL) {
+        rec = extra == NULL ? PyTuple_Pack(3, snap, ta, tb) : PyTuple_Pack(4, snap, ta, tb, extra);
+    }
+    Py_DECREF(snap);
+    Py_XDECREF(ta);
+    Py_XDECREF(tb);
+    return rec;
+}
+
+PyObject *
 fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *a, *b;

@@ -223,14 +223,6 @@ keys_for(PyObject *memo, PyObject *const *keys, PyObject *id, PyObject *colon,
     return 0;
 }
 
-/* the subkeys a snapshot records: model_info, litellm_params */
-static void
-snap_subkeys(PyObject *const *keys, PyObject **sub)
-{
-    sub[0] = keys[U_MODEL_INFO];
-    sub[1] = keys[U_LITELLM_PARAMS];
-}
-
 /* (new tpm list, new rpm list) of the memo's last answer when seq holds
  * the same deployments, unchanged; NULL without an exception otherwise,
  * NULL with one on an error */
@@ -247,14 +239,13 @@ last_answer(PyObject *memo, PyObject *seq)
             }
             continue;
         }
+        /* (snapshot, tpm keys, rpm keys): fl_seqsnap_record */
         if (!PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
-            !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 0)) ||
-            !PyTuple_CheckExact(PyTuple_GET_ITEM(rec, 1)) ||
-            !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 2), seq, 2)) {
+            !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), seq, 2)) {
             continue;
         }
-        tpm = PySequence_List(PyTuple_GET_ITEM(rec, 0));
-        rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 1));
+        tpm = PySequence_List(PyTuple_GET_ITEM(rec, 1));
+        rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 2));
         res = rpm == NULL ? NULL : PyTuple_Pack(2, tpm, rpm);
         Py_XDECREF(tpm);
         Py_XDECREF(rpm);
@@ -263,29 +254,20 @@ last_answer(PyObject *memo, PyObject *seq)
     return NULL;
 }
 
-/* remember the answer (tpm, rpm) for seq: 0, or -1 with an exception */
+/* remember the answer (tpm, rpm) for seq, the newest under Ellipsis and the
+ * one before under NotImplemented: 0, or -1 with an exception */
 static int
 save_last(PyObject *const *keys, PyObject *memo, PyObject *seq, PyObject *tpm,
           PyObject *rpm)
 {
-    PyObject *sub[2], *snap, *t = NULL, *r = NULL, *rec = NULL;
-    int rc = -1;
-    snap_subkeys(keys, sub);
-    snap = fl_seqsnap_take(seq, sub, 2);
-    if (snap == NULL) {
+    PyObject *sub[2] = {keys[U_MODEL_INFO], keys[U_LITELLM_PARAMS]};
+    PyObject *newest, *rec = fl_seqsnap_record(seq, sub, 2, tpm, rpm, NULL);
+    int rc = 0;
+    if (rec == NULL) {
         return -1;
     }
-    if (snap == Py_None) {
-        rc = 0;
-        goto done;
-    }
-    t = PyList_AsTuple(tpm);
-    r = t == NULL ? NULL : PyList_AsTuple(rpm);
-    rec = r == NULL ? NULL : PyTuple_Pack(3, t, r, snap);
-    if (rec != NULL) {
-        /* the newest under Ellipsis, the one before under NotImplemented */
-        PyObject *newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
-        rc = 0;
+    if (rec != Py_None) {
+        newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
         if (newest != NULL) {
             rc = PyDict_SetItem(memo, Py_NotImplemented, newest);
         } else if (PyErr_Occurred()) {
@@ -295,11 +277,7 @@ save_last(PyObject *const *keys, PyObject *memo, PyObject *seq, PyObject *tpm,
             rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
         }
     }
-done:
-    Py_DECREF(snap);
-    Py_XDECREF(t);
-    Py_XDECREF(r);
-    Py_XDECREF(rec);
+    Py_DECREF(rec);
     return rc;
 }
 

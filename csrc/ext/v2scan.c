@@ -688,31 +688,18 @@ plan_remember(PyObject *const *keys, PyObject *memo, PyObject *healthy, PyObject
               PyObject *rk, v2_plan *plan, PyObject **keep)
 {
     PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
-    PyObject *snap, *t = NULL, *r = NULL, *rec = NULL;
-    int rc = -1;
-    snap = fl_seqsnap_take(healthy, sub, 2);
-    if (snap == NULL) {
-        return -1;
-    }
-    if (snap == Py_None) {
-        Py_DECREF(snap);
-        return 0;
-    }
+    PyObject *rec;
+    int rc;
     *keep = PyCapsule_New(plan, V2_PLAN_CAPSULE, plan_capsule_free);
     if (*keep == NULL) {
-        goto done;
+        return -1;
     }
-    t = PyList_AsTuple(tk);
-    r = t == NULL ? NULL : PyList_AsTuple(rk);
-    rec = r == NULL ? NULL : PyTuple_Pack(4, snap, t, r, *keep);
-    if (rec != NULL) {
-        rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
+    rec = fl_seqsnap_record(healthy, sub, 2, tk, rk, *keep);
+    if (rec == NULL) {
+        return -1;
     }
-done:
-    Py_DECREF(snap);
-    Py_XDECREF(t);
-    Py_XDECREF(r);
-    Py_XDECREF(rec);
+    rc = rec == Py_None ? 0 : PyDict_SetItem(memo, Py_Ellipsis, rec);
+    Py_DECREF(rec);
     return rc;
 }
 
