@@ -530,9 +530,12 @@ plan_build(PyObject *const *keys, PyObject *healthy, PyObject *tk, PyObject *rk,
         PyObject *h = PyList_GET_ITEM(torder, u);
         Py_ssize_t at = index_in(tlast, h);
         /* (filled: item -> its entry, for the fill below) */
+        if (at == -1) {
+            PyErr_SetString(PyExc_SystemError, "v2_select(): a head went missing");
+        }
         if (at < 0 || plan_entry_for(&p->entries[k], h, at, deps, rlast) < 0 ||
             set_index(filled, h, k) < 0) {
-            goto error; /* (at < 0: an exception, every head is there) */
+            goto error;
         }
     }
     /* the fill, in healthy order: an id already an item -> a None value
@@ -566,8 +569,11 @@ plan_build(PyObject *const *keys, PyObject *healthy, PyObject *tk, PyObject *rk,
     p->n_entries = k;
     for (Py_ssize_t u = 0; u < p->n_rpm; u++) {
         p->rpm_last[u] = index_in(rlast, PyList_GET_ITEM(rorder, u));
+        if (p->rpm_last[u] == -1) {
+            PyErr_SetString(PyExc_SystemError, "v2_select(): a head went missing");
+        }
         if (p->rpm_last[u] < 0) {
-            goto error; /* (an exception: every head is there) */
+            goto error;
         }
     }
     Py_DECREF(tlast);

@@ -1251,7 +1251,14 @@ def make_v2_checks(original):
         if potential_deployments is None:
             # LiteLLM's remaining steps on its maps (the same lists: built as LiteLLM builds them)
             V2_FAST["delegated"] += 1
-            tpm_dict, rpm_dict = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values, V2_HEADS)
+            maps = dicts(tpm_keys, tpm_values, rpm_keys, rpm_values, V2_HEADS)
+            if maps is None:  # (not reached: keys_ok saw plain lists) LiteLLM's own loops
+                maps = ({}, {})
+                for idx, _ in enumerate(tpm_keys):
+                    maps[0][tpm_keys[idx].split(":")[0]] = tpm_values[idx]
+                for idx, _ in enumerate(rpm_keys):
+                    maps[1][rpm_keys[idx].split(":")[0]] = rpm_values[idx]
+            tpm_dict, rpm_dict = maps
             for d in healthy_deployments:
                 tpm_key = d["model_info"]["id"]
                 if tpm_key not in tpm_dict or tpm_dict[tpm_key] is None:
