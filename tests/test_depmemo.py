@@ -213,3 +213,81 @@ def test_named_whole_list_answer_follows_the_indices():
     assert _native.memo_stats()["list_hits"] == before + 1
     deps[3]["model_name"] = "other"  # changed in place: read again
     assert _native.named_deployments(deps, list(range(40)), "m") == deps[:3] + deps[4:]
+
+
+class _OnceRunner:
+    """A dict key hashing like `name`: once armed, the first comparison runs `act` (code run
+    by a scan's own lookup, as LiteLLM's .get() would run it); never equal."""
+
+    armed = False
+
+    def __init__(self, name, act):
+        self.name, self.act, self.done = name, act, False
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        if self.armed and not self.done:
+            self.done = True
+            self.act()
+        return False
+
+
+def _with_runner(d, runner):
+    """d with `runner` as its first key (then d's keys: a lookup of runner's name meets it
+    first), armed."""
+    out = {runner: 1}
+    out.update(d)
+    runner.armed = True
+    return out
+
+
+def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
+    """A scan whose own lookup runs code that changes a deployment it already read: the
+    answer kept for the list must not be handed out again for the changed list (snapshots
+    are taken before the scan; whole-list verdicts re-checked after it). Each native scan
+    with a memo, then again: the memo-less answer for the list as it is now."""
+    from depmemo_tags import plain
+
+    def fleet():
+        deps = [plain(i) for i in range(40)]
+        for d in deps:
+            d["litellm_params"]["model"] = "openai/gpt"
+        return deps
+
+    # least-busy keys: deployment 5's id lookup changes deployment 2's id (the snapshot, taken
+    # first, reads no id: the change happens during the scan)
+    deps = fleet()
+    deps[5]["model_info"] = _with_runner(deps[5]["model_info"],
+                                         _OnceRunner("id", lambda: deps[2]["model_info"].update(id="changed")))
+    memo = {}
+    _native.busy_keys("g", deps, memo)
+    assert _native.busy_keys("g", deps, memo) == _native.busy_keys("g", deps, None)
+    # v2 keys: the same change through deployment 5's model lookup
+    deps = fleet()
+    deps[5]["litellm_params"] = _with_runner(
+        deps[5]["litellm_params"], _OnceRunner("model", lambda: deps[2]["model_info"].update(id="changed")))
+    memo = {}
+    _native.usage_keys(deps, "03-04", memo)
+    assert _native.usage_keys(deps, "03-04", memo) == _native.usage_keys(deps, "03-04")
+    # v2's plan: deployment 2's limit lowered while deployment 5 is read
+    deps = fleet()
+    deps[5] = _with_runner(deps[5], _OnceRunner("tpm", lambda: deps[2]["litellm_params"].update(tpm=1)))
+    tk = [f"{d['model_info']['id']}:openai/gpt:tpm:03-04" for d in deps]
+    rk = [f"{d['model_info']['id']}:openai/gpt:rpm:03-04" for d in deps]
+    tv, rv = [0] * len(tk), [0] * len(rk)
+    memo = {}
+    _native.v2_select(deps, tk, tv, rk, rv, 10, memo)
+    again = _native.v2_select(deps, tk, tv, rk, rv, 10, memo)
+    assert again == _native.v2_select(deps, tk, tv, rk, rv, 10, None) and deps[2] not in again
+    # the plainness check: deployment 2 made not plain while deployment 5 is checked
+    deps = fleet()
+    deps[5] = _with_runner(deps[5], _OnceRunner("litellm_params", lambda: deps[2]["model_info"].update(order=1)))
+    _native.plain_deployments(deps, PREFIX)
+    assert _native.plain_deployments(list(deps), PREFIX) is False
+    # the name filter: deployment 2 renamed while deployment 5 is read
+    deps = fleet()
+    deps[5] = _with_runner(deps[5], _OnceRunner("model_name", lambda: deps[2].update(model_name="other")))
+    _native.named_deployments(deps, list(range(40)), "m")
+    assert deps[2] not in _native.named_deployments(deps, list(range(40)), "m")

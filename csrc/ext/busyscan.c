@@ -176,26 +176,13 @@ last_keys(PyObject *map, PyObject *seq)
     return PyTuple_GET_ITEM(rec, 0);
 }
 
-/* remember `res` as the group's last answer for seq: 0, or -1 with an
- * exception */
+/* remember `res` as the group's last answer with snap (taken before it was
+ * computed: seqsnap.c): 0, or -1 with an exception */
 static int
-save_last(PyObject *const *keys, PyObject *map, PyObject *seq, PyObject *res)
+save_last(PyObject *map, PyObject *snap, PyObject *res)
 {
-    PyObject *snap, *rec;
     int rc;
-    if (map == NULL) {
-        return 0;
-    }
-    snap = fl_seqsnap_take(seq, keys + B_MODEL_INFO, 1);
-    if (snap == NULL) {
-        return -1;
-    }
-    if (snap == Py_None) {
-        Py_DECREF(snap);
-        return 0;
-    }
-    rec = PyTuple_Pack(2, res, snap);
-    Py_DECREF(snap);
+    PyObject *rec = PyTuple_Pack(2, res, snap);
     if (rec == NULL) {
         return -1;
     }
@@ -208,7 +195,7 @@ PyObject *
 fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
                  Py_ssize_t nargs)
 {
-    PyObject *res = NULL, *prefix = NULL, *map = NULL;
+    PyObject *res = NULL, *prefix = NULL, *map = NULL, *snap = NULL;
     PyObject *group, *seq, *memo;
     Py_ssize_t n;
     if (nargs != 3 || (args[2] != Py_None && !PyDict_CheckExact(args[2]))) {
@@ -228,21 +215,29 @@ fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
     if (prefix == NULL) {
         goto error;
     }
-    /* no Python code runs below (exact dicts, strs and ints only): the map
-     * stays in the memo for the whole loop */
+    /* (held: a colliding key's __eq__, the only code that can run below,
+     * could clear the memo) */
     if (memo != Py_None) {
         map = group_map(memo, group);
         if (map == NULL) {
             goto error;
         }
+        Py_INCREF(map);
     }
     res = last_keys(map, seq);
     if (res != NULL) {
         Py_DECREF(prefix);
+        Py_XDECREF(map);
         return Py_NewRef(res);
     }
     if (PyErr_Occurred()) {
         goto error;
+    }
+    if (map != NULL) {
+        snap = fl_seqsnap_take(seq, keys + B_MODEL_INFO, 1); /* (before: seqsnap.c) */
+        if (snap == NULL) {
+            goto error;
+        }
     }
     n = PySequence_Fast_GET_SIZE(seq);
     res = PyTuple_New(n);
@@ -250,14 +245,16 @@ fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
         goto error;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *key, *id = plain_id(keys, PySequence_Fast_GET_ITEM(seq, i));
+        PyObject *key, *id;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            goto not_plain; /* (code a colliding key's __eq__ ran changed the list) */
+        }
+        id = plain_id(keys, PySequence_Fast_GET_ITEM(seq, i));
         if (id == NULL) {
             if (PyErr_Occurred()) {
                 goto error;
             }
-            Py_DECREF(prefix);
-            Py_DECREF(res);
-            Py_RETURN_NONE;
+            goto not_plain;
         }
         key = remembered_key(map, prefix, id);
         if (key == NULL) {
@@ -265,12 +262,22 @@ fl_ext_busy_keys(PyObject *const *keys, PyObject *const *args,
         }
         PyTuple_SET_ITEM(res, i, key);
     }
-    if (save_last(keys, map, seq, res) < 0) {
+    if (snap != NULL && snap != Py_None && save_last(map, snap, res) < 0) {
         goto error;
     }
+    Py_XDECREF(snap);
+    Py_XDECREF(map);
     Py_DECREF(prefix);
     return res;
+not_plain:
+    Py_XDECREF(snap);
+    Py_XDECREF(map);
+    Py_DECREF(prefix);
+    Py_DECREF(res);
+    Py_RETURN_NONE;
 error:
+    Py_XDECREF(snap);
+    Py_XDECREF(map);
     Py_XDECREF(prefix);
     Py_XDECREF(res);
     return NULL;

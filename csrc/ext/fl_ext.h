@@ -112,13 +112,14 @@ void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses,
  * items with what it answered for it (the last two per signature), as a
  * record (snapshot, *extra): seqsnap.c's snapshot of the items and of their
  * dicts, litellm_params and model_info.  list_find: the record (borrowed)
- * whose snapshot holds for seq -- the same items, unchanged -- or NULL
- * (never raises).  list_put: remember seq with extra (a tuple, or NULL for
+ * whose snapshot holds for seq -- the same items, unchanged -- and, when
+ * `also` is not NULL, whose first extra holds the same objects as `also`
+ * (a list or tuple); NULL when none (never raises).  list_put: remember seq with extra (a tuple, or NULL for
  * none; subkeys: the litellm_params and model_info names): 0, or -1 with
  * an exception. */
 #define FL_MEMO_LIST_MIN 32
 #define FL_DEPMEMO_SUBS 2
-PyObject *fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq);
+PyObject *fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also);
 int fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys,
                         PyObject *extra);
 /* dict_tags(objs) (depmemo.c): the version tags of dicts (a class: its
@@ -174,11 +175,10 @@ PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
  * items with every recorded tag unchanged, else 0; never raises. */
 PyObject *fl_seqsnap_take(PyObject *seq, PyObject *const *subkeys, int nsub);
 int fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub);
-/* (snapshot of seq, tuple(a), tuple(b)[, extra]) -- a remembered answer
- * (a, b) for seq: a new reference, None without version tags, NULL with an
- * exception. */
-PyObject *fl_seqsnap_record(PyObject *seq, PyObject *const *subkeys, int nsub, PyObject *a,
-                            PyObject *b, PyObject *extra);
+/* (snap, tuple(a), tuple(b)[, extra]) -- a remembered answer (a, b) with
+ * the snapshot taken before it was computed: a new reference, or NULL with
+ * an exception. */
+PyObject *fl_seqsnap_record(PyObject *snap, PyObject *a, PyObject *b, PyObject *extra);
 /* same_items(a, b) (seqsnap.c): True when a and b are exact lists or
  * tuples of the same length holding the same objects in the same order. */
 PyObject *fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs);

@@ -174,6 +174,19 @@ plain_memo(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *d,
     return r;
 }
 
+/* 1 when every item of seq has a remembered verdict of test sig that
+ * stands under its current tags and equals `want` */
+static int
+all_known(fl_depmemo *memo, int sig, PyObject *seq, int want)
+{
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        if (fl_depmemo_get(memo, PySequence_Fast_GET_ITEM(seq, i), sig, NULL) != want) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 PyObject *
 fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
                          PyObject *const *args, Py_ssize_t nargs)
@@ -203,15 +216,17 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
     if (sig == FL_DEPMEMO_ERROR) {
         goto error;
     }
-    if (fl_depmemo_list_find(memo, sig, seq) != NULL) {
+    if (fl_depmemo_list_find(memo, sig, seq, NULL) != NULL) {
         Py_RETURN_TRUE; /* the same items, unchanged, as a list said plain */
     }
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
-        /* items read by index each time: the list cannot change under the
-         * loop (see above) */
-        int r = plain_memo(keys, memo, sig, PySequence_Fast_GET_ITEM(seq, i),
-                           prefix, args + 2, nargs - 2);
+        int r;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            Py_RETURN_FALSE; /* (a colliding key's __eq__ changed the list) */
+        }
+        r = plain_memo(keys, memo, sig, PySequence_Fast_GET_ITEM(seq, i), prefix, args + 2,
+                       nargs - 2);
         if (r < 0) {
             goto error;
         }
@@ -219,9 +234,13 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
             Py_RETURN_FALSE;
         }
     }
+    /* remembered as a whole only when every deployment's own verdict stands
+     * under its current tags (recorded before its test ran: code run by a
+     * later test that changed an earlier deployment shows here) */
     subkeys[0] = keys[K_LITELLM_PARAMS];
     subkeys[1] = keys[K_MODEL_INFO];
-    if (fl_depmemo_list_put(memo, sig, seq, subkeys, NULL) < 0) {
+    if (n >= FL_MEMO_LIST_MIN && all_known(memo, sig, seq, 1) &&
+        fl_depmemo_list_put(memo, sig, seq, subkeys, NULL) < 0) {
         goto error;
     }
     Py_RETURN_TRUE;
@@ -274,6 +293,28 @@ remember_named(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *model
     if (sig < 0 || PyList_GET_SIZE(models) < FL_MEMO_LIST_MIN) {
         return 0;
     }
+    /* the answer again from the verdicts standing now (see plain_deployments) */
+    for (Py_ssize_t k = 0, j = 0; k <= PyList_GET_SIZE(indices); k++) {
+        PyObject *d;
+        Py_ssize_t i;
+        int r;
+        if (k == PyList_GET_SIZE(indices)) {
+            if (j != PyList_GET_SIZE(res)) {
+                return 0;
+            }
+            break;
+        }
+        i = PyLong_AsSsize_t(PyList_GET_ITEM(indices, k)); /* (ints checked) */
+        if (i < 0 || i >= PyList_GET_SIZE(models)) {
+            PyErr_Clear();
+            return 0;
+        }
+        d = PyList_GET_ITEM(models, i);
+        r = fl_depmemo_get(memo, d, sig, NULL);
+        if (r < 0 || (r == 1 && (j >= PyList_GET_SIZE(res) || PyList_GET_ITEM(res, j++) != d))) {
+            return 0;
+        }
+    }
     ix = PyList_AsTuple(indices);
     got = ix == NULL ? NULL : PyList_AsTuple(res);
     extra = got == NULL ? NULL : PyTuple_Pack(2, ix, got);
@@ -311,17 +352,9 @@ fl_ext_named_deployments(PyObject *const *keys, fl_depmemo *memo,
     }
     /* the same model list, unchanged, and the same index objects as a list
      * answered: that answer (a new list of it) */
-    rec = fl_depmemo_list_find(memo, sig, models);
+    rec = fl_depmemo_list_find(memo, sig, models, indices);
     if (rec != NULL && PyTuple_GET_SIZE(rec) == 3) {
-        PyObject *pair[2] = {indices, PyTuple_GET_ITEM(rec, 1)};
-        PyObject *same = fl_ext_same_items(pair, 2);
-        if (same == NULL) {
-            goto error;
-        }
-        Py_DECREF(same);
-        if (same == Py_True) {
-            return PySequence_List(PyTuple_GET_ITEM(rec, 2));
-        }
+        return PySequence_List(PyTuple_GET_ITEM(rec, 2));
     }
     res = PyList_New(0);
     if (res == NULL) {

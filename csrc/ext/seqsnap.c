@@ -11,6 +11,13 @@
  * must be of immutable builtin types whose answer depends on the type
  * alone (the callers check): identity covers them.
  *
+ * Take the snapshot BEFORE computing the answer it is kept with: a scan
+ * can run Python code (the __eq__ of a non-str key colliding with a name it
+ * looks up, as LiteLLM's own .get() would), and a change that code makes
+ * then shows as a tag other than the one recorded -- the answer is not
+ * reused.  (A snapshot taken after would record the changed tags with an
+ * answer computed before the change.)
+ *
  * A snapshot is a tuple (items, tags): the items as a tuple (strong
  * references: a dropped deployment stays alive until the snapshot goes)
  * and a bytes object of one entry per item (is-dict flag, its tag, and per
@@ -149,20 +156,14 @@ fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub)
 }
 
 PyObject *
-fl_seqsnap_record(PyObject *seq, PyObject *const *subkeys, int nsub, PyObject *a,
-                  PyObject *b, PyObject *extra)
+fl_seqsnap_record(PyObject *snap, PyObject *a, PyObject *b, PyObject *extra)
 {
-    PyObject *snap, *ta = NULL, *tb = NULL, *rec = NULL;
-    snap = fl_seqsnap_take(seq, subkeys, nsub);
-    if (snap == NULL || snap == Py_None) {
-        return snap;
-    }
+    PyObject *ta, *tb = NULL, *rec = NULL;
     ta = PySequence_Tuple(a);
     tb = ta == NULL ? NULL : PySequence_Tuple(b);
     if (tb != NULL) {
         rec = extra == NULL ? PyTuple_Pack(3, snap, ta, tb) : PyTuple_Pack(4, snap, ta, tb, extra);
     }
-    Py_DECREF(snap);
     Py_XDECREF(ta);
     Py_XDECREF(tb);
     return rec;

@@ -254,28 +254,25 @@ last_answer(PyObject *memo, PyObject *seq)
     return NULL;
 }
 
-/* remember the answer (tpm, rpm) for seq, the newest under Ellipsis and the
- * one before under NotImplemented: 0, or -1 with an exception */
+/* remember the answer (tpm, rpm) with snap (taken before it was computed),
+ * the newest under Ellipsis and the one before under NotImplemented: 0, or
+ * -1 with an exception */
 static int
-save_last(PyObject *const *keys, PyObject *memo, PyObject *seq, PyObject *tpm,
-          PyObject *rpm)
+save_last(PyObject *memo, PyObject *snap, PyObject *tpm, PyObject *rpm)
 {
-    PyObject *sub[2] = {keys[U_MODEL_INFO], keys[U_LITELLM_PARAMS]};
-    PyObject *newest, *rec = fl_seqsnap_record(seq, sub, 2, tpm, rpm, NULL);
+    PyObject *newest, *rec = fl_seqsnap_record(snap, tpm, rpm, NULL);
     int rc = 0;
     if (rec == NULL) {
         return -1;
     }
-    if (rec != Py_None) {
-        newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
-        if (newest != NULL) {
-            rc = PyDict_SetItem(memo, Py_NotImplemented, newest);
-        } else if (PyErr_Occurred()) {
-            rc = -1;
-        }
-        if (rc == 0) {
-            rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
-        }
+    newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
+    if (newest != NULL) {
+        rc = PyDict_SetItem(memo, Py_NotImplemented, newest);
+    } else if (PyErr_Occurred()) {
+        rc = -1;
+    }
+    if (rc == 0) {
+        rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
     }
     Py_DECREF(rec);
     return rc;
@@ -286,7 +283,7 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
                   Py_ssize_t nargs)
 {
     PyObject *tpm = NULL, *rpm = NULL, *res = NULL;
-    PyObject *seq, *minute, *colon = NULL, *memo = NULL;
+    PyObject *seq, *minute, *colon = NULL, *memo = NULL, *snap = NULL;
     if (nargs < 2 || nargs > 3 || !PyUnicode_CheckExact(args[1]) ||
         (nargs == 3 && args[2] != Py_None && !PyDict_CheckExact(args[2]))) {
         PyErr_SetString(PyExc_TypeError,
@@ -306,9 +303,14 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
         goto error;
     }
     if (memo != NULL) {
+        PyObject *sub[2] = {keys[U_MODEL_INFO], keys[U_LITELLM_PARAMS]};
         res = last_answer(memo, seq);
         if (res != NULL || PyErr_Occurred()) {
             return res;
+        }
+        snap = fl_seqsnap_take(seq, sub, 2); /* (before: see seqsnap.c) */
+        if (snap == NULL) {
+            goto error;
         }
     }
     colon = PyUnicode_FromString(":");
@@ -360,20 +362,23 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
         }
         goto not_plain;
     }
-    if (memo != NULL && save_last(keys, memo, seq, tpm, rpm) < 0) {
+    if (snap != NULL && snap != Py_None && save_last(memo, snap, tpm, rpm) < 0) {
         goto error;
     }
+    Py_CLEAR(snap);
     res = PyTuple_Pack(2, tpm, rpm);
     Py_DECREF(colon);
     Py_DECREF(tpm);
     Py_DECREF(rpm);
     return res;
 not_plain:
+    Py_XDECREF(snap);
     Py_DECREF(colon);
     Py_DECREF(tpm);
     Py_DECREF(rpm);
     Py_RETURN_NONE;
 error:
+    Py_XDECREF(snap);
     Py_XDECREF(colon);
     Py_XDECREF(tpm);
     Py_XDECREF(rpm);

@@ -276,14 +276,18 @@ typedef struct {
     PyObject *tpm_lim, *rpm_lim; /* NULL: none (float("inf")) */
 } v2_read;
 
-/* each deployment's id and limits into reads[0..n), and the plain checks
- * of the docstring on them: 1, 0, -1 */
+/* each deployment's id and limits into reads[0..n) (n: healthy's length),
+ * and the plain checks of the docstring on them: 1, 0, -1 */
 static int
-deployment_reads(PyObject *const *keys, PyObject *healthy, v2_read *reads)
+deployment_reads(PyObject *const *keys, PyObject *healthy, Py_ssize_t n, v2_read *reads)
 {
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(healthy); i++) {
-        PyObject *d = PySequence_Fast_GET_ITEM(healthy, i);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d;
         int r;
+        if (PySequence_Fast_GET_SIZE(healthy) != n) {
+            return 0; /* (code a colliding key's __eq__ ran changed the list) */
+        }
+        d = PySequence_Fast_GET_ITEM(healthy, i);
         reads[i].d = d;
         reads[i].id = id_of(keys, d);
         if (reads[i].id == NULL) {
@@ -504,7 +508,7 @@ plan_build(PyObject *const *keys, PyObject *healthy, PyObject *tk, PyObject *rk,
         PyErr_NoMemory();
         goto error;
     }
-    r = deployment_reads(keys, healthy, p->reads);
+    r = deployment_reads(keys, healthy, n, p->reads);
     if (r <= 0) {
         *plain = r != 0; /* (0: not plain, no exception) */
         goto error;
@@ -686,25 +690,25 @@ plan_remembered(PyObject *memo, PyObject *healthy, PyObject *tk, PyObject *rk,
     return PyCapsule_GetPointer(*keep, V2_PLAN_CAPSULE);
 }
 
-/* remember the plan for these lists: the capsule owns it from then on
- * (*keep a new reference to the capsule).  0, or -1 with an exception (the
- * plan still the caller's when *keep is NULL) */
+/* remember the plan for these lists with snap (taken before the plan was
+ * built: seqsnap.c): the capsule owns the plan from then on (*keep a new
+ * reference to it).  0, or -1 with an exception (the plan still the
+ * caller's when *keep is NULL) */
 static int
-plan_remember(PyObject *const *keys, PyObject *memo, PyObject *healthy, PyObject *tk,
-              PyObject *rk, v2_plan *plan, PyObject **keep)
+plan_remember(PyObject *memo, PyObject *snap, PyObject *tk, PyObject *rk, v2_plan *plan,
+              PyObject **keep)
 {
-    PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
     PyObject *rec;
     int rc;
     *keep = PyCapsule_New(plan, V2_PLAN_CAPSULE, plan_capsule_free);
     if (*keep == NULL) {
         return -1;
     }
-    rec = fl_seqsnap_record(healthy, sub, 2, tk, rk, *keep);
+    rec = fl_seqsnap_record(snap, tk, rk, *keep);
     if (rec == NULL) {
         return -1;
     }
-    rc = rec == Py_None ? 0 : PyDict_SetItem(memo, Py_Ellipsis, rec);
+    rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
     Py_DECREF(rec);
     return rc;
 }
@@ -712,7 +716,8 @@ plan_remember(PyObject *const *keys, PyObject *memo, PyObject *healthy, PyObject
 PyObject *
 fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *healthy, *tk, *tv, *rk, *rv, *tokens, *memo = NULL, *keep = NULL, *res = NULL;
+    PyObject *healthy, *tk, *tv, *rk, *rv, *tokens, *memo = NULL, *keep = NULL, *res = NULL,
+             *snap = NULL;
     v2_plan *plan = NULL;
     int plain;
     if ((nargs != 6 && nargs != 7) ||
@@ -740,14 +745,23 @@ fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs)
         if (PyErr_Occurred()) {
             goto error;
         }
+        if (memo != NULL) {
+            PyObject *sub[2] = {keys[V_MODEL_INFO], keys[V_LITELLM_PARAMS]};
+            snap = fl_seqsnap_take(healthy, sub, 2); /* (before: seqsnap.c) */
+            if (snap == NULL) {
+                goto error;
+            }
+        }
         plan = plan_build(keys, healthy, tk, rk, &plain);
         if (plan == NULL) {
             if (plain) {
                 goto error;
             }
+            Py_XDECREF(snap);
             Py_RETURN_NONE;
         }
-        if (memo != NULL && plan_remember(keys, memo, healthy, tk, rk, plan, &keep) < 0) {
+        if (snap != NULL && snap != Py_None &&
+            plan_remember(memo, snap, tk, rk, plan, &keep) < 0) {
             goto error;
         }
     }
@@ -756,12 +770,14 @@ fl_ext_v2_select(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs)
         plan_free(plan);
     }
     Py_XDECREF(keep);
+    Py_XDECREF(snap);
     return res;
 error:
     if (keep == NULL) {
         plan_free(plan);
     }
     Py_XDECREF(keep);
+    Py_XDECREF(snap);
     return NULL;
 }
 
