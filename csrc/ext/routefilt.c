@@ -485,10 +485,15 @@ fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
         goto error;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *d = PySequence_Fast_GET_ITEM(seq, k);
-        PyObject *f;
+        PyObject *d, *f;
         double w = 0.0;
-        int r = fl_depmemo_get(memo, d, sig, &w);
+        int r;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            Py_DECREF(res); /* (a colliding key's __eq__ changed the list) */
+            Py_RETURN_NONE;
+        }
+        d = PySequence_Fast_GET_ITEM(seq, k);
+        r = fl_depmemo_get(memo, d, sig, &w);
         if (r < 0) {
             fl_depmemo_snapshot snap;
             if (sig >= 0 && fl_depmemo_snap(keys[K_LITELLM_PARAMS],
@@ -550,9 +555,14 @@ fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo, PyObject *seq)
     }
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *d = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *d;
         fl_depmemo_snapshot snap;
-        int r = fl_depmemo_get(memo, d, FL_DEPMEMO_IDS, NULL);
+        int r;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            Py_RETURN_FALSE; /* (a colliding key's __eq__ changed the list) */
+        }
+        d = PySequence_Fast_GET_ITEM(seq, i);
+        r = fl_depmemo_get(memo, d, FL_DEPMEMO_IDS, NULL);
         if (r < 0) {
             if (fl_depmemo_snap(keys[K_LITELLM_PARAMS], keys[K_MODEL_INFO], d,
                                 &snap) < 0) {

@@ -817,7 +817,12 @@ fl_ext_dict_values_for(PyObject *const *args, Py_ssize_t nargs)
         goto error;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *v = PyDict_GetItemWithError(d, PySequence_Fast_GET_ITEM(keys, k));
+        PyObject *v;
+        if (PySequence_Fast_GET_SIZE(keys) != n) {
+            Py_DECREF(out); /* (a colliding key's __eq__ changed the list) */
+            Py_RETURN_NONE;
+        }
+        v = PyDict_GetItemWithError(d, PySequence_Fast_GET_ITEM(keys, k));
         if (v == NULL) {
             if (PyErr_Occurred()) {
                 goto error;
