@@ -124,7 +124,7 @@ def test_tests_with_the_same_arguments_keep_their_own_verdicts():
 
 
 def test_more_deployments_than_slots():
-    deps = [_plain(i) for i in range(20_000)]
+    deps = [_plain(i) for i in range(40_000)]  # (FL_MEMO_SLOTS is 32,768)
     assert _native.plain_deployments(deps, PREFIX) is True
     assert _native.plain_deployments(deps, PREFIX) is True
     deps[12_345]["litellm_params"]["order"] = 2
@@ -132,7 +132,7 @@ def test_more_deployments_than_slots():
     del deps[12_345]["litellm_params"]["order"]
     assert _native.plain_deployments(deps, PREFIX) is True
     assert _native.ids_present(deps) is True
-    deps[19_999]["model_info"]["id"] = 2.5
+    deps[39_999]["model_info"]["id"] = 2.5
     assert _native.ids_present(deps) is False
 
 
@@ -291,3 +291,26 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
     deps[5] = _with_runner(deps[5], _OnceRunner("model_name", lambda: deps[2].update(model_name="other")))
     _native.named_deployments(deps, list(range(40)), "m")
     assert deps[2] not in _native.named_deployments(deps, list(range(40)), "m")
+
+
+def test_picks_of_an_unchanged_fleet_take_whole_list_answers():
+    """A Router with 100 deployments: after the first pick, every pick's plainness checks and
+    name filters are answered as whole lists (this is where the routing speed at large
+    fleets comes from; a table too small to hold every deployment's own verdict would stop
+    them from being recorded)."""
+    import asyncio
+
+    router = litellm.Router(model_list=[_plain(i) for i in range(100)], routing_strategy="simple-shuffle")
+    loop = asyncio.new_event_loop()
+    try:
+        def pick():
+            return loop.run_until_complete(router.async_get_available_deployment(
+                model="m", messages=[{"role": "user", "content": "hi"}], request_kwargs={}))
+        pick()
+        before = _native.memo_stats()
+        for _ in range(10):
+            pick()
+        after = _native.memo_stats()
+    finally:
+        loop.close()
+    assert after["list_hits"] - before["list_hits"] >= 10 * 5, (before, after)
