@@ -386,22 +386,6 @@ error:
     return NULL;
 }
 
-/* 1 when a and b (exact lists or tuples) hold the same objects in order */
-static int
-same_objects(PyObject *a, PyObject *b)
-{
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(a);
-    if (PySequence_Fast_GET_SIZE(b) != n) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PySequence_Fast_GET_ITEM(a, i) != PySequence_Fast_GET_ITEM(b, i)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 PyObject *
 fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also)
 {
@@ -413,9 +397,8 @@ fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also)
         if (rec == NULL || !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), seq, FL_DEPMEMO_SUBS)) {
             continue;
         }
-        if (also != NULL && (PyTuple_GET_SIZE(rec) < 2 ||
-                             (!PyList_CheckExact(also) && !PyTuple_CheckExact(also)) ||
-                             !same_objects(also, PyTuple_GET_ITEM(rec, 1)))) {
+        if (also != NULL &&
+            (PyTuple_GET_SIZE(rec) < 2 || !fl_seqsnap_same(also, PyTuple_GET_ITEM(rec, 1)))) {
             continue;
         }
         m->list_hits++;

@@ -179,8 +179,10 @@ int fl_seqsnap_holds(PyObject *snap, PyObject *seq, int nsub);
  * the snapshot taken before it was computed: a new reference, or NULL with
  * an exception. */
 PyObject *fl_seqsnap_record(PyObject *snap, PyObject *a, PyObject *b, PyObject *extra);
-/* same_items(a, b) (seqsnap.c): True when a and b are exact lists or
- * tuples of the same length holding the same objects in the same order. */
+/* fl_seqsnap_same(a, b) / same_items(a, b) (seqsnap.c): 1 / True when a and
+ * b are exact lists or tuples of the same length holding the same objects
+ * in the same order. */
+int fl_seqsnap_same(PyObject *a, PyObject *b);
 PyObject *fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs);
 
 /* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):

@@ -169,29 +169,32 @@ fl_seqsnap_record(PyObject *snap, PyObject *a, PyObject *b, PyObject *extra)
     return rec;
 }
 
+int
+fl_seqsnap_same(PyObject *a, PyObject *b)
+{
+    Py_ssize_t n;
+    if ((!PyList_CheckExact(a) && !PyTuple_CheckExact(a)) ||
+        (!PyList_CheckExact(b) && !PyTuple_CheckExact(b))) {
+        return 0;
+    }
+    n = PySequence_Fast_GET_SIZE(a);
+    if (PySequence_Fast_GET_SIZE(b) != n) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PySequence_Fast_GET_ITEM(a, i) != PySequence_Fast_GET_ITEM(b, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 PyObject *
 fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *a, *b;
-    Py_ssize_t n;
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "same_items() expects (a, b)");
         return NULL;
     }
-    a = args[0];
-    b = args[1];
-    if ((!PyList_CheckExact(a) && !PyTuple_CheckExact(a)) ||
-        (!PyList_CheckExact(b) && !PyTuple_CheckExact(b))) {
-        Py_RETURN_FALSE;
-    }
-    n = PySequence_Fast_GET_SIZE(a);
-    if (PySequence_Fast_GET_SIZE(b) != n) {
-        Py_RETURN_FALSE;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PySequence_Fast_GET_ITEM(a, i) != PySequence_Fast_GET_ITEM(b, i)) {
-            Py_RETURN_FALSE;
-        }
-    }
-    Py_RETURN_TRUE;
+    return PyBool_FromLong(fl_seqsnap_same(args[0], args[1]));
 }

@@ -667,23 +667,11 @@ plan_remembered(PyObject *memo, PyObject *healthy, PyObject *tk, PyObject *rk,
                 PyObject **keep)
 {
     PyObject *rec = memo == NULL ? NULL : PyDict_GetItemWithError(memo, Py_Ellipsis);
-    PyObject *same[2] = {NULL, NULL}, *res[2] = {NULL, NULL};
-    int ok;
     if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 4 ||
-        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 3), V2_PLAN_CAPSULE)) {
-        return NULL;
-    }
-    same[0] = tk;
-    same[1] = PyTuple_GET_ITEM(rec, 1);
-    res[0] = fl_ext_same_items(same, 2);
-    same[0] = rk;
-    same[1] = PyTuple_GET_ITEM(rec, 2);
-    res[1] = res[0] == Py_True ? fl_ext_same_items(same, 2) : NULL;
-    ok = res[0] == Py_True && res[1] == Py_True &&
-         fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2);
-    Py_XDECREF(res[0]);
-    Py_XDECREF(res[1]);
-    if (!ok) {
+        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 3), V2_PLAN_CAPSULE) ||
+        !fl_seqsnap_same(tk, PyTuple_GET_ITEM(rec, 1)) ||
+        !fl_seqsnap_same(rk, PyTuple_GET_ITEM(rec, 2)) ||
+        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2)) {
         return NULL;
     }
     *keep = Py_NewRef(PyTuple_GET_ITEM(rec, 3));
