@@ -10,6 +10,7 @@ copy (new dicts: nothing remembered) and, through the patched filters, with Lite
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -291,6 +292,20 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
     deps[5] = _with_runner(deps[5], _OnceRunner("model_name", lambda: deps[2].update(model_name="other")))
     _native.named_deployments(deps, list(range(40)), "m")
     assert deps[2] not in _native.named_deployments(deps, list(range(40)), "m")
+    # the weights: deployment 2's weight raised while deployment 5 is read (the kept tuple
+    # must not be handed out again; a deep copy has no memo at all)
+    deps = fleet()
+    deps[5]["litellm_params"] = _with_runner(
+        deps[5]["litellm_params"], _OnceRunner("weight", lambda: deps[2]["litellm_params"].update(weight=9)))
+    _native.metric_weights(deps, "weight")
+    again = _native.metric_weights(deps, "weight")
+    assert again == _native.metric_weights(copy.deepcopy(deps), "weight") and again[2] == 9.0
+    # the ids: deployment 2's id made unreadable while deployment 5's is read
+    deps = fleet()
+    deps[5]["model_info"] = _with_runner(deps[5]["model_info"],
+                                         _OnceRunner("id", lambda: deps[2]["model_info"].update(id=[2])))
+    _native.ids_present(deps)
+    assert _native.ids_present(deps) is False
 
 
 def test_picks_of_an_unchanged_fleet_take_whole_list_answers():

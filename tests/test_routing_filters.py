@@ -415,6 +415,71 @@ def test_simple_shuffle_same_picks_and_draws(seed):
     assert served > 700 and delegated > 50
 
 
+def _repeated_shuffle_outcomes(seed):
+    """Picks over the same large lists (whole-list answers: metric_weights' tuple, its
+    scaled weights and draw table kept) with in-place changes between them, replayed
+    from `seed`: the chosen index, or the exception, per pick, and random's state."""
+    from litellm.router_strategy import simple_shuffle as ss
+
+    rng = random.Random(seed)
+    values = [None, 0, 1, 2, 7, 0.5, 3.25, 0.0, -1, float("nan"), float("inf"), 10**400]
+
+    def fresh(i):
+        lp = {"model": f"openai/gpt-{i}"}
+        for metric in ("weight", "rpm", "tpm"):
+            if rng.random() < 0.5:
+                lp[metric] = rng.choice(values[:7])
+        return {"model_name": "m", "litellm_params": lp, "model_info": {"id": f"id-{i}"}}
+
+    lists = [[fresh(i) for i in range(rng.choice([32, 40, 90]))] for _ in range(2)]
+    out = []
+    random.seed(seed)
+    for step in range(400):
+        deps = lists[rng.random() < 0.3]
+        roll = rng.random()
+        i = rng.randrange(len(deps))
+        if roll < 0.08:
+            deps[i]["litellm_params"][rng.choice(("weight", "rpm", "tpm"))] = rng.choice(values)
+        elif roll < 0.12:
+            deps[i]["litellm_params"].pop(rng.choice(("weight", "rpm", "tpm")), None)
+        elif roll < 0.15:
+            deps[i] = fresh(i)
+        elif roll < 0.17:
+            deps[i]["litellm_params"] = dict(deps[i]["litellm_params"], weight=rng.choice(values[:7]))
+        elif roll < 0.19:
+            deps[i], deps[0] = deps[0], deps[i]
+        elif roll < 0.20:
+            deps.append(fresh(len(deps)))
+        elif roll < 0.21 and len(deps) > 33:
+            deps.pop()
+        elif roll < 0.22:
+            for d in deps:  # every weight 0 / gone: the next metric decides
+                d["litellm_params"]["weight"] = 0
+        try:
+            chosen = ss.simple_shuffle(lambda m: None, deps, "m", None)
+        except Exception as e:  # noqa: BLE001 - compared, type and message
+            out.append(("err", type(e), str(e)))
+        else:
+            out.append(("ok", next(k for k, d in enumerate(deps) if d is chosen)))
+    out.append(random.getstate())
+    return out
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_simple_shuffle_repeated_picks_follow_in_place_changes(seed):
+    """The same lists picked from again and again (what a Router does): the answers kept
+    for an unchanged list must follow every change made in place between picks -- a
+    weight set, removed or made NaN/inf/huge, a deployment or its litellm_params replaced,
+    items swapped, appended, popped -- the picks, errors and random state as LiteLLM's."""
+    from fast_litellm import _native
+
+    before = _native.memo_stats()["list_hits"]
+    want, got, served, _ = _both(lambda: _repeated_shuffle_outcomes(seed))
+    assert got == want
+    assert served > 300
+    assert _native.memo_stats()["list_hits"] - before > 300  # the kept answers were used
+
+
 class _AskedRedis:
     """A Redis tier that answers every batch read with nothing and records its size."""
 
@@ -762,6 +827,18 @@ def test_weighted_draw_is_random_choices():
         fmax = _native.float_max(weights)
         assert fmax == max(weights, default=0.0) or (fmax != fmax and max(weights) != max(weights))
     assert raised > 200 and drawn > 1000
+    # the same tuples again and again, interleaved (the table kept for the last one)
+    kept = [_weights_case(rng) for _ in range(6)]
+    for case in range(600):
+        weights = kept[rng.randrange(len(kept))]
+        population = [object() for _ in weights]
+        want_rng, got_rng = random.Random(case), random.Random(case)
+        try:
+            want = want_rng.choices(population, weights=weights)[0]
+        except ValueError:
+            want = None
+        assert _native.weighted_draw(population, weights, got_rng.random) is want
+        assert got_rng.getstate() == want_rng.getstate()
     # draws that land exactly on a cumulative weight, on zero weights, at the top
     for value in (0.0, 0.25, 0.5, 0.75, 1 / 3, 0.9999999999999999):
         class Fixed(random.Random):

@@ -50,6 +50,7 @@
 #define FL_MEMO_SLOTS 32768 /* a power of two */
 #define FL_MEMO_PROBES 8
 #define FL_MEMO_SIGS FL_DEPMEMO_IDS /* the last bit is the id test's */
+_Static_assert(FL_DEPMEMO_IDS == FL_MEMO_SIGS, "the id test's lists sit after the others");
 
 typedef struct {
     PyObject *d, *lp, *mi; /* identities only: not owned */
@@ -65,9 +66,10 @@ struct fl_depmemo {
     int sig_value[FL_MEMO_SIGS];  /* its index in value[], or -1 */
     int n_sigs, n_values;
     uint64_t hits, misses, list_hits;
-    /* per signature, snapshots (seqsnap.c) of the last two lists of
-     * FL_MEMO_LIST_MIN or more items the test said yes to, newest first */
-    PyObject *lists[FL_MEMO_SIGS][2];
+    /* per signature (and the id test's, at FL_DEPMEMO_IDS), snapshots
+     * (seqsnap.c) of the last two lists of FL_MEMO_LIST_MIN or more items
+     * the test said yes to, newest first */
+    PyObject *lists[FL_MEMO_SIGS + 1][2];
 };
 
 fl_depmemo *
@@ -99,6 +101,10 @@ fl_depmemo_traverse(fl_depmemo *m, visitproc visit, void *arg)
         Py_VISIT(m->lists[s][0]);
         Py_VISIT(m->lists[s][1]);
     }
+    if (m != NULL) {
+        Py_VISIT(m->lists[FL_DEPMEMO_IDS][0]);
+        Py_VISIT(m->lists[FL_DEPMEMO_IDS][1]);
+    }
     return 0;
 }
 
@@ -111,6 +117,8 @@ fl_depmemo_clear(fl_depmemo *m)
         Py_CLEAR(m->lists[s][1]);
     }
     if (m != NULL) {
+        Py_CLEAR(m->lists[FL_DEPMEMO_IDS][0]);
+        Py_CLEAR(m->lists[FL_DEPMEMO_IDS][1]);
         m->n_sigs = 0;
         m->n_values = 0;
         if (m->slots != NULL) {
@@ -389,7 +397,7 @@ error:
 PyObject *
 fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also)
 {
-    if (sig < 0 || sig >= m->n_sigs) {
+    if (sig < 0 || (sig >= m->n_sigs && sig != FL_DEPMEMO_IDS)) {
         return NULL;
     }
     for (int k = 0; k < 2; k++) {
@@ -412,7 +420,7 @@ fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subk
                     PyObject *extra)
 {
     PyObject *snap, *head, *rec;
-    if (sig < 0 || sig >= m->n_sigs ||
+    if (sig < 0 || (sig >= m->n_sigs && sig != FL_DEPMEMO_IDS) ||
         (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) ||
         PySequence_Fast_GET_SIZE(seq) < FL_MEMO_LIST_MIN) {
         return 0;

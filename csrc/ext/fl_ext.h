@@ -148,9 +148,13 @@ PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
 
 /* float_max(weights) and weighted_draw(population, weights, rand)
  * (shuffle.c): simple-shuffle's largest weight and random.choices' draw,
- * None outside the plain case. */
+ * None outside the plain case.  weighted_draw keeps the cumulative table
+ * of the last weights tuple in *table, with that tuple held in *held (the
+ * module state's; NULL / an empty table at first). */
+struct fl_wpick;
 PyObject *fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs);
-PyObject *fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table,
+                               PyObject *const *args, Py_ssize_t nargs);
 
 /* latency_scan(items, index, minute, input_tokens) (latscan.c): the loop
  * of latency-based routing, None outside the plain case.  `keys` from

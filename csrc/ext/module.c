@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "fl_rng.h"
+#include "fl_wpick.h"
 
 #define FL_ABI_VERSION 12
 
@@ -55,6 +56,8 @@ typedef struct {
     PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
     PyObject *usage_keys[FL_EXT_USAGE_KEYS]; /* usage_keys' keys and texts */
     PyObject *v2_keys[FL_EXT_V2_KEYS];       /* v2_select's dict keys */
+    PyObject *draw_weights;        /* weighted_draw's last weights tuple */
+    struct fl_wpick draw_table;    /* and its cumulative table (shuffle.c) */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -400,8 +403,8 @@ mod_float_max(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 mod_weighted_draw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
-    return fl_ext_weighted_draw(args, nargs);
+    fl_state *st = get_state(module);
+    return fl_ext_weighted_draw(&st->draw_weights, &st->draw_table, args, nargs);
 }
 
 static PyObject *
@@ -523,6 +526,8 @@ module_exec(PyObject *module)
     fl_state *st = get_state(module);
     st->seeded_pid = 0;
     st->fixed_seed = 0;
+    st->draw_weights = NULL;
+    fl_wpick_init(&st->draw_table);
     st->sampler_type = (PyTypeObject *)PyType_FromModuleAndSpec(
         module, &Sampler_spec, NULL);
     if (st->sampler_type == NULL) {
@@ -604,6 +609,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
         Py_VISIT(st->v2_keys[k]);
     }
+    Py_VISIT(st->draw_weights);
     return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
@@ -638,6 +644,8 @@ module_clear(PyObject *module)
     for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
         Py_CLEAR(st->v2_keys[k]);
     }
+    Py_CLEAR(st->draw_weights);
+    fl_wpick_free(&st->draw_table);
     fl_depmemo_clear(st->memo);
     return 0;
 }

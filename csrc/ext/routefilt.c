@@ -174,6 +174,16 @@ plain_memo(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *d,
     return r;
 }
 
+/* the dicts a whole-list record snapshots below each deployment: subkeys
+ * filled with the litellm_params and model_info names */
+static PyObject *const *
+route_subkeys(PyObject *const *keys, PyObject **subkeys)
+{
+    subkeys[0] = keys[K_LITELLM_PARAMS];
+    subkeys[1] = keys[K_MODEL_INFO];
+    return subkeys;
+}
+
 /* 1 when every item of seq has a remembered verdict of test sig that
  * stands under its current tags and equals `want` */
 static int
@@ -237,10 +247,8 @@ fl_ext_plain_deployments(PyObject *const *keys, fl_depmemo *memo,
     /* remembered as a whole only when every deployment's own verdict stands
      * under its current tags (recorded before its test ran: code run by a
      * later test that changed an earlier deployment shows here) */
-    subkeys[0] = keys[K_LITELLM_PARAMS];
-    subkeys[1] = keys[K_MODEL_INFO];
     if (n >= FL_MEMO_LIST_MIN && all_known(memo, sig, seq, 1) &&
-        fl_depmemo_list_put(memo, sig, seq, subkeys, NULL) < 0) {
+        fl_depmemo_list_put(memo, sig, seq, route_subkeys(keys, subkeys), NULL) < 0) {
         goto error;
     }
     Py_RETURN_TRUE;
@@ -462,9 +470,9 @@ fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
                       PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *res = NULL;
-    PyObject *seq, *metric;
+    PyObject *seq, *metric, *rec, *subkeys[FL_DEPMEMO_SUBS];
     Py_ssize_t n;
-    int sig;
+    int sig, rc;
     if (nargs != 2 || !PyUnicode_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError,
                         "metric_weights() expects (deployments, str)");
@@ -478,6 +486,12 @@ fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
     sig = fl_depmemo_sig(memo, MEMO_WEIGHT, 1, &metric, 1);
     if (sig == FL_DEPMEMO_ERROR) {
         goto error;
+    }
+    /* the same items, unchanged, as a list answered: that answer (the same
+     * tuple: it is immutable, and its callers key their own steps on it) */
+    rec = fl_depmemo_list_find(memo, sig, seq, NULL);
+    if (rec != NULL && PyTuple_GET_SIZE(rec) == 2) {
+        return Py_NewRef(PyTuple_GET_ITEM(rec, 1));
     }
     n = PySequence_Fast_GET_SIZE(seq);
     res = PyTuple_New(n);
@@ -516,6 +530,20 @@ fl_ext_metric_weights(PyObject *const *keys, fl_depmemo *memo,
         }
         PyTuple_SET_ITEM(res, k, f);
     }
+    /* as a whole only while every verdict (and so every weight) stands:
+     * code run by a later item's lookups that changed an earlier one shows
+     * here (see plain_deployments) */
+    if (n >= FL_MEMO_LIST_MIN && all_known(memo, sig, seq, 1)) {
+        PyObject *extra = PyTuple_Pack(1, res);
+        if (extra == NULL) {
+            goto error;
+        }
+        rc = fl_depmemo_list_put(memo, sig, seq, route_subkeys(keys, subkeys), extra);
+        Py_DECREF(extra);
+        if (rc < 0) {
+            goto error;
+        }
+    }
     return res;
 plain_no:
     Py_DECREF(res);
@@ -549,9 +577,13 @@ id_readable(PyObject *const *keys, PyObject *d)
 PyObject *
 fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo, PyObject *seq)
 {
+    PyObject *subkeys[FL_DEPMEMO_SUBS];
     Py_ssize_t n;
     if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
         Py_RETURN_FALSE;
+    }
+    if (fl_depmemo_list_find(memo, FL_DEPMEMO_IDS, seq, NULL) != NULL) {
+        Py_RETURN_TRUE; /* the same items, unchanged, as a list said yes to */
     }
     n = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -578,6 +610,11 @@ fl_ext_ids_present(PyObject *const *keys, fl_depmemo *memo, PyObject *seq)
         if (r == 0) {
             Py_RETURN_FALSE;
         }
+    }
+    /* as a whole only while every verdict stands (see plain_deployments) */
+    if (n >= FL_MEMO_LIST_MIN && all_known(memo, FL_DEPMEMO_IDS, seq, 1) &&
+        fl_depmemo_list_put(memo, FL_DEPMEMO_IDS, seq, route_subkeys(keys, subkeys), NULL) < 0) {
+        goto error;
     }
     Py_RETURN_TRUE;
 error:

@@ -20,10 +20,14 @@
  * inputs and for a total Python would raise on (the caller then calls
  * choices itself, which raises); rand is called exactly once otherwise,
  * and an exception it raises propagates, as from choices.  The caller
- * checks that rand is the instance's `random` as choices would read it. */
+ * checks that rand is the instance's `random` as choices would read it.
+ * The sums and the bisection are csrc/core/fl_wpick.c's; the table of the
+ * last weights tuple is kept (with the tuple: the module state's
+ * draw_weights) so that picks over the same weights -- simple-shuffle's,
+ * whose weights tuple metric_weights hands out again for an unchanged
+ * list -- bisect without summing. */
 #include "fl_ext.h"
-
-#include <math.h>
+#include "fl_wpick.h"
 
 /* an exact tuple of exact floats, 1 / 0 */
 static int
@@ -65,12 +69,54 @@ fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs)
     return Py_NewRef(best);
 }
 
+/* the table of `weights` in *table: the one kept for the tuple *held when
+ * weights is that very tuple (immutable, of immutable floats: its sums are
+ * what they were), else built now and kept with weights held.  1 built, 0
+ * not the plain case (weights no exact tuple of exact floats, or a total
+ * Python's choices raises on), -1 MemoryError. */
+static int
+table_for(PyObject *weights, PyObject **held, struct fl_wpick *table)
+{
+    double *w;
+    Py_ssize_t n;
+    enum fl_status st;
+    if (*held == weights && weights != NULL) {
+        return 1;
+    }
+    Py_CLEAR(*held);
+    fl_wpick_free(table);
+    if (!float_tuple(weights) || PyTuple_GET_SIZE(weights) < 1) {
+        return 0;
+    }
+    n = PyTuple_GET_SIZE(weights);
+    w = PyMem_Malloc(sizeof *w * (size_t)n);
+    if (w == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        w[k] = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, k));
+    }
+    st = fl_wpick_build(table, w, (size_t)n);
+    PyMem_Free(w);
+    if (st == FL_ENOMEM) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (st != FL_OK) {
+        return 0;
+    }
+    *held = Py_NewRef(weights);
+    return 1;
+}
+
 PyObject *
-fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs)
+fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table, PyObject *const *args,
+                     Py_ssize_t nargs)
 {
     PyObject *population, *weights, *rand, *r = NULL, *res = NULL;
-    double *cum = NULL, total, x;
-    Py_ssize_t n, lo = 0, hi;
+    Py_ssize_t lo;
+    int t;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError,
                         "weighted_draw() expects (population, weights, rand)");
@@ -80,25 +126,14 @@ fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs)
     weights = args[1];
     rand = args[2];
     if ((!PyList_CheckExact(population) && !PyTuple_CheckExact(population)) ||
-        !float_tuple(weights)) {
+        !PyTuple_CheckExact(weights) ||
+        PySequence_Fast_GET_SIZE(population) != PyTuple_GET_SIZE(weights)) {
         Py_RETURN_NONE;
     }
-    n = PyTuple_GET_SIZE(weights);
-    if (n < 1 || PySequence_Fast_GET_SIZE(population) != n) {
-        Py_RETURN_NONE;
-    }
-    cum = PyMem_Malloc(sizeof *cum * (size_t)n);
-    if (cum == NULL) {
-        PyErr_NoMemory();
-        goto error;
-    }
-    cum[0] = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, 0));
-    for (Py_ssize_t k = 1; k < n; k++) {
-        cum[k] = cum[k - 1] + PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, k));
-    }
-    total = cum[n - 1] + 0.0;
-    if (!(total > 0.0) || !isfinite(total)) {
-        PyMem_Free(cum);
+    if ((t = table_for(weights, held, table)) <= 0) {
+        if (t < 0) {
+            goto error;
+        }
         Py_RETURN_NONE;
     }
     r = PyObject_CallNoArgs(rand);
@@ -110,16 +145,15 @@ fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs)
                         "weighted_draw(): random() did not return a float");
         goto error;
     }
-    x = PyFloat_AS_DOUBLE(r) * total;
-    hi = n - 1;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (x < cum[mid]) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
+    /* (again: a draw made by rand could have replaced the kept table; the
+     * same weights build the same table) */
+    if ((t = table_for(weights, held, table)) <= 0) {
+        if (t == 0) {
+            PyErr_SetString(PyExc_SystemError, "weighted_draw(): weights changed");
         }
+        goto error;
     }
+    lo = (Py_ssize_t)fl_wpick_index(table, PyFloat_AS_DOUBLE(r));
     if (lo >= PySequence_Fast_GET_SIZE(population)) { /* (rand changed it) */
         PyErr_SetString(PyExc_IndexError, "list index out of range");
         goto error;
@@ -127,6 +161,5 @@ fl_ext_weighted_draw(PyObject *const *args, Py_ssize_t nargs)
     res = Py_NewRef(PySequence_Fast_GET_ITEM(population, lo));
 error:
     Py_XDECREF(r);
-    PyMem_Free(cum);
     return res;
 }

@@ -636,14 +636,33 @@ def make_simple_shuffle(original):
                     # far was pure, no random draw yet), with its own exceptions
                     FILTER_FAST["delegated"] += 1
                     return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
-                largest = float_max(weights)
-                if largest is None:
-                    largest = max(weights, default=0.0)
+                last = _LAST_WEIGHTS[0]
+                if last is not None and last[0] is weights:
+                    # the very tuple metric_weights gave last time (it hands the same
+                    # one out for an unchanged list; held here, so never another
+                    # object at the same address): a tuple of floats, so the same
+                    # largest weight, the same scaled tuple and the same sum
+                    _, largest, normalized, total = last
+                else:
+                    largest = float_max(weights)
+                    if largest is None:
+                        largest = max(weights, default=0.0)
+                    normalized = total = None
+                    if not largest <= 0:  # (a NaN goes on, as in LiteLLM)
+                        normalized = scaled(weights, largest)
+                        if normalized is None:
+                            normalized = tuple(weight / largest for weight in weights)
+                        total = sum(normalized)
+                    _LAST_WEIGHTS[0] = (weights, largest, normalized, total)
+                if largest <= 0 or total <= 0:
+                    continue
+                FILTER_FAST["served"] += 1
+                selected = choose(healthy_deployments, normalized)
+                mod._ROUTER_LOGGER.info("Selected deployment for model %s: %s", model, selected.get("model_info"))
+                return selected
             if largest <= 0:
                 continue
-            normalized = scaled(weights, largest) if metric is not None else None
-            if normalized is None:
-                normalized = tuple(weight / largest for weight in weights)
+            normalized = tuple(weight / largest for weight in weights)
             if sum(normalized) <= 0:
                 continue
             FILTER_FAST["served"] += 1
@@ -657,6 +676,9 @@ def make_simple_shuffle(original):
 
 
 _EMPTY: dict = {}
+# simple-shuffle's last metric weights tuple (held) with what follows from it:
+# (weights, largest, scaled weights or None, their sum or None)
+_LAST_WEIGHTS: list = [None]
 # simple-shuffle draws made by weighted_draw / by the module's random.choices (tests read them)
 SHUFFLE_DRAWS = {"served": 0, "delegated": 0}
 
