@@ -19,11 +19,14 @@
  * recorded as NULL: every test's verdict then depends only on its type,
  * which cannot become an exact dict.
  *
- * Limits: FL_MEMO_SLOTS slots, open addressing on the address of d with
- * FL_MEMO_PROBES probes and no deletion (a full run overwrites its first
- * slot): more deployments than that only means more misses.  At most 31
- * signatures (bit 31 is the id test's) and FL_DEPMEMO_VALUES numbers per
- * deployment (simple-shuffle's weights); a further one is not memoised.
+ * The entries live in csrc/core/fl_deptab.c (the deployment table: pure C,
+ * keyed by the addresses and tags this file reads; C tests in
+ * tests/c/test_deptab.c).  Limits: FL_DEPTAB_SLOTS entries, open addressing
+ * on the address of d with FL_DEPTAB_PROBES probes and no deletion (a full
+ * run overwrites its first entry): more deployments than that only means
+ * more misses.  At most 31 signatures (bit 31 is the id test's) and
+ * FL_DEPMEMO_VALUES numbers per deployment (simple-shuffle's weights); a
+ * further one is not memoised.
  * Memory: about 2.6 MB, allocated at the first use (sized so that a fleet
  * of a few thousand deployments, plus the dead ones a long-lived process
  * leaves in slots, rarely meets a full run: the whole-list answers are only
@@ -33,34 +36,29 @@
  * change each time the dictionary is modified", the low bits now carry
  * watcher flags) and gone in 3.14: the memo is compiled for 3.11 to 3.13
  * (FL_MEMO_ENABLED), elsewhere every lookup misses and every test runs
- * (the verdicts are the same).  tests/c/depmemo_tags.py checks the rule on
+ * (the verdicts are the same).  tests/depmemo_tags.py checks the rule on
  * each of those interpreters.
  *
  * Tags are read before a test runs.  A test can run Python code (the
  * __eq__ of a non-str key whose hash collides with one of its names, as
  * LiteLLM's own .get() would): whatever that code changes gets a newer tag
  * than the one recorded, so the entry misses next time. */
-#include "fl_ext.h"
+#include "fl_ext.h" /* Python.h first */
+
+#include "fl_deptab.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #define FL_MEMO_ENABLED FL_DICT_TAGS
 
-#define FL_MEMO_SLOTS 32768 /* a power of two */
-#define FL_MEMO_PROBES 8
 #define FL_MEMO_SIGS FL_DEPMEMO_IDS /* the last bit is the id test's */
 _Static_assert(FL_DEPMEMO_IDS == FL_MEMO_SIGS, "the id test's lists sit after the others");
-
-typedef struct {
-    PyObject *d, *lp, *mi; /* identities only: not owned */
-    uint64_t dtag, lptag, mitag;
-    uint32_t known, yes; /* bit s: the verdict of signature s is known / 1 */
-    double value[FL_DEPMEMO_VALUES]; /* the tests' numbers (see sig_value) */
-} memo_slot;
+_Static_assert(FL_DEPMEMO_IDS < FL_DEPTAB_SIGS, "every signature has a verdict bit");
+_Static_assert(FL_DEPMEMO_VALUES <= FL_DEPTAB_VALUES, "every number has a slot");
 
 struct fl_depmemo {
-    memo_slot *slots;             /* FL_MEMO_SLOTS, or NULL until used */
+    struct fl_deptab table;       /* csrc/core/fl_deptab.c: the entries */
     PyObject *sigs[FL_MEMO_SIGS]; /* owned tuples of the test's arguments */
     int sig_kind[FL_MEMO_SIGS];   /* the test's kind (the caller's numbers) */
     int sig_value[FL_MEMO_SIGS];  /* its index in value[], or -1 */
@@ -78,7 +76,9 @@ fl_depmemo_new(void)
     fl_depmemo *m = PyMem_Calloc(1, sizeof(*m));
     if (m == NULL) {
         PyErr_NoMemory();
+        return NULL;
     }
+    fl_deptab_init(&m->table);
     return m;
 }
 
@@ -89,7 +89,7 @@ fl_depmemo_free(fl_depmemo *m)
         return;
     }
     fl_depmemo_clear(m);
-    PyMem_Free(m->slots);
+    fl_deptab_free(&m->table);
     PyMem_Free(m);
 }
 
@@ -121,10 +121,7 @@ fl_depmemo_clear(fl_depmemo *m)
         Py_CLEAR(m->lists[FL_DEPMEMO_IDS][1]);
         m->n_sigs = 0;
         m->n_values = 0;
-        if (m->slots != NULL) {
-            /* the bits name signatures that are gone */
-            memset(m->slots, 0, FL_MEMO_SLOTS * sizeof(memo_slot));
-        }
+        fl_deptab_reset(&m->table); /* the bits name signatures that are gone */
     }
 }
 
@@ -187,33 +184,17 @@ fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
 #if FL_MEMO_ENABLED
 #define tag_of fl_dict_tag
 
-static inline size_t
-home_of(PyObject *d)
-{
-    uint64_t h = (uint64_t)(uintptr_t)d >> 4;
-    h *= UINT64_C(0x9E3779B97F4A7C15);
-    return (size_t)(h >> 40) & (FL_MEMO_SLOTS - 1);
-}
-
-/* the slot holding d with its recorded tags still current, or NULL */
-static memo_slot *
+/* the entry for d with its recorded tags all current, or NULL */
+static const struct fl_deptab_entry *
 find(fl_depmemo *m, PyObject *d)
 {
-    size_t i = home_of(d);
-    if (m->slots == NULL) {
-        return NULL;
-    }
-    for (int p = 0; p < FL_MEMO_PROBES; p++, i = (i + 1) & (FL_MEMO_SLOTS - 1)) {
-        memo_slot *s = &m->slots[i];
-        if (s->d != d) {
-            continue;
-        }
-        /* d unchanged holds the same lp and mi: safe to read their tags */
-        if (s->dtag == tag_of(d) && (s->lp == NULL || s->lptag == tag_of(s->lp)) &&
-            (s->mi == NULL || s->mitag == tag_of(s->mi))) {
-            return s;
-        }
-        return NULL;
+    const struct fl_deptab_entry *e =
+        fl_deptab_find(&m->table, (uintptr_t)d, tag_of(d));
+    /* d unchanged still holds the lp and mi recorded with it: reading their
+     * tags is safe */
+    if (e != NULL && (e->key.lp == 0 || e->key.lptag == tag_of((PyObject *)e->key.lp)) &&
+        (e->key.mi == 0 || e->key.mitag == tag_of((PyObject *)e->key.mi))) {
+        return e;
     }
     return NULL;
 }
@@ -223,7 +204,7 @@ int
 fl_depmemo_get(fl_depmemo *m, PyObject *d, int sig, double *value)
 {
 #if FL_MEMO_ENABLED
-    memo_slot *s;
+    const struct fl_deptab_entry *s;
     if (sig < 0 || !PyDict_CheckExact(d) || (s = find(m, d)) == NULL ||
         !(s->known & (UINT32_C(1) << sig))) {
         m->misses++;
@@ -289,47 +270,28 @@ fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
                int verdict, double value)
 {
 #if FL_MEMO_ENABLED
-    size_t i, home;
-    memo_slot *s = NULL;
-    uint32_t bit;
+    struct fl_deptab_key key;
+    int vi;
     if (sig < 0 || snap->d == NULL) {
         return 0;
     }
-    if (m->slots == NULL) {
-        m->slots = PyMem_Calloc(FL_MEMO_SLOTS, sizeof(memo_slot));
-        if (m->slots == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
+    key.d = (uintptr_t)snap->d;
+    key.lp = (uintptr_t)snap->lp;
+    key.mi = (uintptr_t)snap->mi;
+    key.dtag = snap->dtag;
+    key.lptag = snap->lptag;
+    key.mitag = snap->mitag;
+    vi = sig < FL_MEMO_SIGS ? m->sig_value[sig] : -1;
+    switch (fl_deptab_put(&m->table, &key, sig, verdict, vi, value)) {
+    case FL_OK:
+        return 0;
+    case FL_ENOMEM:
+        PyErr_NoMemory();
+        return -1;
+    default:
+        PyErr_SetString(PyExc_SystemError, "depmemo: a verdict the table refuses");
+        return -1;
     }
-    bit = UINT32_C(1) << sig;
-    home = i = home_of(snap->d);
-    for (int p = 0; p < FL_MEMO_PROBES; p++, i = (i + 1) & (FL_MEMO_SLOTS - 1)) {
-        if (m->slots[i].d == snap->d || m->slots[i].d == NULL) {
-            s = &m->slots[i];
-            break;
-        }
-    }
-    if (s == NULL) {
-        s = &m->slots[home]; /* a full run: the first slot goes */
-    }
-    if (s->d != snap->d || s->dtag != snap->dtag || s->lp != snap->lp ||
-        s->lptag != snap->lptag || s->mi != snap->mi || s->mitag != snap->mitag) {
-        s->d = snap->d;
-        s->lp = snap->lp;
-        s->mi = snap->mi;
-        s->dtag = snap->dtag;
-        s->lptag = snap->lptag;
-        s->mitag = snap->mitag;
-        s->known = 0;
-        s->yes = 0;
-    }
-    s->known |= bit;
-    s->yes = verdict ? (s->yes | bit) : (s->yes & ~bit);
-    if (sig < FL_MEMO_SIGS && m->sig_value[sig] >= 0) {
-        s->value[m->sig_value[sig]] = value;
-    }
-    return 0;
 #else
     (void)m;
     (void)snap;
