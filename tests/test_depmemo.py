@@ -329,3 +329,27 @@ def test_picks_of_an_unchanged_fleet_take_whole_list_answers():
     finally:
         loop.close()
     assert after["list_hits"] - before["list_hits"] >= 10 * 5, (before, after)
+
+
+def test_many_model_names_leave_room_for_the_other_checks():
+    """A proxy with many model names: the name filter takes a signature per name, at most 20,
+    so the plainness checks and simple-shuffle's weights still get theirs and keep
+    whole-list answers (a fresh interpreter: an empty memo, as in a starting proxy)."""
+    from _sub import run
+
+    got, _ = run("""
+        from fast_litellm import _native
+        from depmemo_tags import plain
+        deps = [plain(i) for i in range(40)]
+        for d in deps:
+            d["litellm_params"]["weight"] = 2
+        for k in range(40):  # 40 model names first, as a proxy's first requests may ask
+            models = [dict(d, model_name=f"name-{k}") for d in deps]
+            _native.named_deployments(models, list(range(40)), f"name-{k}")
+        before = _native.memo_stats()["list_hits"]
+        for _ in range(3):
+            _native.plain_deployments(deps, "auto_router/")
+            _native.metric_weights(deps, "weight")
+        emit(_native.memo_stats()["list_hits"] - before)
+    """, plugins=None)
+    assert got == 4, got  # the second and third call of each: whole-list answers

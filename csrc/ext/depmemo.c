@@ -24,9 +24,11 @@
  * tests/c/test_deptab.c).  Limits: FL_DEPTAB_SLOTS entries, open addressing
  * on the address of d with FL_DEPTAB_PROBES probes and no deletion (a full
  * run overwrites its first entry): more deployments than that only means
- * more misses.  At most 31 signatures (bit 31 is the id test's) and
- * FL_DEPMEMO_VALUES numbers per deployment (simple-shuffle's weights); a
- * further one is not memoised.
+ * more misses.  At most 31 signatures (bit 31 is the id test's), 20 of
+ * one kind (the name filter has one per model name: a proxy with many
+ * model names must not leave the plainness checks and the weights without
+ * any), and FL_DEPMEMO_VALUES numbers per deployment (simple-shuffle's
+ * weights); a further one is not memoised (its test runs every time).
  * Memory: about 2.6 MB, allocated at the first use (sized so that a fleet
  * of a few thousand deployments, plus the dead ones a long-lived process
  * leaves in slots, rarely meets a full run: the whole-list answers are only
@@ -53,6 +55,9 @@
 #define FL_MEMO_ENABLED FL_DICT_TAGS
 
 #define FL_MEMO_SIGS FL_DEPMEMO_IDS /* the last bit is the id test's */
+/* signatures one kind may hold: the rest (11) stay for the others -- the
+ * plainness checks use about 6, the weights 3 */
+#define FL_MEMO_PER_KIND 20
 _Static_assert(FL_DEPMEMO_IDS == FL_MEMO_SIGS, "the id test's lists sit after the others");
 _Static_assert(FL_DEPMEMO_IDS < FL_DEPTAB_SIGS, "every signature has a verdict bit");
 _Static_assert(FL_DEPMEMO_VALUES <= FL_DEPTAB_VALUES, "every number has a slot");
@@ -146,6 +151,16 @@ same_sig(PyObject *a, PyObject *const *parts, Py_ssize_t n)
     return 1;
 }
 
+static int
+kind_count(const fl_depmemo *m, int kind)
+{
+    int c = 0;
+    for (int s = 0; s < m->n_sigs; s++) {
+        c += m->sig_kind[s] == kind;
+    }
+    return c;
+}
+
 int
 fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
                Py_ssize_t n)
@@ -165,6 +180,11 @@ fl_depmemo_sig(fl_depmemo *m, int kind, int with_value, PyObject *const *parts,
         }
     }
     if (m->n_sigs == FL_MEMO_SIGS || (with_value && m->n_values == FL_DEPMEMO_VALUES)) {
+        return FL_DEPMEMO_NONE;
+    }
+    if (kind_count(m, kind) >= FL_MEMO_PER_KIND) {
+        /* one kind (the name filter: a signature per model name) never takes
+         * the slots the other tests need */
         return FL_DEPMEMO_NONE;
     }
     t = PyTuple_New(n);
