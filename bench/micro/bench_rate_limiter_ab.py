@@ -8,7 +8,10 @@ as the patched proxy builds it -- CounterCache, the pre-call hook's plain path) 
 hook, success event) with a parallel-request limit on the key, built as the proxy builds it
 (bench_ratelimit.build_limiter), for 1 and 8 descriptors over 10 and 1,000,000 keys
 (round-robin). Reported: median per-call time over rounds with min-max, and the ratio
-stock / fast_litellm round by round. Then memory:
+stock / fast_litellm round by round; for the lifecycle also the same loop without the
+limiter's calls (``harness``: the request dict, the response object, the event-loop round
+trip), timed in the same rounds, and each variant net of it -- the limiter's own cost and
+its ratio. Then memory:
 bytes per descriptor held by each cache after one request per key (tracemalloc for the
 Python store, the C table's own count for CounterCache), and the enforcement probe (keys
 with rpm_limit=3, 10 requests each, round-robin: how many 429s).
@@ -107,6 +110,37 @@ def lifecycle(kind: str, keys: int = 100):
     return call
 
 
+def lifecycle_harness(keys: int = 100):
+    """lifecycle()'s loop without the three limiter calls: the request dict, the response
+    object, the success event's kwargs, the context and the event-loop round trip -- what
+    every variant's timing of a request includes but the limiter does not cost. Subtracted
+    (round by round) for the lifecycle's net figures."""
+    import contextvars
+
+    from litellm.proxy._types import UserAPIKeyAuth
+    from litellm.types.utils import ModelResponse, Usage
+
+    auths = [UserAPIKeyAuth(**br._identity(i, 1), rpm_limit=br.BIG, tpm_limit=br.BIG,
+                            max_parallel_requests=10**6) for i in range(keys)]
+    loop = _common.event_loop()
+    state = {"i": 0}
+
+    async def one(i):
+        auth = auths[i % keys]
+        data = {**br.REQUEST, "litellm_call_id": f"call-{i}"}
+        ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30))
+        {"litellm_call_id": data["litellm_call_id"],
+         "standard_logging_object": {"metadata": {"user_api_key_hash": auth.api_key}},
+         "litellm_params": {"metadata": {"model_group": br.MODEL}}}
+
+    def call():
+        i = state["i"]
+        state["i"] = i + 1
+        return contextvars.Context().run(loop.run_until_complete, one(i))
+
+    return call
+
+
 def memory(kind: str, descriptors: int, keys: int) -> dict:
     limiter, cache = built(kind)
     auths = [br._auth(i, descriptors) for i in range(keys)]
@@ -168,8 +202,9 @@ def main() -> None:
         for n in (10, 1_000_000):
             groups[f"pre_call descriptors={d} keys={n:,}"] = {
                 kind: pre_call(kind, d, n) for kind in ("stock", "fast_litellm")}
-    groups["request lifecycle (pre-call, post-call, log success) descriptors=1 keys=100"] = {
-        kind: lifecycle(kind) for kind in ("stock", "fast_litellm")}
+    lifecycle_group = "request lifecycle (pre-call, post-call, log success) descriptors=1 keys=100"
+    groups[lifecycle_group] = {kind: lifecycle(kind) for kind in ("stock", "fast_litellm")}
+    groups[lifecycle_group]["harness"] = lifecycle_harness()
     times = {g: {v: [] for v in vs} for g, vs in groups.items()}
     for _ in range(args.rounds):
         for g, vs in groups.items():
@@ -185,6 +220,13 @@ def main() -> None:
         ratios = [a / b for a, b in zip(vs["stock"], vs["fast_litellm"])]
         out["groups"][g] = {v: {"us": _common.spread([t * 1e6 for t in ts])} for v, ts in vs.items()}
         out["groups"][g]["fast_litellm"]["speedup_vs_stock"] = _common.spread(ratios)
+        if "harness" in vs:
+            # the limiter's own cost: each variant's time minus the harness's of the same round
+            net = [(a - h) / (b - h) for a, b, h in zip(vs["stock"], vs["fast_litellm"], vs["harness"])]
+            for v in ("stock", "fast_litellm"):
+                out["groups"][g][v]["net_us"] = _common.spread(
+                    [(t - h) * 1e6 for t, h in zip(vs[v], vs["harness"])])
+            out["groups"][g]["fast_litellm"]["net_speedup_vs_stock"] = _common.spread(net)
     out["memory"] = [memory(k, d, args.memory_keys // d) for d in (1, 8)
                      for k in ("stock", "stock-unbounded", "fast_litellm")]
     out["enforcement"] = [enforcement(k, d, n) for d, n in ((1, 10), (1, 150), (8, 20))
@@ -199,6 +241,10 @@ def main() -> None:
             sp = r.get("speedup_vs_stock")
             extra = f"  x{sp['median']:.2f} [{sp['min']:.2f}-{sp['max']:.2f}]" if sp else ""
             print(f"  {v:14s} {r['us']['median']:>9,.1f} us [{r['us']['min']:,.1f}-{r['us']['max']:,.1f}]{extra}")
+            if "net_us" in r:
+                n, ns = r["net_us"], r.get("net_speedup_vs_stock")
+                nx = f"  x{ns['median']:.2f} [{ns['min']:.2f}-{ns['max']:.2f}]" if ns else ""
+                print(f"  {'  net of harness':14s} {n['median']:>9,.1f} us [{n['min']:,.1f}-{n['max']:,.1f}]{nx}")
     print("\nmemory")
     for m in out["memory"]:
         print(f"  {m}")
