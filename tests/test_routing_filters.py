@@ -395,14 +395,18 @@ def _shuffle_outcomes(cases, seed):
     out = []
     random.seed(seed)
     for deps, kwargs in cases:
-        try:
-            chosen = ss.simple_shuffle(lambda m: None, deps, "m", kwargs)
-        except Exception as e:  # noqa: BLE001 - compared, type and message
-            out.append(("err", type(e), str(e)))
-        else:
-            out.append(("ok", next(i for i, d in enumerate(deps) if d is chosen)))
+        out.append(_shuffle_outcome(ss, deps, kwargs))
     out.append(random.getstate())
     return out
+
+
+def _shuffle_outcome(ss, deps, kwargs):
+    """One simple_shuffle pick: ("ok", the chosen index) or ("err", type, message)."""
+    try:
+        chosen = ss.simple_shuffle(lambda m: None, deps, "m", kwargs)
+    except Exception as e:  # noqa: BLE001 - compared, type and message
+        return ("err", type(e), str(e))
+    return ("ok", next(i for i, d in enumerate(deps) if d is chosen))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -455,12 +459,7 @@ def _repeated_shuffle_outcomes(seed):
         elif roll < 0.22:
             for d in deps:  # every weight 0 / gone: the next metric decides
                 d["litellm_params"]["weight"] = 0
-        try:
-            chosen = ss.simple_shuffle(lambda m: None, deps, "m", None)
-        except Exception as e:  # noqa: BLE001 - compared, type and message
-            out.append(("err", type(e), str(e)))
-        else:
-            out.append(("ok", next(k for k, d in enumerate(deps) if d is chosen)))
+        out.append(_shuffle_outcome(ss, deps, None))
     out.append(random.getstate())
     return out
 

@@ -79,13 +79,16 @@ def lifecycle(kind: str, keys: int = 100):
     """One request's whole limiter work: async_pre_call_hook, async_post_call_success_hook
     (slot release, the x-ratelimit headers) and async_log_success_event (tokens charged),
     each request in its own context as the proxy runs it; keys with rpm, tpm and
-    max_parallel_requests, round-robin."""
+    max_parallel_requests, round-robin. kind "harness": the same loop without the three
+    limiter calls (the request dict, the response object, the success event's kwargs, the
+    context and the event-loop round trip: what every variant's timing includes but the
+    limiter does not cost; subtracted round by round for the net figures)."""
     import contextvars
 
     from litellm.proxy._types import UserAPIKeyAuth
     from litellm.types.utils import ModelResponse, Usage
 
-    limiter, cache = built(kind)
+    limiter, cache = built(kind) if kind != "harness" else (None, None)
     auths = [UserAPIKeyAuth(**br._identity(i, 1), rpm_limit=br.BIG, tpm_limit=br.BIG,
                             max_parallel_requests=10**6) for i in range(keys)]
     loop = _common.event_loop()
@@ -94,44 +97,17 @@ def lifecycle(kind: str, keys: int = 100):
     async def one(i):
         auth = auths[i % keys]
         data = {**br.REQUEST, "litellm_call_id": f"call-{i}"}
-        await limiter.async_pre_call_hook(user_api_key_dict=auth, cache=cache, data=data, call_type=br.CALL_TYPE)
+        if limiter is not None:
+            await limiter.async_pre_call_hook(user_api_key_dict=auth, cache=cache, data=data,
+                                              call_type=br.CALL_TYPE)
         response = ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30))
-        await limiter.async_post_call_success_hook(data=data, user_api_key_dict=auth, response=response)
+        if limiter is not None:
+            await limiter.async_post_call_success_hook(data=data, user_api_key_dict=auth, response=response)
         kwargs = {"litellm_call_id": data["litellm_call_id"],
                   "standard_logging_object": {"metadata": {"user_api_key_hash": auth.api_key}},
                   "litellm_params": {"metadata": {"model_group": br.MODEL}}}
-        await limiter.async_log_success_event(kwargs, response, None, None)
-
-    def call():
-        i = state["i"]
-        state["i"] = i + 1
-        return contextvars.Context().run(loop.run_until_complete, one(i))
-
-    return call
-
-
-def lifecycle_harness(keys: int = 100):
-    """lifecycle()'s loop without the three limiter calls: the request dict, the response
-    object, the success event's kwargs, the context and the event-loop round trip -- what
-    every variant's timing of a request includes but the limiter does not cost. Subtracted
-    (round by round) for the lifecycle's net figures."""
-    import contextvars
-
-    from litellm.proxy._types import UserAPIKeyAuth
-    from litellm.types.utils import ModelResponse, Usage
-
-    auths = [UserAPIKeyAuth(**br._identity(i, 1), rpm_limit=br.BIG, tpm_limit=br.BIG,
-                            max_parallel_requests=10**6) for i in range(keys)]
-    loop = _common.event_loop()
-    state = {"i": 0}
-
-    async def one(i):
-        auth = auths[i % keys]
-        data = {**br.REQUEST, "litellm_call_id": f"call-{i}"}
-        ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=20, total_tokens=30))
-        {"litellm_call_id": data["litellm_call_id"],
-         "standard_logging_object": {"metadata": {"user_api_key_hash": auth.api_key}},
-         "litellm_params": {"metadata": {"model_group": br.MODEL}}}
+        if limiter is not None:
+            await limiter.async_log_success_event(kwargs, response, None, None)
 
     def call():
         i = state["i"]
@@ -204,7 +180,7 @@ def main() -> None:
                 kind: pre_call(kind, d, n) for kind in ("stock", "fast_litellm")}
     lifecycle_group = "request lifecycle (pre-call, post-call, log success) descriptors=1 keys=100"
     groups[lifecycle_group] = {kind: lifecycle(kind) for kind in ("stock", "fast_litellm")}
-    groups[lifecycle_group]["harness"] = lifecycle_harness()
+    groups[lifecycle_group]["harness"] = lifecycle("harness")
     times = {g: {v: [] for v in vs} for g, vs in groups.items()}
     for _ in range(args.rounds):
         for g, vs in groups.items():
