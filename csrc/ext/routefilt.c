@@ -295,7 +295,7 @@ static int
 remember_named(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *models,
                PyObject *indices, PyObject *res)
 {
-    PyObject *subkeys[FL_DEPMEMO_SUBS] = {keys[K_LITELLM_PARAMS], keys[K_MODEL_INFO]};
+    PyObject *subkeys[FL_DEPMEMO_SUBS];
     PyObject *ix, *got, *extra;
     int rc;
     if (sig < 0 || PyList_GET_SIZE(models) < FL_MEMO_LIST_MIN) {
@@ -331,7 +331,7 @@ remember_named(PyObject *const *keys, fl_depmemo *memo, int sig, PyObject *model
     if (extra == NULL) {
         return -1;
     }
-    rc = fl_depmemo_list_put(memo, sig, models, subkeys, extra);
+    rc = fl_depmemo_list_put(memo, sig, models, route_subkeys(keys, subkeys), extra);
     Py_DECREF(extra);
     return rc;
 }

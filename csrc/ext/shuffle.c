@@ -80,7 +80,7 @@ table_for(PyObject *weights, PyObject **held, struct fl_wpick *table)
     double *w;
     Py_ssize_t n;
     enum fl_status st;
-    if (*held == weights && weights != NULL) {
+    if (*held == weights) {
         return 1;
     }
     Py_CLEAR(*held);
