@@ -8,6 +8,7 @@ void
 fl_deptab_init(struct fl_deptab *t)
 {
     t->slots = NULL;
+    t->clock = 0;
 }
 
 void
@@ -23,6 +24,7 @@ fl_deptab_reset(struct fl_deptab *t)
     if (t->slots != NULL) {
         memset(t->slots, 0, FL_DEPTAB_SLOTS * sizeof *t->slots);
     }
+    t->clock = 0;
 }
 
 size_t
@@ -34,16 +36,20 @@ fl_deptab_home(uintptr_t d)
 }
 
 const struct fl_deptab_entry *
-fl_deptab_find(const struct fl_deptab *t, uintptr_t d, uint64_t dtag)
+fl_deptab_find(struct fl_deptab *t, uintptr_t d, uint64_t dtag)
 {
     size_t i = fl_deptab_home(d);
     if (t->slots == NULL || d == 0) {
         return NULL;
     }
     for (int p = 0; p < FL_DEPTAB_PROBES; p++, i = (i + 1) & (FL_DEPTAB_SLOTS - 1)) {
-        const struct fl_deptab_entry *e = &t->slots[i];
+        struct fl_deptab_entry *e = &t->slots[i];
         if (e->key.d == d) {
-            return e->key.dtag == dtag ? e : NULL;
+            if (e->key.dtag != dtag) {
+                return NULL;
+            }
+            e->used = ++t->clock;
+            return e;
         }
     }
     return NULL;
@@ -60,8 +66,8 @@ enum fl_status
 fl_deptab_put(struct fl_deptab *t, const struct fl_deptab_key *key, int sig, int verdict,
               int value_index, double value)
 {
-    struct fl_deptab_entry *e = NULL;
-    size_t i, home;
+    struct fl_deptab_entry *e = NULL, *oldest = NULL;
+    size_t i;
     uint32_t bit;
     if (key->d == 0 || sig < 0 || sig >= FL_DEPTAB_SIGS || value_index >= FL_DEPTAB_VALUES) {
         return FL_EINVAL;
@@ -72,20 +78,25 @@ fl_deptab_put(struct fl_deptab *t, const struct fl_deptab_key *key, int sig, int
             return FL_ENOMEM;
         }
     }
-    home = i = fl_deptab_home(key->d);
+    i = fl_deptab_home(key->d);
     for (int p = 0; p < FL_DEPTAB_PROBES; p++, i = (i + 1) & (FL_DEPTAB_SLOTS - 1)) {
-        if (t->slots[i].key.d == key->d || t->slots[i].key.d == 0) {
-            e = &t->slots[i];
+        struct fl_deptab_entry *s = &t->slots[i];
+        if (s->key.d == key->d || s->key.d == 0) {
+            e = s;
             break;
+        }
+        if (oldest == NULL || s->used < oldest->used) {
+            oldest = s;
         }
     }
     if (e == NULL) {
-        e = &t->slots[home]; /* a full run: its first entry goes */
+        e = oldest; /* a full run: its least recently used entry goes */
     }
     if (!same_key(&e->key, key)) {
         memset(e, 0, sizeof *e);
         e->key = *key;
     }
+    e->used = ++t->clock;
     bit = UINT32_C(1) << sig;
     e->known |= bit;
     e->yes = verdict ? (e->yes | bit) : (e->yes & ~bit);

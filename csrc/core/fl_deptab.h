@@ -14,11 +14,15 @@
  *
  * Layout and limits: FL_DEPTAB_SLOTS entries in one array, allocated at the
  * first put (FL_DEPTAB_SLOTS * sizeof(struct fl_deptab_entry), about
- * 2.6 MB); open addressing on the identity with FL_DEPTAB_PROBES probes and
- * no deletion: a put finds its identity or a free entry in the run, else
- * overwrites the run's first entry (more deployments than fit only means
- * more misses).  An entry whose recorded key differs from the one put is
- * reset (every verdict unknown) before the new verdict is set.
+ * 2.9 MB); open addressing on the identity with FL_DEPTAB_PROBES probes and
+ * no deletion.  Every find that answers and every put stamps its entry with
+ * the table's use clock; a put finds its identity or a free entry in the
+ * run, else overwrites the run's least recently used entry.  Entries of
+ * deployments that are gone (dicts freed, or changed and not asked for at
+ * their old tag again) are never stamped again, so they go before any entry
+ * still in use; more live deployments than fit only means more misses.  An
+ * entry whose recorded key differs from the one put is reset (every verdict
+ * unknown) before the new verdict is set.
  *
  * Thread-safety: plain data; the caller serialises (the binding holds the
  * GIL).  No allocation except the array's first one. */
@@ -44,11 +48,13 @@ struct fl_deptab_key {
 struct fl_deptab_entry {
     struct fl_deptab_key key;
     uint32_t known, yes; /* bit s: test s's verdict is known / is yes */
+    uint64_t used;       /* the use clock at the last find that answered, or put */
     double value[FL_DEPTAB_VALUES];
 };
 
 struct fl_deptab {
     struct fl_deptab_entry *slots; /* FL_DEPTAB_SLOTS, or NULL before the first put */
+    uint64_t clock;                /* the use clock: +1 a stamp (2^64 stamps never wrap) */
 };
 
 /* An empty table (nothing allocated). */
@@ -64,9 +70,9 @@ void fl_deptab_reset(struct fl_deptab *t);
 size_t fl_deptab_home(uintptr_t d);
 
 /* The entry recorded for identity d (nonzero) at tag dtag, or NULL: none for
- * d in its probe run, or one recorded at another tag (d changed since). */
-const struct fl_deptab_entry *fl_deptab_find(const struct fl_deptab *t, uintptr_t d,
-                                             uint64_t dtag);
+ * d in its probe run, or one recorded at another tag (d changed since).  An
+ * entry found is stamped as used. */
+const struct fl_deptab_entry *fl_deptab_find(struct fl_deptab *t, uintptr_t d, uint64_t dtag);
 
 /* Record test sig's verdict (0 no, else yes) for key and, when value_index
  * >= 0, the number `value` in slot value_index.

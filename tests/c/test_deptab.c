@@ -106,10 +106,67 @@ test_probe_run(void)
     fl_deptab_free(&t);
 }
 
+/* A full run overwrites its least recently used entry: entries found (or
+ * put) lately stay, entries nobody asks for (deployments that are gone) go
+ * first, in the order they were last used; a find at another tag (the
+ * deployment changed) does not count as a use. */
+static void
+test_full_run_evicts_least_recently_used(void)
+{
+    struct fl_deptab t;
+    uintptr_t ids[3 * FL_DEPTAB_PROBES];
+    int n = 0, live[FL_DEPTAB_PROBES] = {0};
+    size_t home = fl_deptab_home(0x20000);
+    for (uintptr_t a = 0x20000; n < 3 * FL_DEPTAB_PROBES; a += 16) {
+        if (fl_deptab_home(a) == home) {
+            ids[n++] = a;
+        }
+    }
+    fl_deptab_init(&t);
+    for (int k = 0; k < FL_DEPTAB_PROBES; k++) {
+        struct fl_deptab_key key = key_of(ids[k], 1);
+        CHECK(fl_deptab_put(&t, &key, 0, 1, -1, 0.0) == FL_OK);
+    }
+    /* the odd ones are used again (in reverse order); the even ones are asked
+     * for at a new tag only (changed: not a use) */
+    for (int k = FL_DEPTAB_PROBES - 1; k >= 0; k--) {
+        if (k % 2) {
+            CHECK(fl_deptab_find(&t, ids[k], 1) != NULL);
+            live[k] = 1;
+        } else {
+            CHECK(fl_deptab_find(&t, ids[k], 2) == NULL);
+        }
+    }
+    /* new identities take the even entries first, oldest first: 0, 2, 4, ... */
+    for (int j = 0; j < FL_DEPTAB_PROBES / 2; j++) {
+        struct fl_deptab_key key = key_of(ids[FL_DEPTAB_PROBES + j], 3);
+        CHECK(fl_deptab_put(&t, &key, 0, 1, -1, 0.0) == FL_OK);
+        CHECK(fl_deptab_find(&t, ids[2 * j], 1) == NULL);
+        CHECK(fl_deptab_find(&t, ids[FL_DEPTAB_PROBES + j], 3) != NULL);
+    }
+    for (int k = 0; k < FL_DEPTAB_PROBES; k++) {
+        CHECK((fl_deptab_find(&t, ids[k], 1) != NULL) == live[k]);
+    }
+    /* a fleet larger than the run keeps cycling: the newest always stays, and
+     * the run holds the last FL_DEPTAB_PROBES put */
+    for (int k = FL_DEPTAB_PROBES; k < 3 * FL_DEPTAB_PROBES; k++) {
+        struct fl_deptab_key key = key_of(ids[k], 4);
+        CHECK(fl_deptab_put(&t, &key, 1, 0, -1, 0.0) == FL_OK);
+        CHECK(fl_deptab_find(&t, ids[k], 4) != NULL);
+    }
+    for (int k = 0; k < 3 * FL_DEPTAB_PROBES; k++) {
+        CHECK((fl_deptab_find(&t, ids[k], 4) != NULL) == (k >= 2 * FL_DEPTAB_PROBES));
+    }
+    fl_deptab_reset(&t);
+    CHECK(t.clock == 0 && fl_deptab_find(&t, ids[0], 1) == NULL);
+    fl_deptab_free(&t);
+}
+
 int
 main(void)
 {
     test_find_put_and_tags();
     test_probe_run();
+    test_full_run_evicts_least_recently_used();
     return fl_check_report();
 }
