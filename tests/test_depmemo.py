@@ -312,10 +312,9 @@ def test_picks_of_an_unchanged_fleet_take_whole_list_answers():
     """A Router with 100 deployments: after the first pick, every pick's plainness checks and
     name filters are answered as whole lists (this is where the routing speed at large
     fleets comes from; a table too small to hold every deployment's own verdict would stop
-    them from being recorded). In a fresh interpreter, as a starting proxy's memo is: in
-    this process the suite's earlier tests leave the table full of entries of dicts long
-    gone, and a full probe run overwrites its first entry -- live ones too (found
-    2026-12-06: 2 runs in 6 of this file saw no whole-list hit; docs/ROUTING.md §11)."""
+    them from being recorded). In a fresh interpreter, as a starting proxy's memo is (with
+    a full run overwriting its first entry, 2 runs in 6 of this file in the suite's process
+    saw no whole-list hit; the table full of unused entries has its own test below)."""
     from _sub import run
 
     got, _ = run("""
@@ -338,6 +337,39 @@ def test_picks_of_an_unchanged_fleet_take_whole_list_answers():
     """, plugins=None)
     before, after = got
     assert after["list_hits"] - before["list_hits"] >= 10 * 5, (before, after)
+
+
+def test_a_table_full_of_unused_entries_still_keeps_a_fleet_whole():
+    """The deployment table never deletes: entries of deployments nobody asks for any more
+    fill it over a proxy's life. A full probe run then overwrites its least recently used
+    entry -- an unused one -- never one of the fleet being scanned, so the fleet's verdicts all
+    stand after a scan and its whole-list answer is recorded. With the first entry of a run
+    overwritten instead (as before 2026-12-06), fleet deployments sharing a home slot
+    evicted each other within one scan: no whole-list answer ever (0 list hits, ~90 misses a
+    pass at 1,000 deployments). The unused entries' dicts stay alive (freed ones would hand
+    their addresses, and entries, to the fleet); the fleet lands in holes at random places."""
+    from _sub import run
+
+    got, _ = run("""
+        import random
+        from fast_litellm import _native
+        from depmemo_tags import plain
+        rng = random.Random(5)
+        scratch = [plain(i) for i in range(30000)]
+        unused = [plain(i) for i in range(40000)]  # > the table's 32,768 entries
+        for k in range(0, len(unused), 1000):
+            _native.plain_deployments(unused[k:k + 1000], "auto_router/")
+        for i in rng.sample(range(len(scratch)), 20000):
+            scratch[i] = None
+        fleet = [plain(i) for i in range(1000)]
+        _native.plain_deployments(fleet, "auto_router/")
+        before = _native.memo_stats()
+        for _ in range(3):
+            _native.plain_deployments(fleet, "auto_router/")
+        after = _native.memo_stats()
+        emit([after[k] - before[k] for k in ("list_hits", "misses")])
+    """, plugins=None)
+    assert got == [3, 0], got
 
 
 def test_many_model_names_leave_room_for_the_other_checks():

@@ -23,8 +23,8 @@
  * keyed by the addresses and tags this file reads; C tests in
  * tests/c/test_deptab.c).  Limits: FL_DEPTAB_SLOTS entries, open addressing
  * on the address of d with FL_DEPTAB_PROBES probes and no deletion (a full
- * run overwrites its first entry): more deployments than that only means
- * more misses.  At most 31 signatures (bit 31 is the id test's), 20 of
+ * run overwrites its least recently used entry, so entries of deployments
+ * gone go first): more live deployments than that only means more misses.  At most 31 signatures (bit 31 is the id test's), 20 of
  * one kind (the name filter has one per model name: a proxy with many
  * model names must not leave the plainness checks and the weights without
  * any), and FL_DEPMEMO_VALUES numbers per deployment (simple-shuffle's
