@@ -339,6 +339,41 @@ def test_picks_of_an_unchanged_fleet_take_whole_list_answers():
     assert after["list_hits"] - before["list_hits"] >= 10 * 5, (before, after)
 
 
+def test_model_groups_picked_in_turn_keep_their_whole_list_answers():
+    """A proxy serves several model groups: picks alternate between them. Each test keeps
+    the whole-list answers of the 8 lists it used last (most recently used first), so three
+    groups picked in turn each keep theirs: 390 list hits in 30 picks (13 a pick). With the
+    last two lists kept (before 2026-12-06) the third group always evicted one of the
+    others: 120 (only the checks over the whole model list kept theirs), every group's own
+    checks asked per deployment on every pick (simple-shuffle at 3 x 1,000 deployments,
+    picked in turn: ~500 us a pick against ~130 for one group; now ~130 both)."""
+    from _sub import run
+
+    got, _ = run("""
+        import asyncio
+        import litellm
+        from fast_litellm import _native
+        from test_routing_filters import _plain
+        models = [dict(_plain(i), model_name=f"g{i % 3}") for i in range(300)]
+        router = litellm.Router(model_list=models, routing_strategy="simple-shuffle")
+        loop = asyncio.new_event_loop()
+        def pick(group):
+            return loop.run_until_complete(router.async_get_available_deployment(
+                model=group, messages=[{"role": "user", "content": "hi"}], request_kwargs={}))
+        for g in ("g0", "g1", "g2"):
+            pick(g)
+        before = _native.memo_stats()
+        for _ in range(10):
+            for g in ("g0", "g1", "g2"):
+                assert pick(g)["model_name"] == g
+        after = _native.memo_stats()
+        loop.close()
+        emit([after[k] - before[k] for k in ("list_hits", "misses")])
+    """, plugins=None)
+    list_hits, misses = got
+    assert list_hits >= 30 * 10 and misses == 0, got
+
+
 def test_a_table_full_of_unused_entries_still_keeps_a_fleet_whole():
     """The deployment table never deletes: entries of deployments nobody asks for any more
     fill it over a proxy's life. A full probe run then overwrites its least recently used

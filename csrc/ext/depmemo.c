@@ -70,9 +70,9 @@ struct fl_depmemo {
     int n_sigs, n_values;
     uint64_t hits, misses, list_hits;
     /* per signature (and the id test's, at FL_DEPMEMO_IDS), snapshots
-     * (seqsnap.c) of the last two lists of FL_MEMO_LIST_MIN or more items
-     * the test said yes to, newest first */
-    PyObject *lists[FL_MEMO_SIGS + 1][2];
+     * (seqsnap.c) of the last FL_MEMO_LISTS lists of FL_MEMO_LIST_MIN or
+     * more items the test answered, most recently used first */
+    PyObject *lists[FL_MEMO_SIGS + 1][FL_MEMO_LISTS];
 };
 
 fl_depmemo *
@@ -103,12 +103,12 @@ fl_depmemo_traverse(fl_depmemo *m, visitproc visit, void *arg)
 {
     for (int s = 0; m != NULL && s < m->n_sigs; s++) {
         Py_VISIT(m->sigs[s]);
-        Py_VISIT(m->lists[s][0]);
-        Py_VISIT(m->lists[s][1]);
+        for (int k = 0; k < FL_MEMO_LISTS; k++) {
+            Py_VISIT(m->lists[s][k]);
+        }
     }
-    if (m != NULL) {
-        Py_VISIT(m->lists[FL_DEPMEMO_IDS][0]);
-        Py_VISIT(m->lists[FL_DEPMEMO_IDS][1]);
+    for (int k = 0; m != NULL && k < FL_MEMO_LISTS; k++) {
+        Py_VISIT(m->lists[FL_DEPMEMO_IDS][k]);
     }
     return 0;
 }
@@ -118,12 +118,14 @@ fl_depmemo_clear(fl_depmemo *m)
 {
     for (int s = 0; m != NULL && s < m->n_sigs; s++) {
         Py_CLEAR(m->sigs[s]);
-        Py_CLEAR(m->lists[s][0]);
-        Py_CLEAR(m->lists[s][1]);
+        for (int k = 0; k < FL_MEMO_LISTS; k++) {
+            Py_CLEAR(m->lists[s][k]);
+        }
     }
     if (m != NULL) {
-        Py_CLEAR(m->lists[FL_DEPMEMO_IDS][0]);
-        Py_CLEAR(m->lists[FL_DEPMEMO_IDS][1]);
+        for (int k = 0; k < FL_MEMO_LISTS; k++) {
+            Py_CLEAR(m->lists[FL_DEPMEMO_IDS][k]);
+        }
         m->n_sigs = 0;
         m->n_values = 0;
         fl_deptab_reset(&m->table); /* the bits name signatures that are gone */
@@ -382,7 +384,7 @@ fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also)
     if (sig < 0 || (sig >= m->n_sigs && sig != FL_DEPMEMO_IDS)) {
         return NULL;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < FL_MEMO_LISTS; k++) {
         PyObject *rec = m->lists[sig][k];
         if (rec == NULL || !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), seq, FL_DEPMEMO_SUBS)) {
             continue;
@@ -391,6 +393,10 @@ fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also)
             (PyTuple_GET_SIZE(rec) < 2 || !fl_seqsnap_same(also, PyTuple_GET_ITEM(rec, 1)))) {
             continue;
         }
+        for (; k > 0; k--) { /* to the front (the list still holds it) */
+            m->lists[sig][k] = m->lists[sig][k - 1];
+        }
+        m->lists[sig][0] = rec;
         m->list_hits++;
         return rec;
     }
@@ -427,7 +433,14 @@ fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subk
     if (rec == NULL) {
         return -1;
     }
-    Py_XSETREF(m->lists[sig][1], m->lists[sig][0]);
-    m->lists[sig][0] = rec;
+    {
+        /* the least recently used record goes; released once out of reach */
+        PyObject *gone = m->lists[sig][FL_MEMO_LISTS - 1];
+        for (int k = FL_MEMO_LISTS - 1; k > 0; k--) {
+            m->lists[sig][k] = m->lists[sig][k - 1];
+        }
+        m->lists[sig][0] = rec;
+        Py_XDECREF(gone);
+    }
     return 0;
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "fl_wpick.h"
+
 /* CPython's dict version tag (PEP 509): a new value from a process-wide
  * counter on every change of the dict, never repeated.  Deprecated from
  * 3.12 (still maintained; the low bits carry watcher flags) and gone in
@@ -109,7 +111,8 @@ int fl_depmemo_put(fl_depmemo *m, const fl_depmemo_snapshot *snap, int sig,
 void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses,
                        uint64_t *list_hits);
 /* Whole lists: a test can remember a list of FL_MEMO_LIST_MIN or more
- * items with what it answered for it (the last two per signature), as a
+ * items with what it answered for it (the FL_MEMO_LISTS used last per
+ * signature: one per model group a proxy picks from alternately), as a
  * record (snapshot, *extra): seqsnap.c's snapshot of the items and of their
  * dicts, litellm_params and model_info.  list_find: the record (borrowed)
  * whose snapshot holds for seq -- the same items, unchanged -- and, when
@@ -118,6 +121,7 @@ void fl_depmemo_counts(const fl_depmemo *m, uint64_t *hits, uint64_t *misses,
  * none; subkeys: the litellm_params and model_info names): 0, or -1 with
  * an exception. */
 #define FL_MEMO_LIST_MIN 32
+#define FL_MEMO_LISTS 8
 #define FL_DEPMEMO_SUBS 2
 PyObject *fl_depmemo_list_find(fl_depmemo *m, int sig, PyObject *seq, PyObject *also);
 int fl_depmemo_list_put(fl_depmemo *m, int sig, PyObject *seq, PyObject *const *subkeys,
@@ -148,13 +152,20 @@ PyObject *fl_ext_scaled(PyObject *const *args, Py_ssize_t nargs);
 
 /* float_max(weights) and weighted_draw(population, weights, rand)
  * (shuffle.c): simple-shuffle's largest weight and random.choices' draw,
- * None outside the plain case.  weighted_draw keeps the cumulative table
- * of the last weights tuple in *table, with that tuple held in *held (the
- * module state's; NULL / an empty table at first). */
-struct fl_wpick;
+ * None outside the plain case.  weighted_draw keeps the cumulative tables
+ * of the FL_EXT_DRAW_TABLES weights tuples it used last (one per model
+ * group a proxy picks from alternately), each with its tuple held, most
+ * recently used first (the module state's fl_ext_draws). */
+#define FL_EXT_DRAW_TABLES 8
+struct fl_ext_draws {
+    PyObject *held[FL_EXT_DRAW_TABLES]; /* the weights tuples (NULL: free) */
+    struct fl_wpick table[FL_EXT_DRAW_TABLES];
+};
+void fl_ext_draws_init(struct fl_ext_draws *dr);
+void fl_ext_draws_clear(struct fl_ext_draws *dr);
 PyObject *fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs);
-PyObject *fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table,
-                               PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_weighted_draw(struct fl_ext_draws *dr, PyObject *const *args,
+                               Py_ssize_t nargs);
 
 /* latency_scan(items, index, minute, input_tokens) (latscan.c): the loop
  * of latency-based routing, None outside the plain case.  `keys` from

@@ -56,8 +56,7 @@ typedef struct {
     PyObject *busy_keys[FL_EXT_BUSY_KEYS];   /* busy_keys' dict keys */
     PyObject *usage_keys[FL_EXT_USAGE_KEYS]; /* usage_keys' keys and texts */
     PyObject *v2_keys[FL_EXT_V2_KEYS];       /* v2_select's dict keys */
-    PyObject *draw_weights;        /* weighted_draw's last weights tuple */
-    struct fl_wpick draw_table;    /* and its cumulative table (shuffle.c) */
+    struct fl_ext_draws draws;     /* weighted_draw's tables (shuffle.c) */
     struct fl_rng rng;
     pid_t seeded_pid; /* pid the stream was seeded in; 0 = never seeded */
     int fixed_seed;   /* seed(n) was called: keep the stream across fork */
@@ -404,7 +403,7 @@ static PyObject *
 mod_weighted_draw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     fl_state *st = get_state(module);
-    return fl_ext_weighted_draw(&st->draw_weights, &st->draw_table, args, nargs);
+    return fl_ext_weighted_draw(&st->draws, args, nargs);
 }
 
 static PyObject *
@@ -526,8 +525,7 @@ module_exec(PyObject *module)
     fl_state *st = get_state(module);
     st->seeded_pid = 0;
     st->fixed_seed = 0;
-    st->draw_weights = NULL;
-    fl_wpick_init(&st->draw_table);
+    fl_ext_draws_init(&st->draws);
     st->sampler_type = (PyTypeObject *)PyType_FromModuleAndSpec(
         module, &Sampler_spec, NULL);
     if (st->sampler_type == NULL) {
@@ -609,7 +607,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
         Py_VISIT(st->v2_keys[k]);
     }
-    Py_VISIT(st->draw_weights);
+    for (int k = 0; k < FL_EXT_DRAW_TABLES; k++) {
+        Py_VISIT(st->draws.held[k]);
+    }
     return fl_depmemo_traverse(st->memo, visit, arg);
 }
 
@@ -644,8 +644,7 @@ module_clear(PyObject *module)
     for (int k = 0; k < FL_EXT_V2_KEYS; k++) {
         Py_CLEAR(st->v2_keys[k]);
     }
-    Py_CLEAR(st->draw_weights);
-    fl_wpick_free(&st->draw_table);
+    fl_ext_draws_clear(&st->draws);
     fl_depmemo_clear(st->memo);
     return 0;
 }

@@ -21,11 +21,12 @@
  * choices itself, which raises); rand is called exactly once otherwise,
  * and an exception it raises propagates, as from choices.  The caller
  * checks that rand is the instance's `random` as choices would read it.
- * The sums and the bisection are csrc/core/fl_wpick.c's; the table of the
- * last weights tuple is kept (with the tuple: the module state's
- * draw_weights) so that picks over the same weights -- simple-shuffle's,
- * whose weights tuple metric_weights hands out again for an unchanged
- * list -- bisect without summing. */
+ * The sums and the bisection are csrc/core/fl_wpick.c's; the tables of the
+ * last FL_EXT_DRAW_TABLES weights tuples used are kept (with the tuples:
+ * the module state's fl_ext_draws) so that picks over the same weights --
+ * simple-shuffle's, whose weights tuple metric_weights hands out again for
+ * an unchanged list, for each model group picked from -- bisect without
+ * summing. */
 #include "fl_ext.h"
 #include "fl_wpick.h"
 
@@ -69,52 +70,98 @@ fl_ext_float_max(PyObject *const *args, Py_ssize_t nargs)
     return Py_NewRef(best);
 }
 
-/* the table of `weights` in *table: the one kept for the tuple *held when
- * weights is that very tuple (immutable, of immutable floats: its sums are
- * what they were), else built now and kept with weights held.  1 built, 0
- * not the plain case (weights no exact tuple of exact floats, or a total
- * Python's choices raises on), -1 MemoryError. */
-static int
-table_for(PyObject *weights, PyObject **held, struct fl_wpick *table)
+void
+fl_ext_draws_init(struct fl_ext_draws *dr)
+{
+    for (int k = 0; k < FL_EXT_DRAW_TABLES; k++) {
+        dr->held[k] = NULL;
+        fl_wpick_init(&dr->table[k]);
+    }
+}
+
+void
+fl_ext_draws_clear(struct fl_ext_draws *dr)
+{
+    for (int k = 0; k < FL_EXT_DRAW_TABLES; k++) {
+        Py_CLEAR(dr->held[k]);
+        fl_wpick_free(&dr->table[k]);
+    }
+}
+
+/* entry k moved to the front (entries 0..k-1 one place back) */
+static void
+to_front(struct fl_ext_draws *dr, int k)
+{
+    PyObject *held = dr->held[k];
+    struct fl_wpick table = dr->table[k];
+    for (; k > 0; k--) {
+        dr->held[k] = dr->held[k - 1];
+        dr->table[k] = dr->table[k - 1];
+    }
+    dr->held[0] = held;
+    dr->table[0] = table;
+}
+
+/* the table of `weights`: a kept one when weights is that entry's very
+ * tuple (immutable, of immutable floats: its sums are what they were),
+ * else built now in the least recently used entry, with weights held; the
+ * entry goes to the front either way.  &dr->table[0], or NULL: *status 0
+ * for not the plain case (weights no exact tuple of exact floats, or a
+ * total Python's choices raises on), -1 for MemoryError. */
+static const struct fl_wpick *
+table_for(PyObject *weights, struct fl_ext_draws *dr, int *status)
 {
     double *w;
     Py_ssize_t n;
     enum fl_status st;
-    if (*held == weights) {
-        return 1;
+    const int last = FL_EXT_DRAW_TABLES - 1;
+    *status = 0;
+    for (int k = 0; k < FL_EXT_DRAW_TABLES; k++) {
+        if (dr->held[k] == weights) {
+            to_front(dr, k);
+            return &dr->table[0];
+        }
     }
-    Py_CLEAR(*held);
-    fl_wpick_free(table);
     if (!float_tuple(weights) || PyTuple_GET_SIZE(weights) < 1) {
-        return 0;
+        return NULL;
     }
     n = PyTuple_GET_SIZE(weights);
     w = PyMem_Malloc(sizeof *w * (size_t)n);
     if (w == NULL) {
+        *status = -1;
         PyErr_NoMemory();
-        return -1;
+        return NULL;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         w[k] = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(weights, k));
     }
-    st = fl_wpick_build(table, w, (size_t)n);
+    /* the least recently used entry goes (its tuple released only after its
+     * table is gone and the entry is out of reach: a release can run code) */
+    fl_wpick_free(&dr->table[last]);
+    {
+        PyObject *old = dr->held[last];
+        dr->held[last] = NULL;
+        Py_XDECREF(old);
+    }
+    st = fl_wpick_build(&dr->table[last], w, (size_t)n);
     PyMem_Free(w);
-    if (st == FL_ENOMEM) {
-        PyErr_NoMemory();
-        return -1;
-    }
     if (st != FL_OK) {
-        return 0;
+        if (st == FL_ENOMEM) {
+            *status = -1;
+            PyErr_NoMemory();
+        }
+        return NULL;
     }
-    *held = Py_NewRef(weights);
-    return 1;
+    dr->held[last] = Py_NewRef(weights);
+    to_front(dr, last);
+    return &dr->table[0];
 }
 
 PyObject *
-fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table, PyObject *const *args,
-                     Py_ssize_t nargs)
+fl_ext_weighted_draw(struct fl_ext_draws *dr, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *population, *weights, *rand, *r = NULL, *res = NULL;
+    const struct fl_wpick *table;
     Py_ssize_t lo;
     int t;
     if (nargs != 3) {
@@ -130,7 +177,7 @@ fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table, PyObject *const *a
         PySequence_Fast_GET_SIZE(population) != PyTuple_GET_SIZE(weights)) {
         Py_RETURN_NONE;
     }
-    if ((t = table_for(weights, held, table)) <= 0) {
+    if ((table = table_for(weights, dr, &t)) == NULL) {
         if (t < 0) {
             goto error;
         }
@@ -147,7 +194,7 @@ fl_ext_weighted_draw(PyObject **held, struct fl_wpick *table, PyObject *const *a
     }
     /* (again: a draw made by rand could have replaced the kept table; the
      * same weights build the same table) */
-    if ((t = table_for(weights, held, table)) <= 0) {
+    if ((table = table_for(weights, dr, &t)) == NULL) {
         if (t == 0) {
             PyErr_SetString(PyExc_SystemError, "weighted_draw(): weights changed");
         }

@@ -636,12 +636,12 @@ def make_simple_shuffle(original):
                     # far was pure, no random draw yet), with its own exceptions
                     FILTER_FAST["delegated"] += 1
                     return original(resolve_model_alias, healthy_deployments, model, request_kwargs)
-                last = _LAST_WEIGHTS[0]
+                last = _LAST_WEIGHTS.get(id(weights))
                 if last is not None and last[0] is weights:
-                    # the very tuple metric_weights gave last time (it hands the same
-                    # one out for an unchanged list; held here, so never another
-                    # object at the same address): a tuple of floats, so the same
-                    # largest weight, the same scaled tuple and the same sum
+                    # a tuple metric_weights gave before (it hands the same one out
+                    # for an unchanged list; held here, so no other object has its
+                    # id while it is kept): a tuple of floats, so the same largest
+                    # weight, the same scaled tuple and the same sum
                     _, largest, normalized, total = last
                 else:
                     largest = float_max(weights)
@@ -653,7 +653,14 @@ def make_simple_shuffle(original):
                         if normalized is None:
                             normalized = tuple(weight / largest for weight in weights)
                         total = sum(normalized)
-                    _LAST_WEIGHTS[0] = (weights, largest, normalized, total)
+                    if len(_LAST_WEIGHTS) >= _KEEP_WEIGHTS:
+                        # the newest goes (popitem: one step, safe with threads picking
+                        # too); past _KEEP_WEIGHTS groups the older ones stay kept
+                        try:
+                            _LAST_WEIGHTS.popitem()
+                        except KeyError:  # (emptied by other threads meanwhile)
+                            pass
+                    _LAST_WEIGHTS[id(weights)] = (weights, largest, normalized, total)
                 if largest <= 0 or total <= 0:
                     continue
                 FILTER_FAST["served"] += 1
@@ -676,9 +683,11 @@ def make_simple_shuffle(original):
 
 
 _EMPTY: dict = {}
-# simple-shuffle's last metric weights tuple (held) with what follows from it:
+# simple-shuffle's last _KEEP_WEIGHTS metric weights tuples (one per model group a proxy
+# picks from alternately), by id, each held with what follows from it:
 # (weights, largest, scaled weights or None, their sum or None)
-_LAST_WEIGHTS: list = [None]
+_KEEP_WEIGHTS = 8
+_LAST_WEIGHTS: dict = {}
 # simple-shuffle draws made by weighted_draw / by the module's random.choices (tests read them)
 SHUFFLE_DRAWS = {"served": 0, "delegated": 0}
 
