@@ -11,6 +11,11 @@ interleaved (unpatched, patched, unpatched, ...) for ``--rounds`` rounds; each t
 computed round by round (median [min-max]).
 
     .venv/bin/python bench/micro/bench_routing_ab.py [--rounds 5] [--seconds 0.3] [--json out]
+        [--strategy S ...] [--size N ...] [--groups G]
+
+With ``--groups G`` the Router holds G model groups of N deployments each and the picks ask
+for them in turn (a proxy serving several models: the answers kept per group must survive
+the others' picks).
 
 Unpatched is the same process after ``fast_litellm.revert()``; ``fast_litellm.apply()`` puts
 the patches back. Before timing, each router picks 20 times per variant from the same seed and
@@ -46,9 +51,6 @@ STRATEGIES = {
 
 
 
-
-
-
 def warm(router, attr: str, loop) -> None:
     from litellm import ModelResponse
     from litellm.types.utils import Usage
@@ -60,7 +62,7 @@ def warm(router, attr: str, loop) -> None:
     now = datetime.datetime.now()
     for k, d in enumerate(router.model_list):
         for j in range(3):
-            kwargs = {"litellm_params": {"metadata": {"model_group": "m"}, "model_info": {"id": d["model_info"]["id"]}},
+            kwargs = {"litellm_params": {"metadata": {"model_group": d["model_name"]}, "model_info": {"id": d["model_info"]["id"]}},
                       "stream": j == 0, "completion_start_time": now + datetime.timedelta(seconds=rng.random())}
             total = rng.randrange(20, 400)
             resp = ModelResponse(usage=Usage(prompt_tokens=10, completion_tokens=rng.randrange(1, 200),
@@ -69,10 +71,23 @@ def warm(router, attr: str, loop) -> None:
                 # v2 reads its usage from the proxy's logging payload only (without it the
                 # success event raises and v2 would run with no usage state)
                 kwargs["standard_logging_object"] = {
-                    "model_group": "m", "model_id": d["model_info"]["id"], "total_tokens": total,
+                    "model_group": d["model_name"], "model_id": d["model_info"]["id"], "total_tokens": total,
                     "hidden_params": {"litellm_model_name": d["litellm_params"]["model"]}}
             end = now + datetime.timedelta(seconds=rng.uniform(0.2, 4.0))
             loop.run_until_complete(logger.async_log_success_event(kwargs, resp, now, end))
+
+
+def grouped(n: int, groups: int) -> tuple[list[str], list[dict]]:
+    """The model names and the model list: one group "m" of n deployments (bench_routing.py's
+    list), or `groups` groups "m0", "m1", ... of n each (each its own seeded list)."""
+    if groups == 1:
+        return ["m"], model_list(n)
+    names = [f"m{g}" for g in range(groups)]
+    models = []
+    for g, name in enumerate(names):
+        for d in model_list(n, seed=SEED + g):
+            models.append(dict(d, model_name=name, model_info={"id": f"{name}-{d['model_info']['id']}"}))
+    return names, models
 
 
 def main() -> None:
@@ -82,6 +97,8 @@ def main() -> None:
     ap.add_argument("--json")
     ap.add_argument("--strategy", action="append", help="only these (repeatable)")
     ap.add_argument("--size", action="append", type=int, help="only these sizes (repeatable)")
+    ap.add_argument("--groups", type=int, default=1,
+                    help="model groups of SIZE deployments each, picked from in turn (default 1)")
     args = ap.parse_args()
     from litellm import Router
 
@@ -94,18 +111,21 @@ def main() -> None:
         if args.strategy and strategy not in args.strategy:
             continue
         for n in args.size or SIZES:
-            router = Router(model_list=model_list(n), routing_strategy=strategy)
+            names = grouped(n, args.groups)
+            router = Router(model_list=names[1], routing_strategy=strategy)
             warm(router, attr, loop)
 
-            def pick(router=router):
-                return loop.run_until_complete(
-                    router.async_get_available_deployment(model="m", messages=MESSAGES, request_kwargs={}))
+            def pick(router=router, names=names[0], turn=[0]):
+                turn[0] += 1
+                return loop.run_until_complete(router.async_get_available_deployment(
+                    model=names[turn[0] % len(names)], messages=MESSAGES, request_kwargs={}))
 
             # same picks, same random state, both ways
             seqs = []
             for toggle in (fast_litellm.revert, fast_litellm.apply):
                 toggle()
                 random.seed(SEED)
+                pick.__defaults__[2][0] = 0
                 seqs.append(([pick()["model_info"]["id"] for _ in range(20)], random.getstate()))
             assert seqs[0] == seqs[1], (strategy, n)
             cases[(strategy, n)] = pick
@@ -118,7 +138,7 @@ def main() -> None:
                 times[k][v].append(_common.per_call(fn, args.seconds))
     fast_litellm.apply()
 
-    out = {"rounds": args.rounds, "seconds": args.seconds, "rows": []}
+    out = {"rounds": args.rounds, "seconds": args.seconds, "groups": args.groups, "rows": []}
     print(f"{'strategy':24s} {'n':>5s}  {'litellm us':>26s}  {'fast_litellm us':>24s}  speedup")
     for (strategy, n), t in times.items():
         ratios = [a / b for a, b in zip(t["litellm"], t["fast_litellm"])]
