@@ -997,9 +997,9 @@ def test_usage_dict_again_from_the_last_one():
 
     rng = random.Random(3)
     keys = tuple(f"id-{i}:m:tpm:03-04" for i in range(50))
-    saved = routing_comp._LAST_PREFETCH[0]
+    saved = routing_comp._RECENT_READS[:]
     try:
-        routing_comp._LAST_PREFETCH[0] = None
+        routing_comp._RECENT_READS[:] = []
         for step in range(400):
             r = rng.random()
             if r < 0.05:
@@ -1016,9 +1016,9 @@ def test_usage_dict_again_from_the_last_one():
             want = dict(zip(keys, values))
             assert list(got.items()) == list(want.items()), step
             assert all(a is b for a, b in zip(got.values(), want.values()))
-            routing_comp._LAST_PREFETCH[0] = (None, got, keyset, keys, tuple(values))
+            routing_comp._remember_read(keys, keyset, got, tuple(values))
         assert _native.dict_with_changes({"a": 1}, ["a", "b"], [1, 2], [1, 2]) is None  # sizes
         assert _native.dict_with_changes({"a": 1}, [7], [1], [1]) is None  # not a str key
         assert _native.dict_with_changes({"a": 1}, ["a"], [2], [1]) == {"a": 2}
     finally:
-        routing_comp._LAST_PREFETCH[0] = saved
+        routing_comp._RECENT_READS[:] = saved

@@ -226,24 +226,26 @@ def test_last_answer_follows_deployments_changed_in_place():
     assert served_again > 300, served_again
 
 
-def test_two_last_answers_for_a_list_before_and_after_its_cooldown_filter():
+def test_last_answers_for_lists_used_in_turn():
     """A pick reads the keys of the candidates before the cooldown filter, then of those
-    after it: both answers are kept (Ellipsis: the newest, NotImplemented: the one before),
-    so alternating between the two lists builds neither again."""
-    deps = [{"model_info": {"id": f"d{i}"}, "litellm_params": {"model": "m"}} for i in range(8)]
-    full, cut = deps, deps[:3] + deps[4:]
+    after it, for each model group it serves in turn: the last 16 answers are kept
+    (memo[Ellipsis], most recently used first), so lists used in turn build none again; a
+    17th list evicts the least recently used answer."""
+    deps = [{"model_info": {"id": f"d{i}"}, "litellm_params": {"model": "m"}} for i in range(20)]
+    lists = [deps[k:] for k in range(17)]
     memo = {}
-    a = _native.usage_keys(full, "03-04", memo)
-    b = _native.usage_keys(cut, "03-04", memo)
-    recs = (memo[Ellipsis], memo[NotImplemented])
+    answers = [_native.usage_keys(x, "03-04", memo) for x in lists[:16]]
+    recs = list(memo[Ellipsis])
+    assert len(recs) == 16
     for _ in range(3):
-        assert _native.usage_keys(list(full), "03-04", memo) == a == _native.usage_keys(full, "03-04")
-        assert _native.usage_keys(tuple(cut), "03-04", memo) == b == _native.usage_keys(cut, "03-04")
-        assert (memo[Ellipsis], memo[NotImplemented]) == recs and all(x is y for x, y in zip(
-            (memo[Ellipsis], memo[NotImplemented]), recs))  # neither built again
-    third = deps[1:]
-    c = _native.usage_keys(third, "03-04", memo)  # a third list: the oldest answer goes
-    assert c == _native.usage_keys(third, "03-04") and memo[NotImplemented] is recs[0]  # (the newest before)
+        for x, a in zip(lists[:16], answers):
+            assert _native.usage_keys(list(x), "03-04", memo) == a == _native.usage_keys(x, "03-04")
+        assert sorted(map(id, memo[Ellipsis])) == sorted(map(id, recs))  # none built again
+    assert memo[Ellipsis][0] is recs[0] and memo[Ellipsis][-1] is recs[-1]  # (used in order)
+    oldest = memo[Ellipsis][-1]
+    c = _native.usage_keys(lists[16], "03-04", memo)
+    assert c == _native.usage_keys(lists[16], "03-04") and len(memo[Ellipsis]) == 16
+    assert all(r is not oldest for r in memo[Ellipsis])
 
 
 def test_usage_keys_directly():

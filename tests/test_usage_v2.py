@@ -152,6 +152,59 @@ def test_handler_picks_same_sequence(monkeypatch):
     assert any(isinstance(p, tuple) for p in want[0]) and len({p for p in want[0] if isinstance(p, str)}) > 3
 
 
+def _groups_in_turn_scenario():
+    """Three model groups of 40 picked from in turn by one handler, usage recorded between
+    picks and now and then a limit changed in place: each group's kept plan and key lists
+    must follow its own list."""
+    rng = random.Random(12)
+    cache = DualCache()
+    handler = v2.LowestTPMLoggingHandler_v2(router_cache=cache)
+    groups = [[{"model_name": f"g{g}", "litellm_params": {"model": f"openai/g{g}m{i}",
+                                                          "tpm": rng.choice([None, 300, 900]),
+                                                          "rpm": rng.choice([1, 2, 4])},
+                "model_info": {"id": f"g{g}-dep-{i}"}} for i in range(40)] for g in range(3)]
+    picks = []
+
+    async def main():
+        for step in range(240):
+            healthy = groups[step % 3]
+            if rng.random() < 0.05:
+                rng.choice(healthy)["litellm_params"]["rpm"] = rng.choice([0, 1, 3])
+            try:
+                d = await handler.async_get_available_deployments(
+                    f"g{step % 3}", healthy, messages=[{"role": "user", "content": "hi"}])
+                picks.append(d["model_info"]["id"])
+            except litellm.RateLimitError as e:
+                picks.append(("429", str(e)[:200]))
+                d = rng.choice(healthy)
+            tpm_keys, rpm_keys = handler.usage_counter_keys([d])
+            await cache.async_increment_cache(key=tpm_keys[0], value=rng.randrange(20, 200))
+            await cache.async_increment_cache(key=rpm_keys[0], value=1)
+
+    random.seed(5)
+    asyncio.run(main())
+    return picks, random.random()
+
+
+def test_groups_picked_in_turn_keep_their_own_plans(monkeypatch):
+    """The same picks as LiteLLM with three groups in turn, and each group's plan and key
+    lists kept side by side (8 plans, 16 key-list answers: two a pick), not one evicting
+    the next (before 2026-12-06 one plan and two answers were kept: v2 at 3 x 1,000
+    deployments picked in turn rebuilt its plan every pick, ~2,300 us against ~400)."""
+    fixed = datetime.datetime(2025, 1, 2, 3, 4, 6)
+    monkeypatch.setattr(v2, "get_utc_datetime", lambda: fixed)
+    want, got, served, _ = _both(_groups_in_turn_scenario)
+    assert got == want
+    assert served >= 150
+    assert len({p for p in want[0] if isinstance(p, str)}) > 30
+    # the patched run was the last: its groups' records are the newest kept
+    plans = routing_comp.V2_READS[...]
+    answers = routing_comp.USAGE_KEY_MEMO[...]
+    assert type(plans) is list and 3 <= len(plans) <= 8, plans
+    assert type(answers) is list and 3 <= len(answers) <= 16
+    assert {len(r[1]) for r in plans[:3]} == {40}
+
+
 def test_v2_dicts_heads_memo():
     """v2_dicts' remembered heads give the maps LiteLLM's split gives: keys with and
     without colons, a key seen again, a memo entry not of its making, the bound."""
@@ -262,8 +315,24 @@ def test_keyset_reused_only_for_the_same_key_objects():
     assert a == b and a is not b
     assert _native.same_items((a, "x"), [a, "x"]) and not _native.same_items((a, "x"), (b, "x"))
     assert not _native.same_items((a,), (a, a)) and not _native.same_items((a,), iter([a]))
-    first = routing_comp._keyset((a, "x"))
-    assert first == frozenset({a, "x"}) and routing_comp._keyset((a, "x")) is first
-    other = routing_comp._keyset((b, "x"))  # equal keys, other objects: built again (still equal)
-    assert other == first and other is not first
-    assert routing_comp._keyset(("y",)) == frozenset({"y"})
+    saved = routing_comp._RECENT_READS[:]
+    try:
+        first = routing_comp._keyset((a, "x"))
+        assert first == frozenset({a, "x"}) and routing_comp._keyset((a, "x")) is not first
+        routing_comp._remember_read((a, "x"), first, None, None)  # a read of these keys
+        assert routing_comp._keyset([a, "x"]) is first
+        other = routing_comp._keyset((b, "x"))  # equal keys, other objects: built again (still equal)
+        assert other == first and other is not first
+        assert routing_comp._keyset(("y",)) == frozenset({"y"})
+        # reads of other key lists (model groups) in turn: each keeps its own, 8 at most
+        groups = [tuple(f"g{g}-{i}" for i in range(3)) for g in range(9)]
+        for g in groups[:8]:
+            routing_comp._remember_read(g, frozenset(g), None, None)
+        kept = [routing_comp._keyset(g) for g in groups[:8]]
+        assert all(routing_comp._keyset(g) is k for g, k in zip(groups[:8], kept))
+        assert routing_comp._keyset((a, "x")) is not first  # the 9th read back: gone
+        routing_comp._remember_read(groups[8], frozenset(groups[8]), None, None)
+        assert routing_comp._keyset(groups[0]) is not kept[0]  # the oldest went
+        assert all(routing_comp._keyset(g) is k for g, k in zip(groups[1:8], kept[1:]))
+    finally:
+        routing_comp._RECENT_READS[:] = saved

@@ -199,6 +199,16 @@ PyObject *fl_seqsnap_record(PyObject *snap, PyObject *a, PyObject *b, PyObject *
  * in the same order. */
 int fl_seqsnap_same(PyObject *a, PyObject *b);
 PyObject *fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs);
+/* Recent records (seqsnap.c): memo[slot] (memo an exact dict) holds a list
+ * of remembered answers, most recently used first, at most `cap` -- one
+ * per candidate list a strategy meets in turn (a proxy's model groups).
+ * find: the first record for which match(rec, ctx) is 1 (match must not
+ * run Python code or raise), moved to the front; a new reference, or NULL
+ * (with an exception only when reading memo raised).  put: rec in front,
+ * the records past cap dropped: 0, or -1 with an exception. */
+typedef int (*fl_recent_match)(PyObject *rec, void *ctx);
+PyObject *fl_recent_find(PyObject *memo, PyObject *slot, fl_recent_match match, void *ctx);
+int fl_recent_put(PyObject *memo, PyObject *slot, PyObject *rec, Py_ssize_t cap);
 
 /* mem_batch_get(cache, keys, module_globals, json_loads) (membatch.c):
  * InMemoryCache's batch read loop, operation for operation.  `names` from

@@ -198,3 +198,50 @@ fl_ext_same_items(PyObject *const *args, Py_ssize_t nargs)
     }
     return PyBool_FromLong(fl_seqsnap_same(args[0], args[1]));
 }
+
+PyObject *
+fl_recent_find(PyObject *memo, PyObject *slot, fl_recent_match match, void *ctx)
+{
+    PyObject *list = PyDict_GetItemWithError(memo, slot);
+    if (list == NULL || !PyList_CheckExact(list)) {
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+        PyObject *rec = PyList_GET_ITEM(list, k);
+        if (!match(rec, ctx)) {
+            continue;
+        }
+        /* to the front: the items shifted, every reference still the list's */
+        for (Py_ssize_t j = k; j > 0; j--) {
+            PyList_SET_ITEM(list, j, PyList_GET_ITEM(list, j - 1));
+        }
+        PyList_SET_ITEM(list, 0, rec);
+        return Py_NewRef(rec);
+    }
+    return NULL;
+}
+
+int
+fl_recent_put(PyObject *memo, PyObject *slot, PyObject *rec, Py_ssize_t cap)
+{
+    PyObject *list = PyDict_GetItemWithError(memo, slot);
+    int rc;
+    if (list == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (list != NULL && PyList_CheckExact(list)) {
+        Py_INCREF(list);
+    } else {
+        list = PyList_New(0);
+        if (list == NULL || PyDict_SetItem(memo, slot, list) < 0) {
+            Py_XDECREF(list);
+            return -1;
+        }
+    }
+    rc = PyList_Insert(list, 0, rec);
+    if (rc == 0 && PyList_GET_SIZE(list) > cap) {
+        rc = PyList_SetSlice(list, cap, PyList_GET_SIZE(list), NULL);
+    }
+    Py_DECREF(list);
+    return rc;
+}

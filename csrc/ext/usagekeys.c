@@ -30,16 +30,17 @@
  * cleared past USAGE_MEMO_IDS ids.
  *
  * The last answers (CPython 3.11 to 3.13, dict version tags): the memo also
- * keeps, under the keys Ellipsis and NotImplemented (never an id text: the
- * newest and the one before, as a pick reads the list before and after its
- * cooldown filter), the two key lists it returned (as tuples) with a
- * snapshot of the deployments it read
+ * keeps, under the key Ellipsis (never an id text), the last USAGE_RECENT
+ * answers used (fl_recent_find: two a pick, as a pick reads the list before
+ * and after its cooldown filter, for each model group picked from in turn),
+ * each the two key lists it returned (as tuples) with a snapshot of the
+ * deployments it read
  * (seqsnap.c: the items and the tags of each deployment dict, its
  * model_info and its litellm_params).  When the next call in the same
  * minute gets the same items, unchanged, every id and model is the object
  * it was, so the keys are those keys: new lists of the same strs, without
- * a lookup per deployment.  Memory: two snapshots, about 100 bytes per
- * deployment each. */
+ * a lookup per deployment.  Memory: up to USAGE_RECENT snapshots, about
+ * 100 bytes per deployment each. */
 #include "fl_ext.h"
 
 #include <stdint.h>
@@ -50,7 +51,9 @@ static const char *const key_text[U_COUNT] = {
 
 _Static_assert(U_COUNT == FL_EXT_USAGE_KEYS, "fl_ext.h: FL_EXT_USAGE_KEYS");
 
-enum { USAGE_MEMO_IDS = 65536 };
+/* ids remembered (then cleared); answers remembered (two lists a pick --
+ * before and after its cooldown filter -- for each of 8 model groups) */
+enum { USAGE_MEMO_IDS = 65536, USAGE_RECENT = 16 };
 
 int
 fl_ext_usage_keys_names(PyObject **keys)
@@ -223,57 +226,45 @@ keys_for(PyObject *memo, PyObject *const *keys, PyObject *id, PyObject *colon,
     return 0;
 }
 
-/* (new tpm list, new rpm list) of the memo's last answer when seq holds
- * the same deployments, unchanged; NULL without an exception otherwise,
- * NULL with one on an error */
+/* a record (snapshot, tpm keys, rpm keys: fl_seqsnap_record) whose
+ * snapshot holds for the list ctx */
+static int
+answer_holds(PyObject *rec, void *ctx)
+{
+    return PyTuple_CheckExact(rec) && PyTuple_GET_SIZE(rec) == 3 &&
+           fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), (PyObject *)ctx, 2);
+}
+
+/* (new tpm list, new rpm list) of a remembered answer when seq holds the
+ * same deployments, unchanged; NULL without an exception otherwise, NULL
+ * with one on an error */
 static PyObject *
 last_answer(PyObject *memo, PyObject *seq)
 {
-    PyObject *slot[2] = {Py_Ellipsis, Py_NotImplemented};
-    for (int k = 0; k < 2; k++) {
-        PyObject *rec = PyDict_GetItemWithError(memo, slot[k]);
-        PyObject *tpm, *rpm, *res;
-        if (rec == NULL) {
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
-            continue;
-        }
-        /* (snapshot, tpm keys, rpm keys): fl_seqsnap_record */
-        if (!PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 3 ||
-            !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), seq, 2)) {
-            continue;
-        }
-        tpm = PySequence_List(PyTuple_GET_ITEM(rec, 1));
-        rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 2));
-        res = rpm == NULL ? NULL : PyTuple_Pack(2, tpm, rpm);
-        Py_XDECREF(tpm);
-        Py_XDECREF(rpm);
-        return res;
+    PyObject *tpm, *rpm, *res, *rec = fl_recent_find(memo, Py_Ellipsis, answer_holds, seq);
+    if (rec == NULL) {
+        return NULL;
     }
-    return NULL;
+    tpm = PySequence_List(PyTuple_GET_ITEM(rec, 1));
+    rpm = tpm == NULL ? NULL : PySequence_List(PyTuple_GET_ITEM(rec, 2));
+    res = rpm == NULL ? NULL : PyTuple_Pack(2, tpm, rpm);
+    Py_XDECREF(tpm);
+    Py_XDECREF(rpm);
+    Py_DECREF(rec);
+    return res;
 }
 
-/* remember the answer (tpm, rpm) with snap (taken before it was computed),
- * the newest under Ellipsis and the one before under NotImplemented: 0, or
- * -1 with an exception */
+/* remember the answer (tpm, rpm) with snap (taken before it was computed)
+ * among the recent ones: 0, or -1 with an exception */
 static int
 save_last(PyObject *memo, PyObject *snap, PyObject *tpm, PyObject *rpm)
 {
-    PyObject *newest, *rec = fl_seqsnap_record(snap, tpm, rpm, NULL);
-    int rc = 0;
+    PyObject *rec = fl_seqsnap_record(snap, tpm, rpm, NULL);
+    int rc;
     if (rec == NULL) {
         return -1;
     }
-    newest = PyDict_GetItemWithError(memo, Py_Ellipsis);
-    if (newest != NULL) {
-        rc = PyDict_SetItem(memo, Py_NotImplemented, newest);
-    } else if (PyErr_Occurred()) {
-        rc = -1;
-    }
-    if (rc == 0) {
-        rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
-    }
+    rc = fl_recent_put(memo, Py_Ellipsis, rec, USAGE_RECENT);
     Py_DECREF(rec);
     return rc;
 }

@@ -375,7 +375,8 @@ consider(const v2_read *rd, PyObject *item_tpm, PyObject *used, PyObject *tokens
  * texts and the deployments' ids only: a plan (one entry per item, indexes
  * into the value lists and healthy) is built once and kept in memo under
  * the key Ellipsis with the key lists (tuples: the same objects next time)
- * and a snapshot of healthy (seqsnap.c).
+ * and a snapshot of healthy (seqsnap.c) -- the last V2_RECENT plans used,
+ * one per model group picked from in turn (fl_recent_find).
  * Each call then reads the values through the plan: the same plain checks
  * (every value that would be in either map a plain number), the same
  * arithmetic and comparisons, in the same order.  None when not plain (the
@@ -396,6 +397,7 @@ typedef struct {
 } v2_plan;
 
 #define V2_PLAN_CAPSULE "fast_litellm.v2_plan"
+#define V2_RECENT 8
 
 static void
 plan_free(v2_plan *p)
@@ -659,29 +661,45 @@ error:
     return NULL;
 }
 
-/* the memo's plan (borrowed; *keep a new reference to its capsule) when it
- * was built for these key lists (the same objects) and healthy (unchanged),
- * else NULL (an exception only when a lookup raised) */
+/* what a remembered plan must have been built for */
+struct plan_for {
+    PyObject *healthy, *tk, *rk;
+};
+
+/* a record (snapshot, tpm keys, rpm keys, plan capsule) built for these key
+ * lists (the same objects) and these candidates (unchanged) */
+static int
+plan_matches(PyObject *rec, void *ctx)
+{
+    const struct plan_for *f = ctx;
+    return PyTuple_CheckExact(rec) && PyTuple_GET_SIZE(rec) == 4 &&
+           PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 3), V2_PLAN_CAPSULE) &&
+           fl_seqsnap_same(f->tk, PyTuple_GET_ITEM(rec, 1)) &&
+           fl_seqsnap_same(f->rk, PyTuple_GET_ITEM(rec, 2)) &&
+           fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), f->healthy, 2);
+}
+
+/* a remembered plan (borrowed; *keep a new reference to its capsule) for
+ * these key lists and candidates, else NULL (an exception only when a
+ * lookup raised) */
 static v2_plan *
 plan_remembered(PyObject *memo, PyObject *healthy, PyObject *tk, PyObject *rk,
                 PyObject **keep)
 {
-    PyObject *rec = memo == NULL ? NULL : PyDict_GetItemWithError(memo, Py_Ellipsis);
-    if (rec == NULL || !PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 4 ||
-        !PyCapsule_IsValid(PyTuple_GET_ITEM(rec, 3), V2_PLAN_CAPSULE) ||
-        !fl_seqsnap_same(tk, PyTuple_GET_ITEM(rec, 1)) ||
-        !fl_seqsnap_same(rk, PyTuple_GET_ITEM(rec, 2)) ||
-        !fl_seqsnap_holds(PyTuple_GET_ITEM(rec, 0), healthy, 2)) {
+    struct plan_for f = {healthy, tk, rk};
+    PyObject *rec = memo == NULL ? NULL : fl_recent_find(memo, Py_Ellipsis, plan_matches, &f);
+    if (rec == NULL) {
         return NULL;
     }
     *keep = Py_NewRef(PyTuple_GET_ITEM(rec, 3));
+    Py_DECREF(rec);
     return PyCapsule_GetPointer(*keep, V2_PLAN_CAPSULE);
 }
 
 /* remember the plan for these lists with snap (taken before the plan was
- * built: seqsnap.c): the capsule owns the plan from then on (*keep a new
- * reference to it).  0, or -1 with an exception (the plan still the
- * caller's when *keep is NULL) */
+ * built: seqsnap.c) among the last V2_RECENT plans: the capsule owns the
+ * plan from then on (*keep a new reference to it).  0, or -1 with an
+ * exception (the plan still the caller's when *keep is NULL) */
 static int
 plan_remember(PyObject *memo, PyObject *snap, PyObject *tk, PyObject *rk, v2_plan *plan,
               PyObject **keep)
@@ -696,7 +714,7 @@ plan_remember(PyObject *memo, PyObject *snap, PyObject *tk, PyObject *rk, v2_pla
     if (rec == NULL) {
         return -1;
     }
-    rc = PyDict_SetItem(memo, Py_Ellipsis, rec);
+    rc = fl_recent_put(memo, Py_Ellipsis, rec, V2_RECENT);
     Py_DECREF(rec);
     return rc;
 }

@@ -913,8 +913,9 @@ def make_read_batch_cooldowns(original):
                 self.prefetched_usage = mod.PrefetchedUsage(keys=keyset, values=view)
                 # (for covers and values_for: what this view and key set were built from; the
                 # values as a tuple: the cache's list is not ours to keep)
-                _LAST_PREFETCH[0] = (view, values, keyset, usage_keys,
-                                     tuple(usage_values) if type(usage_values) is list else None)
+                kept = tuple(usage_values) if type(usage_values) is list else None
+                _LAST_PREFETCH[0] = (view, values, keyset, usage_keys, kept)
+                _remember_read(usage_keys, keyset, values, kept)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
         READ_BATCH_FAST["delegated"] += 1
@@ -923,36 +924,52 @@ def make_read_batch_cooldowns(original):
     return async_get_cooldown_deployments
 
 
-# (the last usage keys, frozenset of them): every pick of an unchanged fleet in the same
-# minute reads the same key objects (usage_keys' memo), whose frozenset is the last one --
-# equal, immutable; held, like LiteLLM's, by the request's PrefetchedUsage
-_LAST_KEYSET = [None]
+# The last plain reads, one per candidate list (model group) picked from in turn, most
+# recent first: (usage keys, frozenset of them, the dict zipped with the values or None, the
+# values as a tuple or None). Every pick of an unchanged fleet in the same minute reads the
+# same key objects (usage_keys' memo), whose frozenset is the one kept -- equal, immutable;
+# held, like LiteLLM's, by the request's PrefetchedUsage. Entries are whole tuples: a reader
+# in another thread never pairs one read's parts with another's.
+_RECENT_READS: list = []
+_KEEP_READS = 8
+
+
+def _recent_read(usage_keys: tuple):
+    """The kept read of the very same key objects, or None."""
+    from .. import _native
+
+    for entry in _RECENT_READS:  # (another thread may change the list: no error, a miss)
+        if _native.same_items(entry[0], usage_keys):
+            return entry
+    return None
+
+
+def _remember_read(usage_keys: tuple, keyset: frozenset, values, usage_values) -> None:
+    """Keep this read in front (replacing the one of the same keys); at most _KEEP_READS."""
+    from .. import _native
+
+    entry = (usage_keys, keyset, values, usage_values)
+    rest = [e for e in _RECENT_READS if not _native.same_items(e[0], usage_keys)]
+    _RECENT_READS[:] = [entry] + rest[:_KEEP_READS - 1]
 
 
 def _keyset(usage_keys: tuple) -> frozenset:
-    """frozenset(usage_keys), the last one again when the keys are the same objects."""
-    from .. import _native
-
-    last = _LAST_KEYSET[0]
-    if last is not None and _native.same_items(last[0], usage_keys):
-        return last[1]
-    keyset = frozenset(usage_keys)
-    _LAST_KEYSET[0] = (usage_keys, keyset)
-    return keyset
+    """frozenset(usage_keys), the kept one again when the keys are the same objects."""
+    entry = _recent_read(usage_keys)
+    return entry[1] if entry is not None else frozenset(usage_keys)
 
 
 def _usage_dict(usage_keys: tuple, usage_values, keyset: frozenset) -> dict:
-    """dict(zip(usage_keys, usage_values)). When the last plain read was of the very same
-    key objects, all distinct, and both value lists are as long as the keys: a copy of the
-    last dict with the values that changed (identity) set again -- the same keys in the same
+    """dict(zip(usage_keys, usage_values)). When a kept plain read was of the very same
+    key objects, all distinct, and both value lists are as long as the keys: a copy of its
+    dict with the values that changed (identity) set again -- the same keys in the same
     order, the same values (an unchanged fleet reads mostly the same counters)."""
     from .. import _native
 
-    last = _LAST_PREFETCH[0]
-    if (last is not None and last[1] is not None and last[4] is not None
-            and type(usage_values) is list and len(usage_values) == len(usage_keys) == len(keyset)
-            and _native.same_items(usage_keys, last[3])):
-        got = _native.dict_with_changes(last[1], usage_keys, usage_values, last[4])
+    last = _recent_read(usage_keys)
+    if (last is not None and last[2] is not None and last[3] is not None
+            and type(usage_values) is list and len(usage_values) == len(usage_keys) == len(keyset)):
+        got = _native.dict_with_changes(last[2], usage_keys, usage_values, last[3])
         if got is not None:
             return got
     return dict(zip(usage_keys, usage_values))
