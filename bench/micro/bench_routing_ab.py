@@ -120,13 +120,19 @@ def main() -> None:
                 return loop.run_until_complete(router.async_get_available_deployment(
                     model=names[turn[0] % len(names)], messages=MESSAGES, request_kwargs={}))
 
-            # same picks, same random state, both ways
-            seqs = []
-            for toggle in (fast_litellm.revert, fast_litellm.apply):
-                toggle()
-                random.seed(SEED)
-                pick.__defaults__[2][0] = 0
-                seqs.append(([pick()["model_info"]["id"] for _ in range(20)], random.getstate()))
+            # same picks, same random state, both ways -- within one minute of the clock: the
+            # usage-based strategies read counters keyed by the current minute (warm()'s are
+            # gone in the next one), so a pair straddling a minute is taken again
+            for _attempt in range(3):
+                minute = datetime.datetime.now().strftime("%H-%M")
+                seqs = []
+                for toggle in (fast_litellm.revert, fast_litellm.apply):
+                    toggle()
+                    random.seed(SEED)
+                    pick.__defaults__[2][0] = 0
+                    seqs.append(([pick()["model_info"]["id"] for _ in range(20)], random.getstate()))
+                if datetime.datetime.now().strftime("%H-%M") == minute:
+                    break
             assert seqs[0] == seqs[1], (strategy, n)
             cases[(strategy, n)] = pick
 
