@@ -115,21 +115,22 @@ def test_generated_cases_same_pick(block):
     assert len({o[1] for o in outcomes if o[0] == "ok"}) > 5
 
 
-def _handler_scenario():
-    """A handler's whole async pick over its cache while usage is recorded between picks."""
-    rng = random.Random(11)
+def _handler_picks(rng, groups, steps, seed, change=0.0):
+    """A handler's whole async pick over its cache, the groups (lists of deployments, named
+    by their first's model_name) asked in turn, usage recorded between picks and, with
+    probability `change`, a limit changed in place before one: the picks, random's next."""
     cache = DualCache()
     handler = v2.LowestTPMLoggingHandler_v2(router_cache=cache)
-    healthy = [{"model_name": "m", "litellm_params": {"model": f"openai/m{i}", "tpm": rng.choice([None, 400, 900]),
-                                                      "rpm": rng.choice([2, 3, 5])},
-                "model_info": {"id": f"dep-{i}"}} for i in range(10)]
     picks = []
 
     async def main():
-        for _ in range(60):
+        for step in range(steps):
+            healthy = groups[step % len(groups)]
+            if change and rng.random() < change:
+                rng.choice(healthy)["litellm_params"]["rpm"] = rng.choice([0, 1, 3])
             try:
-                d = await handler.async_get_available_deployments("m", healthy,
-                                                                  messages=[{"role": "user", "content": "hi"}])
+                d = await handler.async_get_available_deployments(
+                    healthy[0]["model_name"], healthy, messages=[{"role": "user", "content": "hi"}])
                 picks.append(d["model_info"]["id"])
             except litellm.RateLimitError as e:
                 picks.append(("429", str(e)[:200]))
@@ -138,9 +139,18 @@ def _handler_scenario():
             await cache.async_increment_cache(key=tpm_keys[0], value=rng.randrange(20, 200))
             await cache.async_increment_cache(key=rpm_keys[0], value=1)
 
-    random.seed(3)
+    random.seed(seed)
     asyncio.run(main())
     return picks, random.random()
+
+
+def _handler_scenario():
+    """One group of 10 picked 60 times while usage is recorded between picks."""
+    rng = random.Random(11)
+    healthy = [{"model_name": "m", "litellm_params": {"model": f"openai/m{i}", "tpm": rng.choice([None, 400, 900]),
+                                                      "rpm": rng.choice([2, 3, 5])},
+                "model_info": {"id": f"dep-{i}"}} for i in range(10)]
+    return _handler_picks(rng, [healthy], 60, 3)
 
 
 def test_handler_picks_same_sequence(monkeypatch):
@@ -157,33 +167,11 @@ def _groups_in_turn_scenario():
     picks and now and then a limit changed in place: each group's kept plan and key lists
     must follow its own list."""
     rng = random.Random(12)
-    cache = DualCache()
-    handler = v2.LowestTPMLoggingHandler_v2(router_cache=cache)
     groups = [[{"model_name": f"g{g}", "litellm_params": {"model": f"openai/g{g}m{i}",
                                                           "tpm": rng.choice([None, 300, 900]),
                                                           "rpm": rng.choice([1, 2, 4])},
                 "model_info": {"id": f"g{g}-dep-{i}"}} for i in range(40)] for g in range(3)]
-    picks = []
-
-    async def main():
-        for step in range(240):
-            healthy = groups[step % 3]
-            if rng.random() < 0.05:
-                rng.choice(healthy)["litellm_params"]["rpm"] = rng.choice([0, 1, 3])
-            try:
-                d = await handler.async_get_available_deployments(
-                    f"g{step % 3}", healthy, messages=[{"role": "user", "content": "hi"}])
-                picks.append(d["model_info"]["id"])
-            except litellm.RateLimitError as e:
-                picks.append(("429", str(e)[:200]))
-                d = rng.choice(healthy)
-            tpm_keys, rpm_keys = handler.usage_counter_keys([d])
-            await cache.async_increment_cache(key=tpm_keys[0], value=rng.randrange(20, 200))
-            await cache.async_increment_cache(key=rpm_keys[0], value=1)
-
-    random.seed(5)
-    asyncio.run(main())
-    return picks, random.random()
+    return _handler_picks(rng, groups, 240, 5, change=0.05)
 
 
 def test_groups_picked_in_turn_keep_their_own_plans(monkeypatch):
