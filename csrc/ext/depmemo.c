@@ -29,7 +29,7 @@
  * model names must not leave the plainness checks and the weights without
  * any), and FL_DEPMEMO_VALUES numbers per deployment (simple-shuffle's
  * weights); a further one is not memoised (its test runs every time).
- * Memory: about 2.6 MB, allocated at the first use (sized so that a fleet
+ * Memory: about 2.9 MB, allocated at the first use (sized so that a fleet
  * of a few thousand deployments, plus the dead ones a long-lived process
  * leaves in slots, rarely meets a full run: the whole-list answers are only
  * recorded while every deployment's own verdict is in the table).
