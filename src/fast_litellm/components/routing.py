@@ -907,15 +907,17 @@ def make_read_batch_cooldowns(original):
                 with mod.service_target(mod._routing_read_target(ids, usage_keys)):
                     usage_values = await selector.router_cache.async_batch_get_cache(
                         keys=list(usage_keys), parent_otel_span=parent_otel_span)
-                keyset = _keyset(usage_keys)
-                values = None if usage_values is None else _usage_dict(usage_keys, usage_values, keyset)
+                # (the kept read of these keys looked up once, for all three uses)
+                last = _recent_read(usage_keys)
+                keyset = _keyset(usage_keys, last)
+                values = None if usage_values is None else _usage_dict(usage_keys, usage_values, keyset, last)
                 view = None if values is None else mod.MappingProxyType(values)
                 self.prefetched_usage = mod.PrefetchedUsage(keys=keyset, values=view)
                 # (for covers and values_for: what this view and key set were built from; the
                 # values as a tuple: the cache's list is not ours to keep)
                 kept = tuple(usage_values) if type(usage_values) is list else None
                 _LAST_PREFETCH[0] = (view, values, keyset, usage_keys, kept)
-                _remember_read(usage_keys, keyset, values, kept)
+                _remember_read(usage_keys, keyset, values, kept, last)
             mod.verbose_router_logger.debug("retrieve cooldown models: %s", [])
             return []
         READ_BATCH_FAST["delegated"] += 1
@@ -944,29 +946,37 @@ def _recent_read(usage_keys: tuple):
     return None
 
 
-def _remember_read(usage_keys: tuple, keyset: frozenset, values, usage_values) -> None:
-    """Keep this read in front (replacing the one of the same keys); at most _KEEP_READS."""
-    from .. import _native
+_NOT_LOOKED_UP = object()
 
+
+def _remember_read(usage_keys: tuple, keyset: frozenset, values, usage_values,
+                   last=_NOT_LOOKED_UP) -> None:
+    """Keep this read in front, replacing the kept read of the same keys (`last`, when the
+    caller already looked it up); at most _KEEP_READS."""
+    if last is _NOT_LOOKED_UP:
+        last = _recent_read(usage_keys)
     entry = (usage_keys, keyset, values, usage_values)
-    rest = [e for e in _RECENT_READS if not _native.same_items(e[0], usage_keys)]
+    rest = [e for e in _RECENT_READS if e is not last]
     _RECENT_READS[:] = [entry] + rest[:_KEEP_READS - 1]
 
 
-def _keyset(usage_keys: tuple) -> frozenset:
-    """frozenset(usage_keys), the kept one again when the keys are the same objects."""
-    entry = _recent_read(usage_keys)
-    return entry[1] if entry is not None else frozenset(usage_keys)
+def _keyset(usage_keys: tuple, last=_NOT_LOOKED_UP) -> frozenset:
+    """frozenset(usage_keys), the kept one again when the keys are the same objects (`last`:
+    the kept read of these keys, when the caller already looked it up)."""
+    if last is _NOT_LOOKED_UP:
+        last = _recent_read(usage_keys)
+    return last[1] if last is not None else frozenset(usage_keys)
 
 
-def _usage_dict(usage_keys: tuple, usage_values, keyset: frozenset) -> dict:
+def _usage_dict(usage_keys: tuple, usage_values, keyset: frozenset, last=_NOT_LOOKED_UP) -> dict:
     """dict(zip(usage_keys, usage_values)). When a kept plain read was of the very same
     key objects, all distinct, and both value lists are as long as the keys: a copy of its
     dict with the values that changed (identity) set again -- the same keys in the same
     order, the same values (an unchanged fleet reads mostly the same counters)."""
     from .. import _native
 
-    last = _recent_read(usage_keys)
+    if last is _NOT_LOOKED_UP:
+        last = _recent_read(usage_keys)
     if (last is not None and last[2] is not None and last[3] is not None
             and type(usage_values) is list and len(usage_values) == len(usage_keys) == len(keyset)):
         got = _native.dict_with_changes(last[2], usage_keys, usage_values, last[3])
