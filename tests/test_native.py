@@ -16,7 +16,7 @@ def test_sanitized_build_when_expected():
         assert "build/asan" in _native.__file__
     else:
         assert _native.__file__.endswith(".so")
-    assert _native.abi_version() == _native.ABI_VERSION == 12
+    assert _native.abi_version() == _native.ABI_VERSION == 13
 
 
 @pytest.mark.parametrize("bad", [-0.01, 100.01, float("nan"), float("inf"), -float("inf")])

@@ -319,9 +319,10 @@ count_of(PyObject *v, long long *c)
 PyObject *
 fl_ext_least_index(PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *raw;
-    Py_ssize_t n, best = 0;
-    long long best_count = 0;
+    PyObject *raw, *res = NULL;
+    struct fl_pynum *counts = NULL;
+    Py_ssize_t n;
+    size_t best = 0;
     if (nargs != 2 || !PyLong_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError, "least_index() expects (raw, int)");
         return NULL;
@@ -331,18 +332,29 @@ fl_ext_least_index(PyObject *const *args, Py_ssize_t nargs)
     if (n == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (!PyList_CheckExact(raw) || n < 1 || PyList_GET_SIZE(raw) != n) {
+    if (!PyList_CheckExact(raw) || n < 1 || PyList_GET_SIZE(raw) != n ||
+        (size_t)n > FL_SELECT_MAX) {
         Py_RETURN_NONE;
+    }
+    counts = PyMem_New(struct fl_pynum, (size_t)n);
+    if (counts == NULL) {
+        return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         long long c;
         if (!count_of(PyList_GET_ITEM(raw, i), &c)) {
-            Py_RETURN_NONE;
+            res = Py_NewRef(Py_None);
+            goto done;
         }
-        if (i == 0 || c < best_count) {
-            best = i;
-            best_count = c;
-        }
+        counts[i] = fl_pynum_int((int64_t)c);
     }
-    return PyLong_FromSsize_t(best);
+    /* the first index of the smallest count (csrc/core/fl_select.c) */
+    if (fl_select_first_min(counts, (size_t)n, &best) != FL_OK) {
+        res = Py_NewRef(Py_None); /* (not reached: ints are never NaN) */
+        goto done;
+    }
+    res = PyLong_FromSize_t(best);
+done:
+    PyMem_Free(counts);
+    return res;
 }

@@ -296,7 +296,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    r = scan_admit(tpm_now, tokens, tpm, rpm_now, c->one, rpm, dep, cost,
+    r = scan_admit(tpm_now, tokens, tpm, rpm_now, rpm, dep, cost,
                    potential);
 done:
     Py_XDECREF(cost);

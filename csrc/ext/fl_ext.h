@@ -183,6 +183,14 @@ int fl_ext_cost_keys(PyObject **keys);
 PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 
+/* first_min(potential), shortlist(potential, buffer) and
+ * select_admits(tpm_now, tokens, tpm, rpm_now, rpm) (selectbind.c): the
+ * choice among scored candidates (csrc/core/fl_select.c), None outside the
+ * plain case. */
+PyObject *fl_ext_first_min(PyObject *potential);
+PyObject *fl_ext_shortlist(PyObject *const *args, Py_ssize_t nargs);
+PyObject *fl_ext_select_admits(PyObject *const *args, Py_ssize_t nargs);
+
 /* A snapshot of a candidate list (seqsnap.c): the items and the version
  * tags of each exact dict item and of its sub-dicts subkeys[0..nsub)
  * (nsub <= 4).  take: a new reference (None without version tags), NULL

@@ -9,6 +9,8 @@
 #define FL_SCAN_H
 
 #include "fl_ext.h"
+#include "fl_pynum.h"
+#include "fl_select.h"
 
 enum { SCAN_ERR = -1, SCAN_NO = 0, SCAN_OK = 1 };
 
@@ -122,39 +124,59 @@ scan_counter_of(PyObject *m, PyObject *name, PyObject *zero, PyObject **out)
     return SCAN_OK;
 }
 
-/* `now + extra > limit` with Python's arithmetic: 1, 0, or SCAN_ERR. */
+/* v as a C number (fl_pynum.h) when it is an exact int in the int64 range
+ * or an exact float: SCAN_OK; SCAN_NO for anything else (Python's
+ * arithmetic on it is left to Python). */
 static inline int
-scan_over(PyObject *now, PyObject *extra, PyObject *limit)
+scan_pynum(PyObject *v, struct fl_pynum *out)
 {
-    PyObject *s = PyNumber_Add(now, extra);
-    if (s == NULL) {
-        return SCAN_ERR;
+    if (PyFloat_CheckExact(v)) {
+        *out = fl_pynum_float(PyFloat_AS_DOUBLE(v));
+        return SCAN_OK;
     }
-    int r = PyObject_RichCompareBool(s, limit, Py_GT);
-    Py_DECREF(s);
-    return r;
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred()) {
+            return SCAN_ERR;
+        }
+        if (overflow != 0) {
+            return SCAN_NO;
+        }
+        *out = fl_pynum_int((int64_t)x);
+        return SCAN_OK;
+    }
+    return SCAN_NO;
 }
 
 /* The end of a selector loop's body: unless `tpm_now + tokens > tpm` or
- * `rpm_now + 1 > rpm` (Python's arithmetic; `one` is the int 1), append
- * (dep, value) to potential.  SCAN_OK or SCAN_ERR. */
+ * `rpm_now + 1 > rpm` (csrc/core/fl_select.c: Python's arithmetic on the
+ * numbers), append (dep, value) to potential.  SCAN_OK, SCAN_NO (a value
+ * outside fl_pynum's range, or an int sum outside int64) or SCAN_ERR. */
 static inline int
 scan_admit(PyObject *tpm_now, PyObject *tokens, PyObject *tpm,
-           PyObject *rpm_now, PyObject *one, PyObject *rpm, PyObject *dep,
-           PyObject *value, PyObject *potential)
+           PyObject *rpm_now, PyObject *rpm, PyObject *dep, PyObject *value,
+           PyObject *potential)
 {
-    int o = scan_over(tpm_now, tokens, tpm);
-    if (o == 0) {
-        o = scan_over(rpm_now, one, rpm);
+    PyObject *const src[5] = {tpm_now, tokens, tpm, rpm_now, rpm};
+    struct fl_pynum n[5];
+    int admitted = 0, r;
+    for (int k = 0; k < 5; k++) {
+        if ((r = scan_pynum(src[k], &n[k])) != SCAN_OK) {
+            return r;
+        }
     }
-    if (o != 0) {
-        return o < 0 ? SCAN_ERR : SCAN_OK; /* over a limit: skipped */
+    if (fl_select_admits(&n[0], &n[1], &n[2], &n[3], &n[4], &admitted) != FL_OK) {
+        return SCAN_NO;
+    }
+    if (!admitted) {
+        return SCAN_OK; /* over a limit: skipped */
     }
     PyObject *item = PyTuple_Pack(2, dep, value);
     if (item == NULL) {
         return SCAN_ERR;
     }
-    int r = PyList_Append(potential, item) < 0 ? SCAN_ERR : SCAN_OK;
+    r = PyList_Append(potential, item) < 0 ? SCAN_ERR : SCAN_OK;
     Py_DECREF(item);
     return r;
 }

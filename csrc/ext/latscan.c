@@ -185,7 +185,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    r = scan_admit(tpm_now, tokens, tpm, rpm_now, c->one, rpm, dep, latency,
+    r = scan_admit(tpm_now, tokens, tpm, rpm_now, rpm, dep, latency,
                    potential);
 done:
     Py_XDECREF(latency);

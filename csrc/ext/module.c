@@ -16,6 +16,9 @@
  *   float_max(w), weighted_draw(p, w, rand)  simple-shuffle's draw (shuffle.c)
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
+ *   first_min(p), shortlist(p, buffer)       the choice after those loops
+ *   select_admits(...)                       their usage test (selectbind.c,
+ *                                            csrc/core/fl_select.c)
  *   memo_stats()                             the routing tests' memo (depmemo.c)
  *   dict_tags(objs)                          dicts' version tags (depmemo.c)
  *   mem_batch_get(cache, keys, g, loads[, code])  InMemoryCache's batch read
@@ -41,7 +44,7 @@
 #include "fl_rng.h"
 #include "fl_wpick.h"
 
-#define FL_ABI_VERSION 12
+#define FL_ABI_VERSION 13
 
 typedef struct {
     PyTypeObject *sampler_type;
@@ -419,6 +422,27 @@ mod_cost_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_first_min(PyObject *module, PyObject *potential)
+{
+    (void)module;
+    return fl_ext_first_min(potential);
+}
+
+static PyObject *
+mod_shortlist(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_shortlist(args, nargs);
+}
+
+static PyObject *
+mod_select_admits(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_select_admits(args, nargs);
+}
+
+static PyObject *
 mod_repr_is_pure(PyObject *module, PyObject *obj)
 {
     (void)module;
@@ -508,6 +532,18 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "latency_scan(items, index, minute, input_tokens) -> (dict, list) | None: "
      "latency-based routing's loop (latscan.c)"},
+    {"first_min", mod_first_min, METH_O,
+     "first_min(potential) -> deployment | None: the first item of the "
+     "first smallest (dep, score) pair, as a stable sort puts it "
+     "(csrc/core/fl_select.c)"},
+    {"shortlist", (PyCFunction)(void (*)(void))mod_shortlist, METH_FASTCALL,
+     "shortlist(potential, buffer) -> list | None: latency-based routing's "
+     "candidates within the buffer of the lowest, ranked "
+     "(csrc/core/fl_select.c)"},
+    {"select_admits", (PyCFunction)(void (*)(void))mod_select_admits,
+     METH_FASTCALL,
+     "select_admits(tpm_now, tokens, tpm, rpm_now, rpm) -> bool | None: the "
+     "selectors' usage test (csrc/core/fl_select.c)"},
     {"cost_scan", (PyCFunction)(void (*)(void))mod_cost_scan, METH_FASTCALL,
      "cost_scan(items, index, minute, input_tokens, model_cost) -> list | "
      "None: cost-based routing's loop (costscan.c)"},

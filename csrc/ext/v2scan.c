@@ -326,38 +326,54 @@ index_of_ids(const v2_read *reads, Py_ssize_t n)
  * deployment (rd) was found and whose usage item_tpm is not None: skipped
  * when `item_tpm + tokens > tpm limit` or `used + 1 >= rpm limit` (used:
  * rpm_dict's value for the item, NULL when absent or None); else appended
- * when equal to the lowest so far, or the new lowest (Python's arithmetic
- * and comparisons on plain numbers).  0, or -1 with an exception. */
+ * when equal to the lowest so far, or the new lowest -- the decisions
+ * csrc/core/fl_select.c makes with Python's arithmetic and comparisons on
+ * the numbers (plain: plan_run checked them).  1, 0 when an int sum leaves
+ * int64 (not plain), or -1 with an exception. */
 static int
-consider(const v2_read *rd, PyObject *item_tpm, PyObject *used, PyObject *tokens,
-         PyObject *one, PyObject *inf, PyObject **lowest, PyObject *potential)
+consider(const v2_read *rd, PyObject *item_tpm, PyObject *used,
+         const struct fl_pynum *tokens, struct fl_pynum *lowest,
+         PyObject *potential)
 {
-    int over, r;
-    over = scan_over(item_tpm, tokens, rd->tpm_lim != NULL ? rd->tpm_lim : inf);
+    const struct fl_pynum one = fl_pynum_int(1), inf = fl_pynum_float(Py_HUGE_VAL);
+    struct fl_pynum v, lim, u;
+    int over = 0, r;
+    if ((r = scan_pynum(item_tpm, &v)) != SCAN_OK) {
+        return r < 0 ? -1 : 0;
+    }
+    lim = inf;
+    if (rd->tpm_lim != NULL && (r = scan_pynum(rd->tpm_lim, &lim)) != SCAN_OK) {
+        return r < 0 ? -1 : 0;
+    }
+    if (fl_select_exceeds(&v, tokens, &lim, 0, &over) != FL_OK) {
+        return 0;
+    }
     if (over == 0 && used != NULL) {
-        PyObject *next = PyNumber_Add(used, one);
-        if (next == NULL) {
-            return -1;
+        if ((r = scan_pynum(used, &u)) != SCAN_OK) {
+            return r < 0 ? -1 : 0;
         }
-        over = PyObject_RichCompareBool(next, rd->rpm_lim != NULL ? rd->rpm_lim : inf, Py_GE);
-        Py_DECREF(next);
+        lim = inf;
+        if (rd->rpm_lim != NULL && (r = scan_pynum(rd->rpm_lim, &lim)) != SCAN_OK) {
+            return r < 0 ? -1 : 0;
+        }
+        if (fl_select_exceeds(&u, &one, &lim, 1, &over) != FL_OK) {
+            return 0;
+        }
     }
     if (over != 0) {
-        return over < 0 ? -1 : 0;
+        return 1;
     }
-    r = PyObject_RichCompareBool(item_tpm, *lowest, Py_EQ);
-    if (r != 0) {
-        return r < 0 ? -1 : PyList_Append(potential, rd->d);
+    switch (fl_select_lowest_step(lowest, &v)) {
+    case FL_SELECT_APPEND:
+        return PyList_Append(potential, rd->d) < 0 ? -1 : 1;
+    case FL_SELECT_RESTART:
+        if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0) {
+            return -1;
+        }
+        return PyList_Append(potential, rd->d) < 0 ? -1 : 1;
+    default:
+        return 1;
     }
-    r = PyObject_RichCompareBool(item_tpm, *lowest, Py_LT);
-    if (r <= 0) {
-        return r;
-    }
-    Py_SETREF(*lowest, Py_NewRef(item_tpm));
-    if (PyList_SetSlice(potential, 0, PyList_GET_SIZE(potential), NULL) < 0) {
-        return -1;
-    }
-    return PyList_Append(potential, rd->d);
 }
 
 /* -- v2_select: the usage maps never built ---------------------------------
@@ -605,7 +621,8 @@ error:
 static PyObject *
 plan_run(const v2_plan *p, PyObject *tv, PyObject *rv, PyObject *tokens)
 {
-    PyObject *potential = NULL, *one = NULL, *inf = NULL, *zero = NULL, *lowest = NULL;
+    PyObject *potential = NULL, *zero = NULL;
+    struct fl_pynum tok, lowest = fl_pynum_float(Py_HUGE_VAL);
     if ((!PyList_CheckExact(tv) && !PyTuple_CheckExact(tv)) ||
         (!PyList_CheckExact(rv) && !PyTuple_CheckExact(rv)) ||
         PySequence_Fast_GET_SIZE(tv) < p->n_tkeys || PySequence_Fast_GET_SIZE(rv) < p->n_rkeys ||
@@ -624,39 +641,40 @@ plan_run(const v2_plan *p, PyObject *tv, PyObject *rv, PyObject *tokens)
             Py_RETURN_NONE;
         }
     }
-    one = PyLong_FromLong(1);
+    if (scan_pynum(tokens, &tok) != SCAN_OK) {
+        Py_RETURN_NONE; /* (plain_number checked it: an int64 int) */
+    }
     zero = PyLong_FromLong(0);
-    inf = PyFloat_FromDouble(Py_HUGE_VAL);
     potential = PyList_New(0);
-    if (one == NULL || zero == NULL || inf == NULL || potential == NULL) {
+    if (zero == NULL || potential == NULL) {
         goto error;
     }
-    lowest = Py_NewRef(inf);
     for (Py_ssize_t k = 0; k < p->n_entries; k++) {
         const plan_entry *e = &p->entries[k];
         PyObject *v = e->tidx >= 0 ? PySequence_Fast_GET_ITEM(tv, e->tidx) : zero;
         PyObject *used = e->ridx >= 0 ? PySequence_Fast_GET_ITEM(rv, e->ridx) : NULL;
+        int r;
         if (v == Py_None && e->zero_if_none) {
             v = zero; /* the fill */
         }
         if (e->dep < 0 || v == Py_None) {
             continue;
         }
-        if (consider(&p->reads[e->dep], v, used == Py_None ? NULL : used, tokens, one, inf,
-                     &lowest, potential) < 0) {
+        r = consider(&p->reads[e->dep], v, used == Py_None ? NULL : used, &tok, &lowest,
+                     potential);
+        if (r < 0) {
             goto error;
         }
+        if (r == 0) {
+            Py_DECREF(zero);
+            Py_DECREF(potential);
+            Py_RETURN_NONE; /* an int sum outside int64: LiteLLM's steps */
+        }
     }
-    Py_DECREF(lowest);
-    Py_DECREF(one);
     Py_DECREF(zero);
-    Py_DECREF(inf);
     return potential;
 error:
-    Py_XDECREF(lowest);
-    Py_XDECREF(one);
     Py_XDECREF(zero);
-    Py_XDECREF(inf);
     Py_XDECREF(potential);
     return NULL;
 }

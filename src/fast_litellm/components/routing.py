@@ -140,6 +140,7 @@ def make_latency(original):
 
     g = original.__globals__  # litellm.router_strategy.lowest_latency
     scan = _native.latency_scan
+    shortlist = _native.shortlist
 
     def _get_available_deployments(
         self,
@@ -186,11 +187,16 @@ def make_latency(original):
         if not potential:
             return None
 
-        ranked = sorted(potential, key=_by_second)
-        lowest = ranked[0][1]
-        ceiling = lowest + self.routing_args.lowest_latency_buffer * lowest
-        valid = [x for x in ranked if x[1] <= ceiling]
-        chosen = random.choice(valid)[0]
+        buffer = self.routing_args.lowest_latency_buffer
+        valid = shortlist(potential, buffer)  # the deployments, ranked (csrc/core/fl_select.c)
+        if valid is not None:
+            chosen = random.choice(valid)
+        else:  # (a NaN latency, a buffer of another type: LiteLLM's own steps)
+            ranked = sorted(potential, key=_by_second)
+            lowest = ranked[0][1]
+            ceiling = lowest + buffer * lowest
+            valid = [x for x in ranked if x[1] <= ceiling]
+            chosen = random.choice(valid)[0]
         field = self._select_metadata_field(request_kwargs)
         if request_kwargs is not None and field in request_kwargs:
             request_kwargs[field]["_latency_per_deployment"] = latency_per_deployment
@@ -250,6 +256,7 @@ def make_cost(original):
     inner = inspect.unwrap(original)
     g = inner.__globals__  # litellm.router_strategy.lowest_cost
     scan = _native.cost_scan
+    first_min = _native.first_min
     lc = sys.modules[g["__name__"]]
     dp = sys.modules["litellm.router_utils.deployment_pricing"]
     unchanged = still_bound(
@@ -295,7 +302,8 @@ def make_cost(original):
 
         if not potential:
             return None
-        return sorted(potential, key=_by_second)[0][0]
+        chosen = first_min(potential)  # csrc/core/fl_select.c
+        return chosen if chosen is not None else sorted(potential, key=_by_second)[0][0]
 
     return g["with_service_target"]("router_usage")(async_get_available_deployments)
 
