@@ -218,3 +218,61 @@ def test_cost_scan_reads_the_rows_the_router_registers():
     assert _native.cost_scan(items, {"a": dep}, MINUTE, 10, other, AliasedCostEntry) is None
     with pytest.raises(TypeError):
         _native.cost_scan(items, {"a": dep}, MINUTE, 10, litellm.model_cost, "not a type")
+
+
+def _py_usage(deps, tpm_dict, rpm_dict, tokens):
+    by_id = rc._ById(deps, [d["model_info"]["id"] for d in deps])
+    try:
+        return (rc._usage_loop(tpm_dict, by_id, rpm_dict, tokens),)
+    except Exception as e:  # noqa: BLE001
+        return ("err", type(e), str(e))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_usage_scan_matches_the_python_loop(seed):
+    """usage_scan (v1scan.c) against usage-based routing v1's loop: limits read with the
+    is-None chain (a 0 is a limit), usage values of every kind, rpm maps absent or partial,
+    token counts up to int64's edge (an int sum past it is declined), ties (the first wins)."""
+    rng = random.Random(200 + seed)
+    served = declined = 0
+    for _ in range(400):
+        odd = rng.random() < 0.5
+        deps, _items = gen(rng, rng.choice([1, 2, 5, 20, 60]), odd)
+        deps = [d for d in deps if type(d) is dict and type(d.get("model_info")) is dict]
+        ids = [d["model_info"]["id"] for d in deps]
+        usage = [0, 0, 5, 10, 999, 1.5, 2.0, 10**6]
+        if odd:
+            usage += [None, float("nan"), float("inf"), 2**70, "3", True, 2**63 - 1]
+        tpm_dict = {i: rng.choice(usage) for i in ids if rng.random() < 0.9}
+        for i in ids:  # LiteLLM's fill
+            tpm_dict.setdefault(i, 0)
+        if odd and rng.random() < 0.1:
+            tpm_dict["gone"] = 1
+        rpm_dict = None
+        if rng.random() < 0.7:
+            rpm_dict = {i: rng.choice([0, 1, 4, 49, 2.5] + (usage if odd else [])) for i in ids if rng.random() < 0.6}
+        tokens = rng.choice([0, 5, 1000, 10**6] + ([2**63 - 2, -(2**63)] if odd else []))
+        got = _native.usage_scan(tpm_dict, _index(deps), rpm_dict, tokens)
+        want = _py_usage(deps, tpm_dict, rpm_dict, tokens)
+        if got is None:
+            declined += 1
+            assert odd, (deps, tpm_dict, rpm_dict, tokens)
+            continue
+        served += 1
+        assert want[0] != "err", want
+        assert len(got) == 1 and got[0] is want[0], (deps, tpm_dict, rpm_dict, tokens)
+    assert served > 200 and declined > 10
+
+
+def test_usage_scan_declines_what_it_cannot_read():
+    dep = {"model_info": {"id": "a"}, "litellm_params": {"tpm": 0}}
+    assert _native.usage_scan({"a": 0}, {"a": dep}, None, 0) == (dep,)  # 0 + 0 > 0 is False
+    assert _native.usage_scan({"a": 0}, {"a": dep}, None, 1) == (None,)  # a 0 limit is a limit
+    assert _native.usage_scan({"a": 0}, {"a": dict(dep, litellm_params={})}, None, 1)[0]["model_info"]["id"] == "a"
+    assert _native.usage_scan({"a": None}, {"a": dep}, None, 0) is None
+    assert _native.usage_scan({"a": 0}, {"a": dep}, SubDict(), 0) is None
+    assert _native.usage_scan(SubDict(a=0), {"a": dep}, None, 0) is None
+    assert _native.usage_scan({"a": 0}, {"a": dep}, None, 2**64) is None
+    assert _native.usage_scan({"a": 2**63 - 1}, {"a": {"model_info": {"id": "a"}}}, None, 1) is None
+    with pytest.raises(TypeError):
+        _native.usage_scan({}, {}, None)

@@ -183,6 +183,14 @@ int fl_ext_cost_keys(PyObject **keys);
 PyObject *fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
                            Py_ssize_t nargs);
 
+/* usage_scan(tpm_dict, index, rpm_dict, input_tokens) (v1scan.c): the
+ * loop of usage-based routing (v1), None outside the plain case.  `keys`
+ * from fl_ext_usage_v1_keys (module state). */
+#define FL_EXT_USAGE_V1_KEYS 4
+int fl_ext_usage_v1_keys(PyObject **keys);
+PyObject *fl_ext_usage_scan(PyObject *const *keys, PyObject *const *args,
+                            Py_ssize_t nargs);
+
 /* first_min(potential), shortlist(potential, buffer) and
  * select_admits(tpm_now, tokens, tpm, rpm_now, rpm) (selectbind.c): the
  * choice among scored candidates (csrc/core/fl_select.c), None outside the

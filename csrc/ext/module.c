@@ -16,6 +16,7 @@
  *   float_max(w), weighted_draw(p, w, rand)  simple-shuffle's draw (shuffle.c)
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
+ *   usage_scan(tpm, index, rpm, n)           usage-based routing v1's loop (v1scan.c)
  *   first_min(p), shortlist(p, buffer)       the choice after those loops
  *   select_admits(...)                       their usage test (selectbind.c,
  *                                            csrc/core/fl_select.c)
@@ -53,6 +54,7 @@ typedef struct {
     PyObject *tool_keys[FL_EXT_TOOL_KEYS]; /* format_tools' dict keys */
     PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
     PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
+    PyObject *usage_v1_keys[FL_EXT_USAGE_V1_KEYS]; /* usage_scan's keys */
     PyObject *cost_keys[FL_EXT_COST_KEYS];   /* cost_scan's keys */
     fl_depmemo *memo; /* routing tests' verdicts per deployment (depmemo.c) */
     PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
@@ -422,6 +424,12 @@ mod_cost_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_usage_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_usage_scan(get_state(module)->usage_v1_keys, args, nargs);
+}
+
+static PyObject *
 mod_first_min(PyObject *module, PyObject *potential)
 {
     (void)module;
@@ -532,6 +540,9 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "latency_scan(items, index, minute, input_tokens) -> (dict, list) | None: "
      "latency-based routing's loop (latscan.c)"},
+    {"usage_scan", (PyCFunction)(void (*)(void))mod_usage_scan, METH_FASTCALL,
+     "usage_scan(tpm_dict, index, rpm_dict, input_tokens) -> (dep | None,) | "
+     "None: usage-based routing (v1)'s selection loop (v1scan.c)"},
     {"first_min", mod_first_min, METH_O,
      "first_min(potential) -> deployment | None: the first item of the "
      "first smallest (dep, score) pair, as a stable sort puts it "
@@ -582,6 +593,9 @@ module_exec(PyObject *module)
     if (fl_ext_route_keys(st->route_keys) < 0) {
         goto error;
     }
+    if (fl_ext_usage_v1_keys(st->usage_v1_keys) < 0) {
+        goto error;
+    }
     if (fl_ext_lat_keys(st->lat_keys) < 0) {
         goto error;
     }
@@ -628,6 +642,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
         Py_VISIT(st->lat_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_USAGE_V1_KEYS; k++) {
+        Py_VISIT(st->usage_v1_keys[k]);
+    }
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_VISIT(st->cost_keys[k]);
     }
@@ -664,6 +681,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_LAT_KEYS; k++) {
         Py_CLEAR(st->lat_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_USAGE_V1_KEYS; k++) {
+        Py_CLEAR(st->usage_v1_keys[k]);
     }
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_CLEAR(st->cost_keys[k]);

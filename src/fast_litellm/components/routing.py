@@ -363,8 +363,11 @@ def _limit_is_none(d, key):
 
 
 def make_usage_v1(original):
+    from .. import _native
+
     inner = inspect.unwrap(original)
     g = inner.__globals__  # litellm.router_strategy.lowest_tpm_rpm
+    scan = _native.usage_scan
 
     def get_available_deployments(
         self,
@@ -401,24 +404,33 @@ def make_usage_v1(original):
                     tpm_dict[d["model_info"]["id"]] = 0
         by_id = _ById(healthy_deployments, ids)
 
-        lowest = _INF
-        deployment = None
-        for item, item_tpm in tpm_dict.items():
-            dep = by_id.find(item)
-            if dep is None:
-                continue
-            tpm_limit = _limit_is_none(dep, "tpm")
-            rpm_limit = _limit_is_none(dep, "rpm")
-            if (item_tpm + input_tokens > tpm_limit
-                    or (rpm_dict is not None and item in rpm_dict) and (rpm_dict[item] + 1 >= rpm_limit)):
-                continue
-            if item_tpm < lowest:
-                lowest = item_tpm
-                deployment = dep
+        # the loop in C (v1scan.c), or None outside its plain case
+        found = scan(tpm_dict, by_id.index, rpm_dict, input_tokens) if by_id.exact else None
+        deployment = found[0] if found is not None else _usage_loop(tpm_dict, by_id, rpm_dict, input_tokens)
         g["print_verbose"]("returning picked lowest tpm/rpm deployment.")
         return deployment
 
     return g["with_service_target"]("router_usage")(get_available_deployments)
+
+
+def _usage_loop(tpm_dict, by_id, rpm_dict, input_tokens):
+    """LiteLLM's selection loop of usage-based routing (v1), in Python (every case usage_scan
+    declines)."""
+    lowest = _INF
+    deployment = None
+    for item, item_tpm in tpm_dict.items():
+        dep = by_id.find(item)
+        if dep is None:
+            continue
+        tpm_limit = _limit_is_none(dep, "tpm")
+        rpm_limit = _limit_is_none(dep, "rpm")
+        if (item_tpm + input_tokens > tpm_limit
+                or (rpm_dict is not None and item in rpm_dict) and (rpm_dict[item] + 1 >= rpm_limit)):
+            continue
+        if item_tpm < lowest:
+            lowest = item_tpm
+            deployment = dep
+    return deployment
 
 
 # -- the per-deployment filters of every pick, when they keep every candidate ------------
