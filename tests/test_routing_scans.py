@@ -146,6 +146,22 @@ def test_latency_scan_matches_the_python_loop(seed):
         per, pot = got
         assert list(per.items()).__repr__() == list(want[0].items()).__repr__()
         assert _same_potential(pot, want[1])
+        # the five-argument form: the shortlist LiteLLM draws from (ranked, within the buffer)
+        buffer = rng.choice([0, 0.0, 0.1, 0.5, 1, 2.5, -0.5, float("inf")])
+        short = _native.latency_scan(items, _index(deps), MINUTE, tokens, buffer)
+        if any(math.isnan(x[1]) for x in want[1]):
+            assert short is None  # Python's sort order with a NaN is its own
+            continue
+        per2, valid, admitted = short
+        assert list(per2.items()).__repr__() == list(want[0].items()).__repr__()
+        assert admitted == len(want[1])
+        if want[1]:
+            ranked = sorted(want[1], key=lambda x: x[1])
+            lowest = ranked[0][1]
+            wanted = [x[0] for x in ranked if x[1] <= lowest + buffer * lowest]
+            assert len(valid) == len(wanted) and all(a is b for a, b in zip(valid, wanted))
+        else:
+            assert valid == []
     assert served > 200 and declined > 10
 
 
@@ -194,8 +210,12 @@ def test_scans_reject_bad_arguments():
     assert _native.latency_scan((), {}, MINUTE, 0) is None
     assert _native.latency_scan([], {}, MINUTE, 1.0) is None
     assert _native.cost_scan([], {}, MINUTE, 0, SubDict()) is None
+    assert _native.latency_scan([], {}, MINUTE, 0, "0.1") is None  # a buffer of another type
+    assert _native.latency_scan([], {}, MINUTE, 0, 0.1) == ({}, [], 0)
     with pytest.raises(TypeError):
         _native.latency_scan([], {}, MINUTE)
+    with pytest.raises(TypeError):
+        _native.latency_scan([], {}, MINUTE, 0, 0.1, 2)
     with pytest.raises(TypeError):
         _native.cost_scan([], {}, MINUTE, 0)
 

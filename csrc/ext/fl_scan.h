@@ -149,28 +149,37 @@ scan_pynum(PyObject *v, struct fl_pynum *out)
     return SCAN_NO;
 }
 
-/* The end of a selector loop's body: unless `tpm_now + tokens > tpm` or
- * `rpm_now + 1 > rpm` (csrc/core/fl_select.c: Python's arithmetic on the
- * numbers), append (dep, value) to potential.  SCAN_OK, SCAN_NO (a value
- * outside fl_pynum's range, or an int sum outside int64) or SCAN_ERR. */
+/* The usage test a selector loop's body ends with: *admitted = 1 unless
+ * `tpm_now + tokens > tpm` or `rpm_now + 1 > rpm` (csrc/core/fl_select.c:
+ * Python's arithmetic on the numbers).  SCAN_OK, SCAN_NO (a value outside
+ * fl_pynum's range, or an int sum outside int64) or SCAN_ERR. */
 static inline int
-scan_admit(PyObject *tpm_now, PyObject *tokens, PyObject *tpm,
-           PyObject *rpm_now, PyObject *rpm, PyObject *dep, PyObject *value,
-           PyObject *potential)
+scan_admits(PyObject *tpm_now, PyObject *tokens, PyObject *tpm,
+            PyObject *rpm_now, PyObject *rpm, int *admitted)
 {
     PyObject *const src[5] = {tpm_now, tokens, tpm, rpm_now, rpm};
     struct fl_pynum n[5];
-    int admitted = 0, r;
+    int r;
     for (int k = 0; k < 5; k++) {
         if ((r = scan_pynum(src[k], &n[k])) != SCAN_OK) {
             return r;
         }
     }
-    if (fl_select_admits(&n[0], &n[1], &n[2], &n[3], &n[4], &admitted) != FL_OK) {
+    if (fl_select_admits(&n[0], &n[1], &n[2], &n[3], &n[4], admitted) != FL_OK) {
         return SCAN_NO;
     }
-    if (!admitted) {
-        return SCAN_OK; /* over a limit: skipped */
+    return SCAN_OK;
+}
+
+/* scan_admits, then (dep, value) appended to potential when admitted. */
+static inline int
+scan_admit(PyObject *tpm_now, PyObject *tokens, PyObject *tpm,
+           PyObject *rpm_now, PyObject *rpm, PyObject *dep, PyObject *value,
+           PyObject *potential)
+{
+    int admitted = 0, r = scan_admits(tpm_now, tokens, tpm, rpm_now, rpm, &admitted);
+    if (r != SCAN_OK || !admitted) {
+        return r; /* (not admitted: over a limit, skipped) */
     }
     PyObject *item = PyTuple_Pack(2, dep, value);
     if (item == NULL) {

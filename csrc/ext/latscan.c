@@ -21,9 +21,22 @@
  *       if tpm_now + input_tokens > tpm or rpm_now + 1 > rpm: continue
  *       potential.append((dep, latency))
  *
- * The arithmetic and comparisons are Python's own (the number protocol,
- * builtins.sum), on values this function first checks are exact builtin
- * types, so no Python code runs and the answer has no side effects.  It
+ * latency_scan(items, index, minute, input_tokens, buffer) goes on to the
+ * choice LiteLLM makes next and returns (latency_per_deployment, valid,
+ * admitted): valid the deployments LiteLLM's random.choice draws from --
+ *
+ *   ranked = sorted(potential, key=latency); lowest = ranked[0] latency
+ *   valid = [dep for dep, l in ranked if l <= lowest + buffer * lowest]
+ *
+ * (csrc/core/fl_select.c's shortlist; buffer an exact int in int64 or an
+ * exact float) -- and admitted len(potential), without building the
+ * pairs; None when a latency is a NaN (Python's sort order is its own).
+ *
+ * The averages are Python's own (builtins.sum, the number protocol); the
+ * usage test and the choice are fl_select.c's, Python's arithmetic and
+ * comparisons on C numbers (an int sum outside int64 declines), on values
+ * this function first checks are exact builtin types, so no Python code
+ * runs and the answer has no side effects.  It
  * returns None - and the caller runs LiteLLM's loop from the start - when
  * anything is outside the plain case: an id that is not an exact str, a
  * deployment, litellm_params, model_info, entry or minute map that is not
@@ -110,16 +123,55 @@ error:
     return SCAN_ERR;
 }
 
-/* One (id, entry) pair: appends to potential / per as LiteLLM's loop
- * body.  SCAN_OK, SCAN_NO (not the plain case) or SCAN_ERR. */
+/* One (id, entry) pair: appends to potential (or, when potential is
+ * NULL, to kept) and per as LiteLLM's loop body.  SCAN_OK, SCAN_NO (not
+ * the plain case) or SCAN_ERR. */
 struct consts {
     PyObject *one, *zero, *empty, *inf, *sum_fn;
 };
 
+/* the admitted candidates of the 5-argument form, without the pairs:
+ * deployments (borrowed from index, which the caller holds and no code
+ * changes while the scan runs) and their latencies */
+struct kept {
+    PyObject **deps;
+    double *lat;
+    size_t n, cap;
+};
+
+static int
+keep(struct kept *k, PyObject *dep, PyObject *latency)
+{
+    if (!PyFloat_CheckExact(latency)) {
+        return SCAN_NO; /* (an average is a float; the shortlist takes doubles) */
+    }
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 64;
+        PyObject **deps = PyMem_Realloc(k->deps, cap * sizeof *deps);
+        double *lat;
+        if (deps == NULL) {
+            PyErr_NoMemory();
+            return SCAN_ERR;
+        }
+        k->deps = deps;
+        lat = PyMem_Realloc(k->lat, cap * sizeof *lat);
+        if (lat == NULL) {
+            PyErr_NoMemory();
+            return SCAN_ERR;
+        }
+        k->lat = lat;
+        k->cap = cap;
+    }
+    k->deps[k->n] = dep;
+    k->lat[k->n] = PyFloat_AS_DOUBLE(latency);
+    k->n++;
+    return SCAN_OK;
+}
+
 static int
 scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
          PyObject *minute, PyObject *tokens, const struct consts *c,
-         PyObject *per, PyObject *potential)
+         PyObject *per, PyObject *potential, struct kept *kept)
 {
     PyObject *id, *entry, *dep, *lp, *mi, *m, *samples, *api_base;
     PyObject *tpm = NULL, *rpm = NULL, *latency = NULL;
@@ -185,13 +237,55 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
             goto done;
         }
     }
-    r = scan_admit(tpm_now, tokens, tpm, rpm_now, rpm, dep, latency,
-                   potential);
+    if (potential != NULL) {
+        r = scan_admit(tpm_now, tokens, tpm, rpm_now, rpm, dep, latency, potential);
+    } else {
+        int admitted = 0;
+        r = scan_admits(tpm_now, tokens, tpm, rpm_now, rpm, &admitted);
+        if (r == SCAN_OK && admitted) {
+            r = keep(kept, dep, latency);
+        }
+    }
 done:
     Py_XDECREF(latency);
     Py_XDECREF(tpm);
     Py_XDECREF(rpm);
     return r;
+}
+
+/* the 5-argument form's answer from what the loop kept: (per, valid,
+ * admitted), or None when the shortlist declines (a NaN latency) */
+static PyObject *
+shortlisted(PyObject *per, const struct kept *kept, double buffer)
+{
+    size_t *idx = NULL, m = 0;
+    PyObject *valid = NULL, *res = NULL;
+    if (kept->n > 0) {
+        idx = PyMem_New(size_t, 2 * kept->n);
+        if (idx == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+        if (fl_select_within_buffer(kept->lat, kept->n, buffer, idx, idx + kept->n, &m) !=
+            FL_OK) {
+            PyMem_Free(idx);
+            Py_RETURN_NONE;
+        }
+    }
+    valid = PyList_New((Py_ssize_t)m);
+    if (valid == NULL) {
+        goto error;
+    }
+    for (size_t k = 0; k < m; k++) {
+        PyList_SET_ITEM(valid, (Py_ssize_t)k, Py_NewRef(kept->deps[idx[k]]));
+    }
+    res = Py_BuildValue("(OOn)", per, valid, (Py_ssize_t)kept->n);
+    Py_DECREF(valid);
+    PyMem_Free(idx);
+    return res;
+error:
+    PyMem_Free(idx);
+    return NULL;
 }
 
 PyObject *
@@ -201,12 +295,14 @@ fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
     PyObject *items, *index, *minute, *tokens, *sum_fn;
     PyObject *per = NULL, *potential = NULL, *res = NULL;
     struct consts c = {NULL, NULL, NULL, NULL, NULL};
+    struct kept kept = {NULL, NULL, 0, 0};
+    struct fl_pynum buffer = fl_pynum_float(0.0);
     int r = SCAN_OK;
 
-    if (nargs != 4) {
+    if (nargs != 4 && nargs != 5) {
         PyErr_SetString(PyExc_TypeError,
                         "latency_scan() expects (items, index, minute, "
-                        "input_tokens)");
+                        "input_tokens[, buffer])");
         goto error;
     }
     items = args[0];
@@ -220,35 +316,51 @@ fl_ext_latency_scan(PyObject *const *keys, PyObject *const *args,
         /* (no builtins.sum: LiteLLM's loop says what happens) */
         Py_RETURN_NONE;
     }
+    if (nargs == 5 && (r = scan_pynum(args[4], &buffer)) != SCAN_OK) {
+        if (r == SCAN_ERR) {
+            goto error;
+        }
+        Py_RETURN_NONE; /* a buffer of another type: LiteLLM's own steps */
+    }
     c.sum_fn = Py_NewRef(sum_fn);
     per = PyDict_New();
-    potential = PyList_New(0);
+    if (nargs == 4) {
+        potential = PyList_New(0);
+    }
     c.one = PyLong_FromLong(1);
     c.zero = PyLong_FromLong(0);
     c.empty = PyUnicode_New(0, 0);
     c.inf = PyFloat_FromDouble(INFINITY);
-    if (per == NULL || potential == NULL || c.one == NULL || c.zero == NULL ||
-        c.empty == NULL || c.inf == NULL) {
+    if (per == NULL || (nargs == 4 && potential == NULL) || c.one == NULL ||
+        c.zero == NULL || c.empty == NULL || c.inf == NULL) {
         goto error;
     }
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(items) && r == SCAN_OK; k++) {
         r = scan_one(keys, PyList_GET_ITEM(items, k), index, minute, tokens,
-                     &c, per, potential);
+                     &c, per, potential, &kept);
     }
     if (r == SCAN_ERR) {
         goto error;
     }
-    res = r == SCAN_OK ? PyTuple_Pack(2, per, potential) : Py_NewRef(Py_None);
+    if (r != SCAN_OK) {
+        res = Py_NewRef(Py_None);
+    } else if (nargs == 4) {
+        res = PyTuple_Pack(2, per, potential);
+    } else {
+        res = shortlisted(per, &kept, fl_pynum_as_double(&buffer));
+    }
     if (res == NULL) {
         goto error;
     }
     Py_DECREF(per);
-    Py_DECREF(potential);
+    Py_XDECREF(potential);
     Py_DECREF(c.sum_fn);
     Py_DECREF(c.one);
     Py_DECREF(c.zero);
     Py_DECREF(c.empty);
     Py_DECREF(c.inf);
+    PyMem_Free(kept.deps);
+    PyMem_Free(kept.lat);
     return res;
 error:
     Py_XDECREF(per);
@@ -258,5 +370,7 @@ error:
     Py_XDECREF(c.zero);
     Py_XDECREF(c.empty);
     Py_XDECREF(c.inf);
+    PyMem_Free(kept.deps);
+    PyMem_Free(kept.lat);
     return NULL;
 }

@@ -172,31 +172,30 @@ def make_latency(original):
         items = cached.items()
         sample = random.sample(list(items), len(items))
 
-        potential = None
+        buffer = self.routing_args.lowest_latency_buffer
+        valid = None
         if by_id.exact and (request_kwargs is None or (
                 type(request_kwargs) is dict and request_kwargs.get("stream", None) is not True)):
             # not a streaming request (read early: an exact dict's .get has no side effect):
-            # the loop in C, or None outside its plain case
-            found = scan(sample, by_id.index, precise_minute, input_tokens)
+            # the loop and the shortlist in C (latscan.c, csrc/core/fl_select.c), or None
+            # outside their plain case
+            found = scan(sample, by_id.index, precise_minute, input_tokens, buffer)
             if found is not None:
-                latency_per_deployment, potential = found
-        if potential is None:
+                latency_per_deployment, valid, admitted = found
+                if not admitted:
+                    return None
+        if valid is None:
             potential = _latency_loop(self, sample, by_id, precise_minute, input_tokens, request_kwargs,
                                       latency_per_deployment)
-
-        if not potential:
-            return None
-
-        buffer = self.routing_args.lowest_latency_buffer
-        valid = shortlist(potential, buffer)  # the deployments, ranked (csrc/core/fl_select.c)
-        if valid is not None:
-            chosen = random.choice(valid)
-        else:  # (a NaN latency, a buffer of another type: LiteLLM's own steps)
-            ranked = sorted(potential, key=_by_second)
-            lowest = ranked[0][1]
-            ceiling = lowest + buffer * lowest
-            valid = [x for x in ranked if x[1] <= ceiling]
-            chosen = random.choice(valid)[0]
+            if not potential:
+                return None
+            valid = shortlist(potential, buffer)  # the deployments, ranked (csrc/core/fl_select.c)
+            if valid is None:  # (a NaN latency, a buffer of another type: LiteLLM's own steps)
+                ranked = sorted(potential, key=_by_second)
+                lowest = ranked[0][1]
+                ceiling = lowest + buffer * lowest
+                valid = [x[0] for x in ranked if x[1] <= ceiling]
+        chosen = random.choice(valid)
         field = self._select_metadata_field(request_kwargs)
         if request_kwargs is not None and field in request_kwargs:
             request_kwargs[field]["_latency_per_deployment"] = latency_per_deployment
