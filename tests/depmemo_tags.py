@@ -181,7 +181,39 @@ def check_lists(seed: int, rounds: int = 600) -> tuple[int, int]:
     return _native.memo_stats()["list_hits"] - stats, falses
 
 
+class _StrSub(str):
+    pass
+
+
+def check_dict_kinds() -> str | None:
+    """dictkind.c on this interpreter: dict_str_keyed is True exactly when every key is an
+    exact str, and on 3.11-3.13 it reads CPython's dict kind (dict_kind_fast). None when
+    right, else what is wrong."""
+    cases = [({}, True), ({"a": 1}, True), ({1: 1}, False), ({"a": 1, 2: 2}, False),
+             ({_StrSub("a"): 1}, False), ({(): 1}, False), (dict.fromkeys(map(str, range(100))), True)]
+    d = {"a": 1, 3: 3}
+    del d[3]  # a GENERAL table with strs only: still str-keyed (checked key by key)
+    cases.append((d, True))
+
+    class O:
+        pass
+
+    o = O()
+    o.x = 1  # a split table
+    cases.append((o.__dict__, True))
+    for value, want in cases:
+        if _native.dict_str_keyed(value) is not want:
+            return f"dict_str_keyed({value!r}) should be {want}"
+    if ((3, 11) <= sys.version_info[:2] < (3, 14)) != _native.dict_kind_fast():
+        return f"dict_kind_fast() is {_native.dict_kind_fast()} on {sys.version.split()[0]}"
+    return None
+
+
 def main() -> int:
+    wrong = check_dict_kinds()
+    if wrong:
+        print(f"depmemo_tags: {wrong}")
+        return 1
     lists = _native.memo_stats()["list_hits"]
     hits = sum(check(seed) for seed in range(12))
     lists = _native.memo_stats()["list_hits"] - lists

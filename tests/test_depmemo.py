@@ -248,7 +248,10 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
     """A scan whose own lookup runs code that changes a deployment it already read: the
     answer kept for the list must not be handed out again for the changed list (snapshots
     are taken before the scan; whole-list verdicts re-checked after it). Each native scan
-    with a memo, then again: the memo-less answer for the list as it is now."""
+    with a memo, then again: the memo-less answer for the list as it is now. (Since the
+    scans decline dicts with keys that are not exact strs -- dictkind.c -- the runners'
+    lookups are mostly never made; test_routing_scans.py's
+    test_scans_never_run_code_in_a_lookup holds that.)"""
     from depmemo_tags import plain
 
     def fleet():
@@ -281,7 +284,10 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
     memo = {}
     _native.v2_select(deps, tk, tv, rk, rv, 10, memo)
     again = _native.v2_select(deps, tk, tv, rk, rv, 10, memo)
-    assert again == _native.v2_select(deps, tk, tv, rk, rv, 10, None) and deps[2] not in again
+    # (the scans now decline a deployment whose dict holds a key that is not a str -- a lookup
+    # there could run code -- so v2_select answers None: LiteLLM's steps; kept for the case
+    # that a change still slips in)
+    assert again == _native.v2_select(deps, tk, tv, rk, rv, 10, None) and (again is None or deps[2] not in again)
     # the plainness check: deployment 2 made not plain while deployment 5 is checked
     deps = fleet()
     deps[5] = _with_runner(deps[5], _OnceRunner("litellm_params", lambda: deps[2]["model_info"].update(order=1)))
@@ -291,7 +297,8 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
     deps = fleet()
     deps[5] = _with_runner(deps[5], _OnceRunner("model_name", lambda: deps[2].update(model_name="other")))
     _native.named_deployments(deps, list(range(40)), "m")
-    assert deps[2] not in _native.named_deployments(deps, list(range(40)), "m")
+    again = _native.named_deployments(deps, list(range(40)), "m")
+    assert again is None or deps[2] not in again
     # the weights: deployment 2's weight raised while deployment 5 is read (the kept tuple
     # must not be handed out again; a deep copy has no memo at all)
     deps = fleet()
@@ -299,7 +306,7 @@ def test_remembered_answers_never_outlive_a_change_made_during_their_scan():
         deps[5]["litellm_params"], _OnceRunner("weight", lambda: deps[2]["litellm_params"].update(weight=9)))
     _native.metric_weights(deps, "weight")
     again = _native.metric_weights(deps, "weight")
-    assert again == _native.metric_weights(copy.deepcopy(deps), "weight") and again[2] == 9.0
+    assert again == _native.metric_weights(copy.deepcopy(deps), "weight") and (again is None or again[2] == 9.0)
     # the ids: deployment 2's id made unreadable while deployment 5's is read
     deps = fleet()
     deps[5]["model_info"] = _with_runner(deps[5]["model_info"],

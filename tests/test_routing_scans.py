@@ -296,3 +296,83 @@ def test_usage_scan_declines_what_it_cannot_read():
     assert _native.usage_scan({"a": 2**63 - 1}, {"a": {"model_info": {"id": "a"}}}, None, 1) is None
     with pytest.raises(TypeError):
         _native.usage_scan({}, {}, None)
+
+
+# -- dicts whose lookups would run Python code ----------------------------------------------
+
+NAMES = ["tpm", "rpm", "litellm_params", "model_info", "id", "model", "api_base", "latency",
+         "weight", "model_name", "order", "input_cost_per_token", "output_cost_per_token",
+         "base_model", MINUTE]
+
+
+class _Colliding:
+    """A key with the hash of one of the names the scans look up: a lookup of that name
+    compares with it and runs __eq__, which frees the deployment's litellm_params (a scan
+    that held it borrowed would then read freed memory) and counts the call."""
+
+    calls = 0
+    armed = False
+
+    def __init__(self, name, victim):
+        self.name, self.victim = name, victim
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        if _Colliding.armed:
+            _Colliding.calls += 1
+            self.victim["litellm_params"] = None
+        return False
+
+
+def _trapped(where):
+    """A deployment whose dict named `where` holds a colliding key for every name."""
+    d = {"model_name": "m", "litellm_params": {"model": "gpt-4o", "api_base": "x" * 64, "rpm": 5},
+         "model_info": {"id": "a"}}
+    target = {"dep": d, "lp": d["litellm_params"], "mi": d["model_info"]}[where]
+    _Colliding.armed = False  # (inserting them compares them with the names already there)
+    for name in NAMES:
+        target[_Colliding(name, d)] = 1
+    _Colliding.armed = True
+    return d
+
+
+@pytest.mark.parametrize("where", ["dep", "lp", "mi"])
+def test_scans_never_run_code_in_a_lookup(where):
+    """Every native scan and filter declines a deployment with a key that is not an exact
+    str (a lookup there could run its __eq__ and free what the scan holds borrowed: with the
+    check removed, latency_scan read the freed litellm_params' api_base), and runs no Python
+    code doing so. LiteLLM's code then answers, as for any case the scans decline. (A check
+    that never reads litellm_params or model_info may serve a deployment with the colliding
+    keys there: it makes no lookup in them.)"""
+    entry = {"latency": [0.1], MINUTE: {"tpm": 1, "rpm": 1}}
+    checks = {
+        "latency_scan": lambda d: _native.latency_scan([("a", entry)], {"a": d}, MINUTE, 0),
+        "latency_scan/5": lambda d: _native.latency_scan([("a", entry)], {"a": d}, MINUTE, 0, 0.5),
+        "cost_scan": lambda d: _native.cost_scan([("a", entry)], {"a": d}, MINUTE, 0, litellm.model_cost),
+        "usage_scan": lambda d: _native.usage_scan({"a": 0}, {"a": d}, {"a": 1}, 0),
+        "plain_deployments": lambda d: _native.plain_deployments([d], "auto_router/"),
+        "ids_present": lambda d: _native.ids_present([d]),
+        "metric_weights": lambda d: _native.metric_weights([d], "rpm"),
+        "named_deployments": lambda d: _native.named_deployments([d], [0], "m"),
+        "busy_keys": lambda d: _native.busy_keys("m", [d], None),
+        "usage_keys": lambda d: _native.usage_keys([d], "03-04"),
+    }
+    declined = {"latency_scan": None, "latency_scan/5": None, "cost_scan": None, "usage_scan": None,
+                "plain_deployments": False, "ids_present": False, "metric_weights": None,
+                "named_deployments": None, "busy_keys": None, "usage_keys": None}
+    for name, call in checks.items():
+        d = _trapped(where)
+        _Colliding.calls = 0
+        got = call(d)
+        _Colliding.armed = False
+        assert _Colliding.calls == 0, (name, where)
+        assert isinstance(d["litellm_params"], dict), (name, where)
+        if where == "dep":  # every check reads the deployment dict: every check declines
+            assert got == declined[name], (name, where, got)
+    # the same deployments without the colliding keys are served
+    plain = {"model_name": "m", "litellm_params": {"model": "gpt-4o", "rpm": 5}, "model_info": {"id": "a"}}
+    assert _native.latency_scan([("a", entry)], {"a": plain}, MINUTE, 0)[1][0][0] is plain
+    assert _native.usage_scan({"a": 0}, {"a": plain}, {"a": 1}, 0) == (plain,)
+    assert _native.ids_present([plain]) is True

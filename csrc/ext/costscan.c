@@ -64,7 +64,7 @@ str_keyed_as(PyObject *d, PyObject *also)
         (also == NULL || (PyObject *)Py_TYPE(d) != also || !PyDict_Check(d))) {
         return 0;
     }
-    return fl_all_str_keys(d);
+    return fl_dict_str_keyed(d);
 }
 
 static int
@@ -244,7 +244,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if (dep == NULL) {
         return SCAN_OK;
     }
-    if (!str_keyed(dep) || !PyDict_CheckExact(entry)) {
+    if (!str_keyed(dep) || !scan_dict(entry)) {
         return SCAN_NO;
     }
     /* litellm_params / model_info: LiteLLM reads them with .get(name, {})
@@ -275,7 +275,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
         r = SCAN_ERR;
         goto done;
     }
-    if (m != NULL && !PyDict_CheckExact(m)) {
+    if (m != NULL && !scan_dict(m)) {
         r = SCAN_NO;
         goto done;
     }
@@ -335,7 +335,7 @@ fl_ext_cost_scan(PyObject *const *keys, PyObject *const *args,
     model_cost = args[4];
     if (!PyList_CheckExact(items) || !PyDict_CheckExact(index) ||
         !PyUnicode_CheckExact(minute) || !PyLong_CheckExact(tokens) ||
-        !PyDict_CheckExact(model_cost)) {
+        !scan_dict(model_cost)) {
         Py_RETURN_NONE;
     }
     potential = PyList_New(0);

@@ -50,6 +50,22 @@ fl_all_str_keys(PyObject *d)
     return 1;
 }
 
+/* dictkind.c: fl_dict_str_keyed(d) is 1 when every key of the dict d is
+ * an exact str, so that a lookup with an exact str key runs no Python code
+ * (O(1) for dicts of CPython's UNICODE kind; see dictkind.c).
+ * fl_dict_kind_check() checks the kind's layout once (module exec): 0, or
+ * -1 with an exception; fl_dict_kind_fast() says whether it held. */
+int fl_dict_kind_check(void);
+int fl_dict_kind_fast(void);
+int fl_dict_str_keyed(PyObject *d);
+/* an exact dict that fl_dict_str_keyed accepts: the test of every dict a
+ * scan or filter reads through borrowed references */
+static inline int
+fl_ext_plain_dict(PyObject *d)
+{
+    return PyDict_CheckExact(d) && fl_dict_str_keyed(d);
+}
+
 /* Create the heap type `BPE` for `module` (tokenizer.c) and add it to the
  * module.  Returns a new reference in *type, or -1 with an exception. */
 int fl_ext_add_bpe_type(PyObject *module, PyTypeObject **type);

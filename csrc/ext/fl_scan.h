@@ -14,6 +14,15 @@
 
 enum { SCAN_ERR = -1, SCAN_NO = 0, SCAN_OK = 1 };
 
+/* an exact dict whose every key is an exact str: a lookup in it with an
+ * exact str key runs no Python code (dictkind.c), so nothing a scan holds
+ * borrowed can change under it.  Every dict a scan reads must pass. */
+static inline int
+scan_dict(PyObject *d)
+{
+    return fl_ext_plain_dict(d);
+}
+
 /* an exact int or an exact float (bool excluded) */
 static inline int
 scan_is_number(PyObject *v)
@@ -37,13 +46,13 @@ scan_model_info_id(PyObject *d, PyObject *mi_key, PyObject *id_key,
 {
     PyObject *mi;
     *id = NULL;
-    if (!PyDict_CheckExact(d)) {
+    if (!scan_dict(d)) {
         return SCAN_NO;
     }
     if (scan_lookup(d, mi_key, &mi) < 0) {
         return SCAN_ERR;
     }
-    if (mi == NULL || !PyDict_CheckExact(mi)) {
+    if (mi == NULL || !scan_dict(mi)) {
         return SCAN_NO;
     }
     if (scan_lookup(mi, id_key, id) < 0) {

@@ -70,7 +70,7 @@ subdict(PyObject *d, PyObject *name, PyObject **out)
     if (scan_lookup(d, name, out) < 0) {
         return SCAN_ERR;
     }
-    if (*out != NULL && !PyDict_CheckExact(*out)) {
+    if (*out != NULL && !scan_dict(*out)) {
         return SCAN_NO;
     }
     return SCAN_OK;
@@ -192,7 +192,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if (dep == NULL) {
         return SCAN_OK; /* not a candidate */
     }
-    if (!PyDict_CheckExact(dep) || !PyDict_CheckExact(entry)) {
+    if (!scan_dict(dep) || !scan_dict(entry)) {
         return SCAN_NO;
     }
     if ((r = subdict(dep, keys[L_LITELLM_PARAMS], &lp)) != SCAN_OK ||

@@ -18,6 +18,7 @@
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   usage_scan(tpm, index, rpm, n)           usage-based routing v1's loop (v1scan.c)
  *   first_min(p), shortlist(p, buffer)       the choice after those loops
+ *   dict_str_keyed(d), dict_kind_fast()      the scans' dict test (dictkind.c)
  *   select_admits(...)                       their usage test (selectbind.c,
  *                                            csrc/core/fl_select.c)
  *   memo_stats()                             the routing tests' memo (depmemo.c)
@@ -430,6 +431,25 @@ mod_usage_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_dict_str_keyed(PyObject *module, PyObject *d)
+{
+    (void)module;
+    if (!PyDict_Check(d)) {
+        PyErr_SetString(PyExc_TypeError, "dict_str_keyed() expects a dict");
+        return NULL;
+    }
+    return PyBool_FromLong(fl_dict_str_keyed(d));
+}
+
+static PyObject *
+mod_dict_kind_fast(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyBool_FromLong(fl_dict_kind_fast());
+}
+
+static PyObject *
 mod_first_min(PyObject *module, PyObject *potential)
 {
     (void)module;
@@ -543,6 +563,12 @@ static PyMethodDef module_methods[] = {
     {"usage_scan", (PyCFunction)(void (*)(void))mod_usage_scan, METH_FASTCALL,
      "usage_scan(tpm_dict, index, rpm_dict, input_tokens) -> (dep | None,) | "
      "None: usage-based routing (v1)'s selection loop (v1scan.c)"},
+    {"dict_str_keyed", mod_dict_str_keyed, METH_O,
+     "dict_str_keyed(d) -> bool: every key an exact str, so that the scans' "
+     "lookups run no Python code (dictkind.c)"},
+    {"dict_kind_fast", mod_dict_kind_fast, METH_NOARGS,
+     "dict_kind_fast() -> bool: dict_str_keyed reads CPython's dict kind "
+     "(O(1)) on this interpreter (dictkind.c)"},
     {"first_min", mod_first_min, METH_O,
      "first_min(potential) -> deployment | None: the first item of the "
      "first smallest (dep, score) pair, as a stable sort puts it "
@@ -573,6 +599,9 @@ module_exec(PyObject *module)
     st->seeded_pid = 0;
     st->fixed_seed = 0;
     fl_ext_draws_init(&st->draws);
+    if (fl_dict_kind_check() < 0) {
+        goto error;
+    }
     st->sampler_type = (PyTypeObject *)PyType_FromModuleAndSpec(
         module, &Sampler_spec, NULL);
     if (st->sampler_type == NULL) {

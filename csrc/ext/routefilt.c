@@ -73,7 +73,7 @@ plain_params(PyObject *const *keys, PyObject *d, PyObject *prefix)
     if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
         return -1;
     }
-    if (lp == NULL || !PyDict_CheckExact(lp)) {
+    if (lp == NULL || !fl_ext_plain_dict(lp)) {
         return 0;
     }
     /* litellm_params holds a dozen keys once the Router has filled in its
@@ -108,7 +108,7 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
     PyObject *mi, *k, *v;
     Py_ssize_t pos = 0;
     int r;
-    if (!PyDict_CheckExact(d)) {
+    if (!fl_ext_plain_dict(d)) {
         return 0;
     }
     if (prefix != Py_None) {
@@ -122,7 +122,7 @@ plain_one(PyObject *const *keys, PyObject *d, PyObject *prefix,
     if (mi == NULL) {
         return 1;
     }
-    if (!PyDict_CheckExact(mi)) {
+    if (!fl_ext_plain_dict(mi)) {
         return 0;
     }
     pos = 0;
@@ -262,7 +262,7 @@ static int
 named_one(PyObject *const *keys, PyObject *d, PyObject *name)
 {
     PyObject *dn, *mi;
-    if (!PyDict_CheckExact(d)) {
+    if (!fl_ext_plain_dict(d)) {
         return 2;
     }
     if (get(d, keys[K_MODEL_NAME], &dn) < 0) {
@@ -274,7 +274,7 @@ named_one(PyObject *const *keys, PyObject *d, PyObject *name)
     if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
         return -1;
     }
-    if (mi != NULL && mi != Py_None && !PyDict_CheckExact(mi)) {
+    if (mi != NULL && mi != Py_None && !fl_ext_plain_dict(mi)) {
         return 2;
     }
     /* (two exact strs: Compare cannot fail) */
@@ -425,7 +425,7 @@ weight_one(PyObject *const *keys, PyObject *d, PyObject *metric, double *w)
 {
     PyObject *lp, *v;
     *w = 0.0;
-    if (!PyDict_CheckExact(d)) {
+    if (!fl_ext_plain_dict(d)) {
         return 0;
     }
     if (get(d, keys[K_LITELLM_PARAMS], &lp) < 0) {
@@ -434,7 +434,7 @@ weight_one(PyObject *const *keys, PyObject *d, PyObject *metric, double *w)
     if (lp == NULL || lp == Py_None) {
         return 1;
     }
-    if (!PyDict_CheckExact(lp)) {
+    if (!fl_ext_plain_dict(lp)) {
         return 0;
     }
     if (get(lp, metric, &v) < 0) {
@@ -558,13 +558,13 @@ static int
 id_readable(PyObject *const *keys, PyObject *d)
 {
     PyObject *mi, *id;
-    if (!PyDict_CheckExact(d)) {
+    if (!fl_ext_plain_dict(d)) {
         return 0;
     }
     if (get(d, keys[K_MODEL_INFO], &mi) < 0) {
         return -1;
     }
-    if (mi == NULL || !PyDict_CheckExact(mi)) {
+    if (mi == NULL || !fl_ext_plain_dict(mi)) {
         return 0;
     }
     if (get(mi, keys[K_ID], &id) < 0) {

@@ -81,7 +81,7 @@ field_text(PyObject *d, PyObject *outer, PyObject *name)
     if (sub == NULL) {
         return PyErr_Occurred() ? NULL : PyUnicode_FromString("None");
     }
-    if (!PyDict_CheckExact(sub)) {
+    if (!fl_ext_plain_dict(sub)) {
         return NULL;
     }
     v = PyDict_GetItemWithError(sub, name);
@@ -317,7 +317,7 @@ fl_ext_usage_keys(PyObject *const *keys, PyObject *const *args,
         PyObject *id, *model;
         PyObject *made[2];
         int r;
-        if (!PyDict_CheckExact(d)) {
+        if (!fl_ext_plain_dict(d)) {
             if (skipped_item(d)) {
                 continue;
             }

@@ -52,7 +52,7 @@ sub_of(PyObject *d, PyObject *name, PyObject **out)
     if (scan_lookup(d, name, out) < 0) {
         return SCAN_ERR;
     }
-    return *out != NULL && !PyDict_CheckExact(*out) ? SCAN_NO : SCAN_OK;
+    return *out != NULL && !scan_dict(*out) ? SCAN_NO : SCAN_OK;
 }
 
 /* _limit_is_none: the first of dep[key], lp[key], mi[key] that is not None
@@ -95,8 +95,8 @@ fl_ext_usage_scan(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs
     tpm_dict = args[0];
     index = args[1];
     rpm_dict = args[2];
-    if (!PyDict_CheckExact(tpm_dict) || !PyDict_CheckExact(index) ||
-        (rpm_dict != Py_None && !PyDict_CheckExact(rpm_dict))) {
+    if (!scan_dict(tpm_dict) || !PyDict_CheckExact(index) ||
+        (rpm_dict != Py_None && !scan_dict(rpm_dict))) {
         Py_RETURN_NONE;
     }
     if ((r = scan_pynum(args[3], &tokens)) != SCAN_OK) {
@@ -118,7 +118,7 @@ fl_ext_usage_scan(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs
         if (dep == NULL) {
             continue;
         }
-        if (!PyDict_CheckExact(dep)) {
+        if (!scan_dict(dep)) {
             Py_RETURN_NONE;
         }
         if ((r = sub_of(dep, keys[U_LITELLM_PARAMS], &lp)) != SCAN_OK ||

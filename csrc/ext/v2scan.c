@@ -227,7 +227,7 @@ limit_of(PyObject *const *keys, PyObject *d, PyObject *name, PyObject **out)
         }
         v = NULL;
         if (lp != NULL) {
-            if (!PyDict_CheckExact(lp)) {
+            if (!scan_dict(lp)) {
                 return 0;
             }
             v = PyDict_GetItemWithError(lp, name);
