@@ -203,3 +203,37 @@ def test_json_round_trip_of_real_schemas():
     # tools as they arrive in a request body: parsed JSON
     tools = json.loads(json.dumps(OPENAI_TOOLS))
     assert check(tools, must_format=True) == reference(OPENAI_TOOLS)
+
+
+class _Colliding:
+    """A key hashing like a name format_tools looks up: its __eq__ would run in the lookup."""
+
+    calls = 0
+
+    def __init__(self, name):
+        self.name = name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        _Colliding.calls += 1
+        return False
+
+
+@pytest.mark.parametrize("where", ["tool", "function", "parameters", "property"])
+def test_dicts_with_keys_that_are_not_strs_are_handed_back_without_running_code(where):
+    """A JSON object has str keys; a dict with another key (whose __eq__ a lookup would run,
+    and which could free what toolfmt.c holds borrowed) is not JSON: None (LiteLLM formats
+    it), and no lookup ran its code."""
+    tool = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {
+        "type": "object", "properties": {"a": {"type": "string", "description": "x"}}}}}
+    target = {"tool": tool, "function": tool["function"], "parameters": tool["function"]["parameters"],
+              "property": tool["function"]["parameters"]["properties"]["a"]}[where]
+    assert _native.format_tools([tool]) is not None
+    for name in ("type", "function", "name", "description", "parameters", "properties", "items",
+                 "enum", "required", "functionDeclarations", "function_declarations"):
+        target[_Colliding(name)] = 1
+    _Colliding.calls = 0
+    assert _native.format_tools([tool]) is None
+    assert _Colliding.calls == 0

@@ -113,13 +113,15 @@ put_spaces(struct ctx *c, int n)
     return OK;
 }
 
-/* exactly one of the JSON types: truthiness and == "..." run no user code */
+/* exactly one of the JSON types: truthiness and == "..." run no user code;
+ * an object is a dict of exact str keys (as JSON's are), so that a lookup
+ * in it runs no __eq__ that could free what this file holds borrowed */
 static int
 is_json(PyObject *v)
 {
     return v == Py_None || PyUnicode_CheckExact(v) || PyLong_CheckExact(v) ||
            PyFloat_CheckExact(v) || PyBool_Check(v) || PyList_CheckExact(v) ||
-           PyDict_CheckExact(v);
+           fl_ext_plain_dict(v);
 }
 
 /* d.get(key) for an exact dict: borrowed or NULL (absent, *err = 0) or NULL
@@ -211,7 +213,7 @@ fmt_type(struct ctx *c, PyObject *props, int indent, int depth)
     int rc;
     PyObject *ty;
 
-    if (depth > TOOLFMT_MAX_DEPTH || !PyDict_CheckExact(props)) {
+    if (depth > TOOLFMT_MAX_DEPTH || !fl_ext_plain_dict(props)) {
         return BAIL;
     }
     ty = get(c, props, K_TYPE, &err);
@@ -325,7 +327,7 @@ fmt_object(struct ctx *c, PyObject *parameters, int indent, int depth)
     while (PyDict_Next(properties, &pos, &key, &props)) {
         PyObject *desc;
         int is_required = 0;
-        if (!PyUnicode_CheckExact(key) || !PyDict_CheckExact(props)) {
+        if (!PyUnicode_CheckExact(key) || !fl_ext_plain_dict(props)) {
             return BAIL;
         }
         if ((rc = get_json(c, props, K_DESCRIPTION, &desc)) != OK) {
