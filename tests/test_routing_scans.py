@@ -376,3 +376,54 @@ def test_scans_never_run_code_in_a_lookup(where):
     assert _native.latency_scan([("a", entry)], {"a": plain}, MINUTE, 0)[1][0][0] is plain
     assert _native.usage_scan({"a": 0}, {"a": plain}, {"a": 1}, 0) == (plain,)
     assert _native.ids_present([plain]) is True
+
+
+def _py_ids(healthy, cached):
+    """The selectors' id pass in Python: the index LiteLLM's no-break scan answers from (the
+    last candidate per id) and the ids its pass fills, in order (a copy of cached is filled)."""
+    cached = dict(cached)
+    index, missing = {}, []
+    for d in healthy:
+        i = d["model_info"]["id"]
+        index[i] = d
+        if i not in cached:
+            cached[i] = None
+            missing.append(i)
+    return index, missing
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidate_ids_is_the_selectors_id_pass(seed):
+    rng = random.Random(300 + seed)
+    served = declined = 0
+    for _ in range(500):
+        odd = rng.random() < 0.3
+        n = rng.choice([0, 1, 2, 5, 40])
+        healthy = []
+        for k in range(n):
+            i = f"d{rng.randrange(max(1, n))}"  # repeated ids: the last one wins the index
+            d = {"model_name": "m", "model_info": {"id": i}}
+            if odd and rng.random() < 0.1:
+                d = rng.choice([SubDict(d), {"model_name": "m"}, {"model_info": None},
+                                {"model_info": {"id": 7}}, {"model_info": {"id": i, 3: 3}}, {"model_info": SubDict(id=i)}])
+            healthy.append(d)
+        if rng.random() < 0.3:
+            healthy = tuple(healthy)
+        cached = {f"d{k}": {} for k in range(n) if rng.random() < 0.5}
+        if odd and rng.random() < 0.1:
+            cached = rng.choice([SubDict(cached), dict(cached, **{"x": 1}) | {5: 1}])
+        got = _native.candidate_ids(healthy, cached)
+        if got is None:
+            declined += 1
+            assert odd, (healthy, cached)
+            continue
+        served += 1
+        index, missing = got
+        want_index, want_missing = _py_ids(healthy, cached)
+        assert list(index.items()) == list(want_index.items())
+        assert all(index[k] is want_index[k] for k in index)
+        assert missing == want_missing
+    assert served > 300 and declined > 5
+    assert _native.candidate_ids(iter([]), {}) is None
+    with pytest.raises(TypeError):
+        _native.candidate_ids([])

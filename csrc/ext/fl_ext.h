@@ -207,6 +207,14 @@ int fl_ext_usage_v1_keys(PyObject **keys);
 PyObject *fl_ext_usage_scan(PyObject *const *keys, PyObject *const *args,
                             Py_ssize_t nargs);
 
+/* candidate_ids(healthy, cached) (candids.c): the id pass of the latency,
+ * cost and v1 selectors, None outside the plain case.  `keys` from
+ * fl_ext_ids_keys (module state). */
+#define FL_EXT_IDS_KEYS 2
+int fl_ext_ids_keys(PyObject **keys);
+PyObject *fl_ext_candidate_ids(PyObject *const *keys, PyObject *const *args,
+                               Py_ssize_t nargs);
+
 /* first_min(potential), shortlist(potential, buffer) and
  * select_admits(tpm_now, tokens, tpm, rpm_now, rpm) (selectbind.c): the
  * choice among scored candidates (csrc/core/fl_select.c), None outside the

@@ -17,6 +17,7 @@
  *   latency_scan(items, index, minute, n)    latency-based routing's loop
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   usage_scan(tpm, index, rpm, n)           usage-based routing v1's loop (v1scan.c)
+ *   candidate_ids(healthy, cached)           the selectors' id pass (candids.c)
  *   first_min(p), shortlist(p, buffer)       the choice after those loops
  *   dict_str_keyed(d), dict_kind_fast()      the scans' dict test (dictkind.c)
  *   select_admits(...)                       their usage test (selectbind.c,
@@ -56,6 +57,7 @@ typedef struct {
     PyObject *route_keys[FL_EXT_ROUTE_KEYS]; /* plain_deployments' keys */
     PyObject *lat_keys[FL_EXT_LAT_KEYS];     /* latency_scan's keys */
     PyObject *usage_v1_keys[FL_EXT_USAGE_V1_KEYS]; /* usage_scan's keys */
+    PyObject *ids_keys[FL_EXT_IDS_KEYS];     /* candidate_ids' keys */
     PyObject *cost_keys[FL_EXT_COST_KEYS];   /* cost_scan's keys */
     fl_depmemo *memo; /* routing tests' verdicts per deployment (depmemo.c) */
     PyObject *mem_names[FL_EXT_MEM_NAMES];   /* mem_batch_get's names */
@@ -450,6 +452,12 @@ mod_dict_kind_fast(PyObject *module, PyObject *unused)
 }
 
 static PyObject *
+mod_candidate_ids(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return fl_ext_candidate_ids(get_state(module)->ids_keys, args, nargs);
+}
+
+static PyObject *
 mod_first_min(PyObject *module, PyObject *potential)
 {
     (void)module;
@@ -569,6 +577,9 @@ static PyMethodDef module_methods[] = {
     {"dict_kind_fast", mod_dict_kind_fast, METH_NOARGS,
      "dict_kind_fast() -> bool: dict_str_keyed reads CPython's dict kind "
      "(O(1)) on this interpreter (dictkind.c)"},
+    {"candidate_ids", (PyCFunction)(void (*)(void))mod_candidate_ids, METH_FASTCALL,
+     "candidate_ids(healthy, cached) -> (dict, list) | None: the latency, cost "
+     "and v1 selectors' id pass (candids.c)"},
     {"first_min", mod_first_min, METH_O,
      "first_min(potential) -> deployment | None: the first item of the "
      "first smallest (dep, score) pair, as a stable sort puts it "
@@ -625,6 +636,9 @@ module_exec(PyObject *module)
     if (fl_ext_usage_v1_keys(st->usage_v1_keys) < 0) {
         goto error;
     }
+    if (fl_ext_ids_keys(st->ids_keys) < 0) {
+        goto error;
+    }
     if (fl_ext_lat_keys(st->lat_keys) < 0) {
         goto error;
     }
@@ -674,6 +688,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     for (int k = 0; k < FL_EXT_USAGE_V1_KEYS; k++) {
         Py_VISIT(st->usage_v1_keys[k]);
     }
+    for (int k = 0; k < FL_EXT_IDS_KEYS; k++) {
+        Py_VISIT(st->ids_keys[k]);
+    }
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_VISIT(st->cost_keys[k]);
     }
@@ -713,6 +730,9 @@ module_clear(PyObject *module)
     }
     for (int k = 0; k < FL_EXT_USAGE_V1_KEYS; k++) {
         Py_CLEAR(st->usage_v1_keys[k]);
+    }
+    for (int k = 0; k < FL_EXT_IDS_KEYS; k++) {
+        Py_CLEAR(st->ids_keys[k]);
     }
     for (int k = 0; k < FL_EXT_COST_KEYS; k++) {
         Py_CLEAR(st->cost_keys[k]);

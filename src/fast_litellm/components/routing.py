@@ -94,8 +94,11 @@ class _ById:
 
     __slots__ = ("healthy", "index", "exact")
 
-    def __init__(self, healthy, ids):
+    def __init__(self, healthy, ids, index=None):
         self.healthy = healthy
+        if index is not None:  # candidate_ids' index: every id an exact str
+            self.exact, self.index = True, index
+            return
         # str ids compare by value exactly as dict lookup does; anything else is scanned
         self.exact = all(type(i) is str for i in ids)
         self.index = dict(zip(ids, healthy)) if self.exact else None
@@ -141,6 +144,7 @@ def make_latency(original):
     g = original.__globals__  # litellm.router_strategy.lowest_latency
     scan = _native.latency_scan
     shortlist = _native.shortlist
+    candidate_ids = _native.candidate_ids
 
     def _get_available_deployments(
         self,
@@ -158,13 +162,19 @@ def make_latency(original):
             return None
 
         cached = request_count_dict
-        ids = []
-        for d in healthy_deployments:
-            i = d["model_info"]["id"]
-            ids.append(i)
-            if i not in cached:
+        got = candidate_ids(healthy_deployments, cached)  # the id pass in C, or None
+        if got is not None:
+            for i in got[1]:
                 cached[i] = {"latency": [0], precise_minute: {"tpm": 0, "rpm": 0}}
-        by_id = _ById(healthy_deployments, ids)
+            by_id = _ById(healthy_deployments, None, got[0])
+        else:
+            ids = []
+            for d in healthy_deployments:
+                i = d["model_info"]["id"]
+                ids.append(i)
+                if i not in cached:
+                    cached[i] = {"latency": [0], precise_minute: {"tpm": 0, "rpm": 0}}
+            by_id = _ById(healthy_deployments, ids)
 
         input_tokens = _input_tokens(g, messages, input)
 
@@ -256,6 +266,7 @@ def make_cost(original):
     g = inner.__globals__  # litellm.router_strategy.lowest_cost
     scan = _native.cost_scan
     first_min = _native.first_min
+    candidate_ids = _native.candidate_ids
     lc = sys.modules[g["__name__"]]
     dp = sys.modules["litellm.router_utils.deployment_pricing"]
     unchanged = still_bound(
@@ -278,13 +289,19 @@ def make_cost(original):
             return None
 
         cached = request_count_dict
-        ids = []
-        for d in healthy_deployments:
-            i = d["model_info"]["id"]
-            ids.append(i)
-            if i not in cached:
+        got = candidate_ids(healthy_deployments, cached)  # the id pass in C, or None
+        if got is not None:
+            for i in got[1]:
                 cached[i] = {precise_minute: {"tpm": 0, "rpm": 0}}
-        by_id = _ById(healthy_deployments, ids)
+            by_id = _ById(healthy_deployments, None, got[0])
+        else:
+            ids = []
+            for d in healthy_deployments:
+                i = d["model_info"]["id"]
+                ids.append(i)
+                if i not in cached:
+                    cached[i] = {precise_minute: {"tpm": 0, "rpm": 0}}
+            by_id = _ById(healthy_deployments, ids)
 
         input_tokens = _input_tokens(g, messages, input)
 
@@ -367,6 +384,7 @@ def make_usage_v1(original):
     inner = inspect.unwrap(original)
     g = inner.__globals__  # litellm.router_strategy.lowest_tpm_rpm
     scan = _native.usage_scan
+    candidate_ids = _native.candidate_ids
 
     def get_available_deployments(
         self,
@@ -388,20 +406,28 @@ def make_usage_v1(original):
         input_tokens = _input_tokens(g, messages, input)
         logger.debug("input_tokens=%s", input_tokens)
 
-        ids = []
-        if tpm_dict is None:
-            tpm_dict = {}
-            for d in healthy_deployments:
-                i = d["model_info"]["id"]
-                ids.append(i)
+        got = candidate_ids(healthy_deployments, {} if tpm_dict is None else tpm_dict)
+        if got is not None:  # the id pass in C
+            if tpm_dict is None:
+                tpm_dict = {}
+            for i in got[1]:
                 tpm_dict[i] = 0
+            by_id = _ById(healthy_deployments, None, got[0])
         else:
-            for d in healthy_deployments:
-                i = d["model_info"]["id"]
-                ids.append(i)
-                if i not in tpm_dict:
-                    tpm_dict[d["model_info"]["id"]] = 0
-        by_id = _ById(healthy_deployments, ids)
+            ids = []
+            if tpm_dict is None:
+                tpm_dict = {}
+                for d in healthy_deployments:
+                    i = d["model_info"]["id"]
+                    ids.append(i)
+                    tpm_dict[i] = 0
+            else:
+                for d in healthy_deployments:
+                    i = d["model_info"]["id"]
+                    ids.append(i)
+                    if i not in tpm_dict:
+                        tpm_dict[d["model_info"]["id"]] = 0
+            by_id = _ById(healthy_deployments, ids)
 
         # the loop in C (v1scan.c), or None outside its plain case
         found = scan(tpm_dict, by_id.index, rpm_dict, input_tokens) if by_id.exact else None
