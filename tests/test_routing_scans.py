@@ -427,3 +427,41 @@ def test_candidate_ids_is_the_selectors_id_pass(seed):
     assert _native.candidate_ids(iter([]), {}) is None
     with pytest.raises(TypeError):
         _native.candidate_ids([])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 6, 7, 31, 64, 65, 300, 1000, 4097])
+def test_sample_all_is_random_sample(n):
+    """sample.c against Random.sample(population, len(population)) from the same seeds: the
+    same objects in the same order and the same generator state after (every getrandbits call
+    made, the rejections included)."""
+    for seed in range(8):
+        a, b = random.Random(seed), random.Random(seed)
+        population = [object() for _ in range(n)] + [None] * (n % 3)
+        want = a.sample(population, len(population))
+        got = _native.sample_all(b.getrandbits, population)
+        assert len(got) == len(want) and all(x is y for x, y in zip(got, want))
+        assert a.getstate() == b.getstate()
+    assert _native.sample_all(random.Random(0).getrandbits, (1, 2)) is None  # an exact list only
+
+
+def test_latency_draws_natively_only_from_the_standard_sample(monkeypatch):
+    assert rc._std_sample(random)
+    assert not rc._std_sample(object())
+    monkeypatch.setattr(random, "sample", random.Random(1).sample)  # another instance's
+    assert not rc._std_sample(random)
+    monkeypatch.undo()
+    monkeypatch.setattr(random.Random, "_randbelow", random.Random._randbelow_without_getrandbits)
+    assert not rc._std_sample(random)
+    monkeypatch.undo()
+    monkeypatch.setattr(random._inst, "getrandbits", lambda k: 0, raising=False)
+    assert not rc._std_sample(random)
+    monkeypatch.undo()
+    assert rc._std_sample(random)
+
+
+def test_sample_all_reports_a_bad_getrandbits():
+    with pytest.raises(TypeError):
+        _native.sample_all(lambda k: 0.5, [1, 2, 3])
+    with pytest.raises(ZeroDivisionError):
+        _native.sample_all(lambda k: 1 // 0, [1, 2, 3])
+    assert _native.sample_all(lambda k: 0, [1, 2, 3]) == [1, 3, 2]

@@ -215,6 +215,11 @@ int fl_ext_ids_keys(PyObject **keys);
 PyObject *fl_ext_candidate_ids(PyObject *const *keys, PyObject *const *args,
                                Py_ssize_t nargs);
 
+/* sample_all(getrandbits, population) (sample.c): random.sample(population,
+ * len(population)) drawn through that getrandbits, None unless population
+ * is an exact list. */
+PyObject *fl_ext_sample_all(PyObject *const *args, Py_ssize_t nargs);
+
 /* first_min(potential), shortlist(potential, buffer) and
  * select_admits(tpm_now, tokens, tpm, rpm_now, rpm) (selectbind.c): the
  * choice among scored candidates (csrc/core/fl_select.c), None outside the

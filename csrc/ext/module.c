@@ -18,6 +18,7 @@
  *   cost_scan(items, index, minute, n, map)  cost-based routing's loop
  *   usage_scan(tpm, index, rpm, n)           usage-based routing v1's loop (v1scan.c)
  *   candidate_ids(healthy, cached)           the selectors' id pass (candids.c)
+ *   sample_all(getrandbits, population)      latency's shuffle (sample.c)
  *   first_min(p), shortlist(p, buffer)       the choice after those loops
  *   dict_str_keyed(d), dict_kind_fast()      the scans' dict test (dictkind.c)
  *   select_admits(...)                       their usage test (selectbind.c,
@@ -458,6 +459,13 @@ mod_candidate_ids(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_sample_all(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return fl_ext_sample_all(args, nargs);
+}
+
+static PyObject *
 mod_first_min(PyObject *module, PyObject *potential)
 {
     (void)module;
@@ -580,6 +588,10 @@ static PyMethodDef module_methods[] = {
     {"candidate_ids", (PyCFunction)(void (*)(void))mod_candidate_ids, METH_FASTCALL,
      "candidate_ids(healthy, cached) -> (dict, list) | None: the latency, cost "
      "and v1 selectors' id pass (candids.c)"},
+    {"sample_all", (PyCFunction)(void (*)(void))mod_sample_all, METH_FASTCALL,
+     "sample_all(getrandbits, population) -> list | None: "
+     "random.sample(population, len(population)) through that getrandbits "
+     "(sample.c)"},
     {"first_min", mod_first_min, METH_O,
      "first_min(potential) -> deployment | None: the first item of the "
      "first smallest (dep, score) pair, as a stable sort puts it "

@@ -138,12 +138,41 @@ def _by_second(x):
 
 # -- latency-based-routing --------------------------------------------------------------------
 
+def _is_std(func, qualname) -> bool:
+    """func is the standard library's random.<qualname> (defined in random.py)."""
+    import random as std
+
+    code = getattr(func, "__code__", None)
+    return (code is not None and getattr(func, "__qualname__", None) == qualname
+            and getattr(func, "__module__", None) == "random" and code.co_filename == std.__file__)
+
+
+def _std_sample(module) -> bool:
+    """``module.sample`` is the standard library's Random.sample bound to the module's own
+    exact ``random.Random`` instance, whose ``_randbelow`` is ``_randbelow_with_getrandbits``
+    and whose ``getrandbits`` is the C generator's: then ``_native.sample_all`` draws
+    exactly what ``module.sample(population, len(population))`` draws (sample.c)."""
+    import _random
+    import random as std
+
+    if module is not std:
+        return False
+    inst = getattr(std, "_inst", None)
+    sample = std.sample
+    return (type(inst) is std.Random and getattr(sample, "__self__", None) is inst
+            and _is_std(getattr(sample, "__func__", None), "Random.sample")
+            and _is_std(std.Random._randbelow, "Random._randbelow_with_getrandbits")
+            and std.Random.getrandbits is _random.Random.getrandbits
+            and not {"sample", "_randbelow", "getrandbits"} & set(vars(inst)))
+
+
 def make_latency(original):
     from .. import _native
 
     g = original.__globals__  # litellm.router_strategy.lowest_latency
     scan = _native.latency_scan
     shortlist = _native.shortlist
+    sample_all = _native.sample_all
     candidate_ids = _native.candidate_ids
 
     def _get_available_deployments(
@@ -180,7 +209,11 @@ def make_latency(original):
 
         random = g["random"]
         items = cached.items()
-        sample = random.sample(list(items), len(items))
+        sample = None
+        if _std_sample(random):  # the draws in C through the same getrandbits (sample.c)
+            sample = sample_all(random._inst.getrandbits, list(items))
+        if sample is None:
+            sample = random.sample(list(items), len(items))
 
         buffer = self.routing_args.lowest_latency_buffer
         valid = None
