@@ -38,6 +38,18 @@ scan_lookup(PyObject *d, PyObject *key, PyObject **out)
     return *out == NULL && PyErr_Occurred() ? SCAN_ERR : SCAN_OK;
 }
 
+/* d.get(name, {}) read as a dict: *out the dict (scan_dict), or NULL when
+ * absent (LiteLLM's {}).  SCAN_NO when present but not such a dict
+ * (LiteLLM's .get on it may raise or run code). */
+static inline int
+scan_subdict(PyObject *d, PyObject *name, PyObject **out)
+{
+    if (scan_lookup(d, name, out) < 0) {
+        return SCAN_ERR;
+    }
+    return *out != NULL && !scan_dict(*out) ? SCAN_NO : SCAN_OK;
+}
+
 /* d["model_info"]["id"] for an exact dict d whose model_info is an exact
  * dict holding an id: *id borrowed; SCAN_NO for anything else. */
 static inline int

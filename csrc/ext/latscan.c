@@ -61,21 +61,6 @@ fl_ext_lat_keys(PyObject **keys)
     return fl_ext_intern_keys(lat_text, L_COUNT, keys);
 }
 
-/* A sub-dict LiteLLM reads with d.get(name, {}): *out the exact dict, or
- * NULL when absent (LiteLLM's {}).  SCAN_NO when present but not an exact
- * dict (LiteLLM's .get on it may raise or run code). */
-static int
-subdict(PyObject *d, PyObject *name, PyObject **out)
-{
-    if (scan_lookup(d, name, out) < 0) {
-        return SCAN_ERR;
-    }
-    if (*out != NULL && !scan_dict(*out)) {
-        return SCAN_NO;
-    }
-    return SCAN_OK;
-}
-
 /* The average LiteLLM computes: sum(samples) / len(samples), 0.0 when the
  * samples are empty or None.  *out a new reference. */
 static int
@@ -195,8 +180,8 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if (!scan_dict(dep) || !scan_dict(entry)) {
         return SCAN_NO;
     }
-    if ((r = subdict(dep, keys[L_LITELLM_PARAMS], &lp)) != SCAN_OK ||
-        (r = subdict(dep, keys[L_MODEL_INFO], &mi)) != SCAN_OK) {
+    if ((r = scan_subdict(dep, keys[L_LITELLM_PARAMS], &lp)) != SCAN_OK ||
+        (r = scan_subdict(dep, keys[L_MODEL_INFO], &mi)) != SCAN_OK) {
         return r;
     }
     if ((r = scan_limit_of(dep, lp, mi, keys[L_TPM], c->inf, &tpm)) != SCAN_OK) {
@@ -212,7 +197,7 @@ scan_one(PyObject *const *keys, PyObject *pair, PyObject *index,
     if ((r = average_of(samples, c->sum_fn, &latency)) != SCAN_OK) {
         goto done;
     }
-    if ((r = subdict(entry, minute, &m)) != SCAN_OK ||
+    if ((r = scan_subdict(entry, minute, &m)) != SCAN_OK ||
         (r = scan_counter_of(m, keys[L_RPM], c->zero, &rpm_now)) != SCAN_OK ||
         (r = scan_counter_of(m, keys[L_TPM], c->zero, &tpm_now)) != SCAN_OK) {
         goto done;

@@ -44,17 +44,6 @@ fl_ext_usage_v1_keys(PyObject **keys)
     return fl_ext_intern_keys(usage_text, U_COUNT, keys);
 }
 
-/* d.get(name, {}) read as a dict: *out the exact dict or NULL (absent);
- * SCAN_NO when present but not an exact dict */
-static int
-sub_of(PyObject *d, PyObject *name, PyObject **out)
-{
-    if (scan_lookup(d, name, out) < 0) {
-        return SCAN_ERR;
-    }
-    return *out != NULL && !scan_dict(*out) ? SCAN_NO : SCAN_OK;
-}
-
 /* _limit_is_none: the first of dep[key], lp[key], mi[key] that is not None
  * (a 0 is a limit), else inf */
 static int
@@ -121,8 +110,8 @@ fl_ext_usage_scan(PyObject *const *keys, PyObject *const *args, Py_ssize_t nargs
         if (!scan_dict(dep)) {
             Py_RETURN_NONE;
         }
-        if ((r = sub_of(dep, keys[U_LITELLM_PARAMS], &lp)) != SCAN_OK ||
-            (r = sub_of(dep, keys[U_MODEL_INFO], &mi)) != SCAN_OK ||
+        if ((r = scan_subdict(dep, keys[U_LITELLM_PARAMS], &lp)) != SCAN_OK ||
+            (r = scan_subdict(dep, keys[U_MODEL_INFO], &mi)) != SCAN_OK ||
             (r = limit_of(dep, lp, mi, keys[U_TPM], &tpm)) != SCAN_OK ||
             (r = limit_of(dep, lp, mi, keys[U_RPM], &rpm)) != SCAN_OK ||
             (r = scan_pynum(item_tpm, &v)) != SCAN_OK) {

@@ -113,6 +113,24 @@ class _ById:
         return found
 
 
+def _id_pass(candidate_ids, healthy, cached, fill):
+    """The latency, cost and v1 selectors' pass over the candidates: every id missing from
+    cached gets ``fill()`` (in the candidates' order, once), and the candidates by id. In C
+    (``candidate_ids``) when plain, LiteLLM's loop otherwise (which raises where it raises)."""
+    got = candidate_ids(healthy, cached)
+    if got is not None:
+        for i in got[1]:
+            cached[i] = fill()
+        return _ById(healthy, None, got[0])
+    ids = []
+    for d in healthy:
+        i = d["model_info"]["id"]
+        ids.append(i)
+        if i not in cached:
+            cached[i] = fill()
+    return _ById(healthy, ids)
+
+
 def _minute(datetime) -> str:
     # three reads of the clock, as LiteLLM does (the same string across a minute boundary)
     return (f'{datetime.now().strftime("%Y-%m-%d")}-{datetime.now().strftime("%H")}'
@@ -191,19 +209,8 @@ def make_latency(original):
             return None
 
         cached = request_count_dict
-        got = candidate_ids(healthy_deployments, cached)  # the id pass in C, or None
-        if got is not None:
-            for i in got[1]:
-                cached[i] = {"latency": [0], precise_minute: {"tpm": 0, "rpm": 0}}
-            by_id = _ById(healthy_deployments, None, got[0])
-        else:
-            ids = []
-            for d in healthy_deployments:
-                i = d["model_info"]["id"]
-                ids.append(i)
-                if i not in cached:
-                    cached[i] = {"latency": [0], precise_minute: {"tpm": 0, "rpm": 0}}
-            by_id = _ById(healthy_deployments, ids)
+        by_id = _id_pass(candidate_ids, healthy_deployments, cached,
+                         lambda: {"latency": [0], precise_minute: {"tpm": 0, "rpm": 0}})
 
         input_tokens = _input_tokens(g, messages, input)
 
@@ -322,19 +329,8 @@ def make_cost(original):
             return None
 
         cached = request_count_dict
-        got = candidate_ids(healthy_deployments, cached)  # the id pass in C, or None
-        if got is not None:
-            for i in got[1]:
-                cached[i] = {precise_minute: {"tpm": 0, "rpm": 0}}
-            by_id = _ById(healthy_deployments, None, got[0])
-        else:
-            ids = []
-            for d in healthy_deployments:
-                i = d["model_info"]["id"]
-                ids.append(i)
-                if i not in cached:
-                    cached[i] = {precise_minute: {"tpm": 0, "rpm": 0}}
-            by_id = _ById(healthy_deployments, ids)
+        by_id = _id_pass(candidate_ids, healthy_deployments, cached,
+                         lambda: {precise_minute: {"tpm": 0, "rpm": 0}})
 
         input_tokens = _input_tokens(g, messages, input)
 
@@ -439,28 +435,9 @@ def make_usage_v1(original):
         input_tokens = _input_tokens(g, messages, input)
         logger.debug("input_tokens=%s", input_tokens)
 
-        got = candidate_ids(healthy_deployments, {} if tpm_dict is None else tpm_dict)
-        if got is not None:  # the id pass in C
-            if tpm_dict is None:
-                tpm_dict = {}
-            for i in got[1]:
-                tpm_dict[i] = 0
-            by_id = _ById(healthy_deployments, None, got[0])
-        else:
-            ids = []
-            if tpm_dict is None:
-                tpm_dict = {}
-                for d in healthy_deployments:
-                    i = d["model_info"]["id"]
-                    ids.append(i)
-                    tpm_dict[i] = 0
-            else:
-                for d in healthy_deployments:
-                    i = d["model_info"]["id"]
-                    ids.append(i)
-                    if i not in tpm_dict:
-                        tpm_dict[d["model_info"]["id"]] = 0
-            by_id = _ById(healthy_deployments, ids)
+        if tpm_dict is None:
+            tpm_dict = {}  # (LiteLLM fills a new dict with every id: the same as filling {})
+        by_id = _id_pass(candidate_ids, healthy_deployments, tpm_dict, int)
 
         # the loop in C (v1scan.c), or None outside its plain case
         found = scan(tpm_dict, by_id.index, rpm_dict, input_tokens) if by_id.exact else None
