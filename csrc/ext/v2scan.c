@@ -30,8 +30,9 @@
  * the int64 range or an exact float; every value either map would hold
  * None, an exact int in the int64 range or an exact float; input_tokens an
  * exact int in the int64 range.  Then the arithmetic and comparisons are
- * Python's own (PyNumber_Add, PyObject_RichCompareBool on those types: no
- * code runs, no overflow) and the answer is the list LiteLLM builds.  None
+ * Python's own (csrc/core/fl_select.c on the numbers: no code runs; an int
+ * sum outside int64 is not plain) and the answer is the list LiteLLM
+ * builds.  None
  * when not plain (the caller then builds the maps with v2_dicts and takes
  * LiteLLM's steps).
  *
