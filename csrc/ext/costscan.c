@@ -26,8 +26,10 @@
  *
  * (LiteLLM also logs each entry at DEBUG; the caller takes this path only
  * when that logger is not enabled for DEBUG, where the call does nothing.)
- * Python's own arithmetic and comparisons, on values first checked to be
- * exact builtin types: no Python code runs, no side effects.  None - the
+ * Python's own arithmetic for the cost's sum and csrc/core/fl_select.c's
+ * usage test (Python's arithmetic and comparisons on C numbers; an int sum
+ * outside int64 is not plain), on values first checked to be exact builtin
+ * types: no Python code runs, no side effects.  None - the
  * caller then runs its Python loop from the start - outside the plain case:
  * an id that is not an exact str; a deployment, litellm_params, model_info,
  * entry, minute map or cost-map row that is present but not an exact dict
