@@ -50,9 +50,11 @@ Everything else is reproduced, not approximated:
 
 from __future__ import annotations
 
+import _random
 import inspect
 import logging
 import math
+import random as _std_random
 
 from ..patching import Component, Patch, still_bound
 
@@ -158,30 +160,35 @@ def _by_second(x):
 
 def _is_std(func, qualname) -> bool:
     """func is the standard library's random.<qualname> (defined in random.py)."""
-    import random as std
-
     code = getattr(func, "__code__", None)
     return (code is not None and getattr(func, "__qualname__", None) == qualname
-            and getattr(func, "__module__", None) == "random" and code.co_filename == std.__file__)
+            and getattr(func, "__module__", None) == "random" and code.co_filename == _std_random.__file__)
+
+
+# the standard library's functions, checked once (None when random.py is not CPython's own)
+_STD_SAMPLE = _std_random.Random.sample if _is_std(_std_random.Random.sample, "Random.sample") else None
+_STD_RANDBELOW = (_std_random.Random._randbelow_with_getrandbits
+                  if _is_std(_std_random.Random._randbelow_with_getrandbits,
+                             "Random._randbelow_with_getrandbits") else None)
+_OWN_ATTRS = ("sample", "_randbelow", "getrandbits")
 
 
 def _std_sample(module) -> bool:
     """``module.sample`` is the standard library's Random.sample bound to the module's own
     exact ``random.Random`` instance, whose ``_randbelow`` is ``_randbelow_with_getrandbits``
     and whose ``getrandbits`` is the C generator's: then ``_native.sample_all`` draws
-    exactly what ``module.sample(population, len(population))`` draws (sample.c)."""
-    import _random
-    import random as std
-
-    if module is not std:
+    exactly what ``module.sample(population, len(population))`` draws (sample.c). Read on
+    every pick (identity checks: anything can be patched between picks)."""
+    if module is not _std_random or _STD_SAMPLE is None or _STD_RANDBELOW is None:
         return False
-    inst = getattr(std, "_inst", None)
-    sample = std.sample
-    return (type(inst) is std.Random and getattr(sample, "__self__", None) is inst
-            and _is_std(getattr(sample, "__func__", None), "Random.sample")
-            and _is_std(std.Random._randbelow, "Random._randbelow_with_getrandbits")
-            and std.Random.getrandbits is _random.Random.getrandbits
-            and not {"sample", "_randbelow", "getrandbits"} & set(vars(inst)))
+    inst = getattr(module, "_inst", None)
+    sample = module.sample
+    own = getattr(inst, "__dict__", {})
+    return (type(inst) is module.Random and getattr(sample, "__self__", None) is inst
+            and getattr(sample, "__func__", None) is _STD_SAMPLE
+            and module.Random._randbelow is _STD_RANDBELOW
+            and module.Random.getrandbits is _random.Random.getrandbits
+            and not any(k in own for k in _OWN_ATTRS))
 
 
 def make_latency(original):
