@@ -237,10 +237,12 @@ def run_trace(seed: int):
 def test_generated_traces_same_as_litellm(block):
     seeds = range(block * 40, (block + 1) * 40)
     post_before, owns_before, single_before = dict(comp.POST_FAST), dict(comp.OWNS_FAST), comp.HOOK_FAST["one_descriptor"]
+    steps_before = comp.HOOK_FAST["table_steps"]
     want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
     post_served = comp.POST_FAST["served"] - post_before["served"]
     owns = {k: comp.OWNS_FAST[k] - owns_before[k] for k in owns_before}
     single = comp.HOOK_FAST["one_descriptor"] - single_before
+    table_steps = comp.HOOK_FAST["table_steps"] - steps_before
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
@@ -250,6 +252,7 @@ def test_generated_traces_same_as_litellm(block):
     assert post_served > 150, post_served  # the post-call success hook's plain path
     assert owns["served"] > 50 and owns["delegated"] > 5, owns  # the key view, both ways
     assert 200 < single < served - 200, (single, served)  # one descriptor (_single) and the general path
+    assert table_steps > 200, table_steps  # _single's RPM pass / TPM reservation as C table steps
     assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
     assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)

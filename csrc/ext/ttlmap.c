@@ -9,6 +9,14 @@
  *   .expiry(key) -> float | None,  .delete(key) -> bool,  .clear()
  *   .sweep(now),  .reclaim() -> int,  .items() -> list[(key, exp, value)]
  *   len(map),  .memory
+ *   .requests_step(prefix, limit, now_int, window_size, now)
+ *   .reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)
+ *       -> None (not this case: do it the general way) or
+ *          (over, counter, window_start, reset, sets_done, complete)
+ *       the limiter's RPM pass / TPM reservation on one descriptor
+ *       (csrc/core/fl_rlstep.h says which gets and sets, in which order);
+ *       complete False: a set met the memory cap (or no memory) after
+ *       sets_done of the planned sets - the caller makes the rest.
  *
  * Keys are str (taken as UTF-8).  Any other key, or a str that has no
  * UTF-8 form (lone surrogates) or is empty or longer than FL_TTLMAP_MAX_KEY
@@ -22,6 +30,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "fl_rlstep.h"
 #include "fl_ttlmap.h"
 
 typedef struct {
@@ -429,6 +438,137 @@ error:
     return NULL;
 }
 
+/* An exact int within int64: 1 with *v; 0 (no exception) outside int64;
+ * -1 with an exception (TypeError for anything but an exact int). */
+static int
+step_int(PyObject *o, const char *what, int64_t *v)
+{
+    int overflow = 0;
+    long long x;
+
+    if (!PyLong_CheckExact(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int", what);
+        return -1;
+    }
+    x = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (x == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow) {
+        return 0;
+    }
+    *v = (int64_t)x;
+    return 1;
+}
+
+/* The step's answer: None on FL_EAGAIN, a tuple on FL_OK or a set's error,
+ * an exception for anything else. */
+static PyObject *
+step_result(enum fl_status st, const struct fl_rl_result *r)
+{
+    if (st == FL_EAGAIN) {
+        Py_RETURN_NONE;
+    }
+    if (st != FL_OK && st != FL_EFULL && st != FL_ENOMEM) {
+        return status_error(st);
+    }
+    return Py_BuildValue("(NLLNIN)", PyBool_FromLong(r->over),
+                         (long long)r->counter, (long long)r->window_start,
+                         PyBool_FromLong(r->window_reset), r->sets_done,
+                         PyBool_FromLong(st == FL_OK));
+}
+
+/* Shared argument work: the prefix's UTF-8 and the int arguments.
+ * 1 ready, 0 decline (None), -1 exception. */
+static int
+step_args(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t nints,
+          const char *const *names, const char **prefix, Py_ssize_t *plen,
+          int64_t *ints, double *now)
+{
+    Py_ssize_t i;
+    int r, decline = 0;
+
+    if (nargs != nints + 2) {
+        PyErr_Format(PyExc_TypeError, "takes %zd arguments", nints + 2);
+        return -1;
+    }
+    if (!PyUnicode_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "prefix must be a str");
+        return -1;
+    }
+    for (i = 0; i < nints; i++) {
+        r = step_int(args[1 + i], names[i], &ints[i]);
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0) {
+            decline = 1;
+        }
+    }
+    if (!PyFloat_CheckExact(args[nargs - 1])) {
+        PyErr_SetString(PyExc_TypeError, "now must be a float");
+        return -1;
+    }
+    *now = PyFloat_AS_DOUBLE(args[nargs - 1]);
+    if (decline || !isfinite(*now)) {
+        return 0;
+    }
+    r = key_utf8(args[0], prefix, plen);
+    if (r <= 0 || (size_t)*plen > FL_RLSTEP_MAX_PREFIX) {
+        return r < 0 ? -1 : 0;
+    }
+    return 1;
+}
+
+static PyObject *
+TTLMap_requests_step(TTLMapObject *self, PyObject *const *args,
+                     Py_ssize_t nargs)
+{
+    static const char *const names[] = {"limit", "now_int", "window_size"};
+    const char *prefix = NULL;
+    Py_ssize_t plen = 0;
+    int64_t v[3];
+    double now = 0.0;
+    struct fl_rl_result res;
+    enum fl_status st;
+    int r = step_args(args, nargs, 3, names, &prefix, &plen, v, &now);
+
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    st = fl_rl_requests(self->map, prefix, (size_t)plen, v[0], v[1], v[2],
+                        now, &res);
+    return step_result(st, &res);
+}
+
+static PyObject *
+TTLMap_reserve_step(TTLMapObject *self, PyObject *const *args,
+                    Py_ssize_t nargs)
+{
+    static const char *const names[] = {"increment", "limit", "now_int",
+                                        "window_size", "ttl"};
+    const char *prefix = NULL;
+    Py_ssize_t plen = 0;
+    int64_t v[5];
+    double now = 0.0;
+    struct fl_rl_result res;
+    enum fl_status st;
+    int r = step_args(args, nargs, 5, names, &prefix, &plen, v, &now);
+
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    st = fl_rl_reserve(self->map, prefix, (size_t)plen, v[0], v[1], v[2],
+                       v[3], v[4], now, &res);
+    return step_result(st, &res);
+}
+
 static Py_ssize_t
 TTLMap_len(TTLMapObject *self)
 {
@@ -444,6 +584,14 @@ TTLMap_get_memory(TTLMapObject *self, void *Py_UNUSED(closure))
 static PyMethodDef TTLMap_methods[] = {
     {"set", (PyCFunction)(void (*)(void))TTLMap_set, METH_FASTCALL,
      "set(key, value, now, ttl) -> 0 stored, 1 not storable, 2 full"},
+    {"requests_step", (PyCFunction)(void (*)(void))TTLMap_requests_step,
+     METH_FASTCALL,
+     "requests_step(prefix, limit, now_int, window_size, now) -> None or "
+     "(over, counter, window_start, reset, sets_done, complete)"},
+    {"reserve_step", (PyCFunction)(void (*)(void))TTLMap_reserve_step,
+     METH_FASTCALL,
+     "reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)"
+     " -> None or (over, counter, window_start, reset, sets_done, complete)"},
     {"get", (PyCFunction)(void (*)(void))TTLMap_get, METH_FASTCALL,
      "get(key, now) -> value or None"},
     {"incr", (PyCFunction)(void (*)(void))TTLMap_incr, METH_FASTCALL,

@@ -305,7 +305,43 @@ _HOOK_GLOBALS = (
 )
 
 # pre-call hooks answered here / by LiteLLM's hook (tests read them)
-HOOK_FAST = {"served": 0, "delegated": 0, "one_descriptor": 0}  # (the last: served by _single)
+HOOK_FAST = {"served": 0, "delegated": 0, "one_descriptor": 0,  # (served by _single)
+             "table_steps": 0, "table_partial": 0}  # (TTLMap steps that answered; stopped at the cap)
+
+
+def table_step(mem, prefix):
+    """(the C table, the cache's clock reading) when a descriptor's three keys P"window",
+    P"requests", P"tokens" can take one of the table's steps (``TTLMap.requests_step`` /
+    ``reserve_step``: csrc/core/fl_rlstep.h; the same gets and sets, in the same order, as
+    the calls through ``CounterCache``, at one clock reading): the cache is enabled, the keys
+    are not in its object store, its clock gives a float, and no object-store entry has
+    expired (CounterCache's set would sweep that store first). Else None."""
+    py = mem._py
+    if py.max_size_in_memory == 0:
+        return None
+    now = mem._now()
+    if type(now) is not float:
+        return None
+    heap = py.expiration_heap
+    if heap and heap[0][0] <= now:
+        return None
+    pyd = py.cache_dict
+    if pyd and (prefix + "window" in pyd or prefix + "requests" in pyd or prefix + "tokens" in pyd):
+        return None
+    m = mem._map
+    return (m if m is not None else mem._table()), now
+
+
+def step_plan(prefix, reset, now_int, window_size, counter, value, ttl):
+    """The sets a table step plans, in order, as (key, value, ttl): on a window restart
+    P"requests" and P"tokens" to 0 and P"window" to str(now_int) (ttl window_size), then
+    the counter P+counter to value (ttl)."""
+    plan = []
+    if reset:
+        plan += [(prefix + "requests", 0, window_size), (prefix + "tokens", 0, window_size),
+                 (prefix + "window", str(now_int), window_size)]
+    plan.append((prefix + counter, value, ttl))
+    return plan
 
 
 def make_hook(original):
@@ -525,15 +561,35 @@ def make_hook(original):
         statuses = []
         if rpm is not None:
             counter_key = prefix + "requests"
-            cache_values = batch(mem, [window_key, counter_key])
-            if cache_values is not None:
-                counter_value = cache_values[1]
-                if counter_value is not None and int(counter_value) > rpm:
+            # (the window here is the handler's own, not the descriptor's: an exact int or
+            # the general path)
+            step = table_step(mem, prefix) if type(self.window_size) is int else None
+            if step is not None:
+                m, now = step
+                step = m.requests_step(prefix, rpm, now_int, self.window_size, now)
+            if step is not None:
+                HOOK_FAST["table_steps"] += 1
+                # the pre-check and the sliding window in one call on the C table
+                over, new_counter, _start, reset, done, complete = step
+                if not complete:
+                    HOOK_FAST["table_partial"] += 1
+                    _finish(mem, prefix, reset, now_int, self.window_size, "requests", new_counter,
+                            self.window_size, None, done)
+                if over:
                     result = response(overall_code="OVER_LIMIT", statuses=[status(
-                        code="OVER_LIMIT", current_limit=rpm, limit_remaining=rpm - int(counter_value),
+                        code="OVER_LIMIT", current_limit=rpm, limit_remaining=rpm - new_counter,
                         rate_limit_type="requests", descriptor_key=dk, descriptor_value=dv)])
+            else:
+                cache_values = batch(mem, [window_key, counter_key])
+                if cache_values is not None:
+                    counter_value = cache_values[1]
+                    if counter_value is not None and int(counter_value) > rpm:
+                        result = response(overall_code="OVER_LIMIT", statuses=[status(
+                            code="OVER_LIMIT", current_limit=rpm, limit_remaining=rpm - int(counter_value),
+                            rate_limit_type="requests", descriptor_key=dk, descriptor_value=dv)])
+                if result is None:
+                    new_counter = _window(mem, [window_key, counter_key], now_int, self.window_size)[1]
             if result is None:
-                new_counter = _window(mem, [window_key, counter_key], now_int, self.window_size)[1]
                 code = "OVER_LIMIT" if new_counter > rpm else "OK"
                 statuses.append(status(code=code, current_limit=rpm, limit_remaining=rpm - new_counter,
                                        rate_limit_type="requests", descriptor_key=dk, descriptor_value=dv))
@@ -560,10 +616,30 @@ def make_hook(original):
         # (a simple key: no declared output estimate)
         estimated_tokens = _estimate(self, data, call_type, endpoint_type, requested_model, tpm, None)
         # (_build_descriptor_atomic_payload's increment: int() of an estimate >= 1, never skipped)
-        tpm_response = _atomic(self, mem, [{
+        meta = {
             "descriptor_key": dk, "descriptor_value": dv, "current_limit": tpm, "rate_limit_type": "tokens",
             "window_key": window_key, "counter_key": prefix + "tokens", "increment": int(estimated_tokens),
-            "ttl": window_size, "window_size": window_size}], span)
+            "ttl": window_size, "window_size": window_size}
+        step = table_step(mem, prefix)
+        if step is not None:
+            m, now = step
+            step = m.reserve_step(prefix, meta["increment"], tpm, int(self._get_current_time().timestamp()),
+                                  window_size, window_size, now)
+        if step is None:
+            tpm_response = _atomic(self, mem, [meta], span)
+        else:
+            HOOK_FAST["table_steps"] += 1
+            # _atomic_check_and_increment_in_memory in one call on the C table
+            over, counter, start, reset, done, complete = step
+            if over:
+                tpm_response = response(overall_code="OVER_LIMIT",
+                                        statuses=[_status(meta, "OVER_LIMIT", max(0, tpm - counter))])
+            else:
+                if not complete:
+                    HOOK_FAST["table_partial"] += 1
+                    _finish(mem, prefix, reset, start, window_size, "tokens", counter, window_size, span, done)
+                tpm_response = response(overall_code="OK", statuses=[_status(meta, "OK", max(0, tpm - counter))],
+                                        reservation_windows=frozenset({(meta["counter_key"], str(start), "local")}))
         if tpm_response["overall_code"] == "OVER_LIMIT":
             await self._release_stashed_parallel_slot(stash, span)
             self._handle_rate_limit_error(response=tpm_response, descriptors=descriptors, requested_model=requested_model)
@@ -751,6 +827,12 @@ def make_hook(original):
             set_(mem, gauge["counter_key"], new_value, slot_ttl, span)
             statuses.append(self._gauge_status(gauge, in_flight + 1, "OK"))
         return response(overall_code="OK", statuses=statuses)
+
+    def _finish(mem, prefix, reset, now_int, window_size, counter, value, ttl, span, done):
+        """A table step stopped at a set (the memory cap): its planned sets from `done` on,
+        made through CounterCache as the general path makes them."""
+        for key, v, t in step_plan(prefix, reset, now_int, window_size, counter, value, ttl)[done:]:
+            set_(mem, key, v, t, span)
 
     def _window(mem, keys, now_int, window_size):
         """_in_memory_cache_sliding_window, step for step."""
