@@ -54,7 +54,7 @@ valgrind: $(CTESTS)
 	@for t in $(CTESTS); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
 
-# libFuzzer + ASan/UBSan on the C tokenizer, the TTL map and the weighted pick (tests/fuzz/); a short
+# libFuzzer + ASan/UBSan on the C tokenizer, the TTL map, the limiter's table steps and the weighted pick (tests/fuzz/); a short
 # run of each in `make test`, longer with FUZZ_SECONDS=600 (per target). Rank files:
 # the ones LiteLLM bundles.
 FUZZ_SECONDS ?= 30
@@ -69,12 +69,17 @@ build/fuzz/fuzz_ttlmap: tests/fuzz/fuzz_ttlmap.c $(CSRC_CORE) $(wildcard csrc/co
 	clang -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined -Icsrc/core -o $@ $< $(CSRC_CORE)
 
+build/fuzz/fuzz_rlstep: tests/fuzz/fuzz_rlstep.c $(CSRC_CORE) $(wildcard csrc/core/*.h)
+	@mkdir -p build/fuzz
+	clang -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Icsrc/core -o $@ $< $(CSRC_CORE)
+
 build/fuzz/fuzz_wpick: tests/fuzz/fuzz_wpick.c $(CSRC_CORE) $(wildcard csrc/core/*.h)
 	@mkdir -p build/fuzz
 	clang -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined -Icsrc/core -o $@ $< $(CSRC_CORE)
 
-fuzz: install build/fuzz/fuzz_tokenizer build/fuzz/fuzz_ttlmap build/fuzz/fuzz_wpick
+fuzz: install build/fuzz/fuzz_tokenizer build/fuzz/fuzz_ttlmap build/fuzz/fuzz_wpick build/fuzz/fuzz_rlstep
 	@d=$(TOKDIR); mkdir -p build/fuzz/corpus; \
 	FL_FUZZ_RANKS=$$d/9b5ad71b2ce5302211f9c61530b329a4922fc6a4:$$d/fb374d419588a4632f3f557e76b4b70aebbca790:$$d/ec7223a39ce59f226a68acc30dc1af2788490e15 \
 	  build/fuzz/fuzz_tokenizer -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
@@ -83,6 +88,10 @@ fuzz: install build/fuzz/fuzz_tokenizer build/fuzz/fuzz_ttlmap build/fuzz/fuzz_w
 	@mkdir -p build/fuzz/corpus_ttlmap; \
 	build/fuzz/fuzz_ttlmap -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	  build/fuzz/corpus_ttlmap 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY|MISMATCH" ; \
+	  test $${PIPESTATUS[0]} -eq 0
+	@mkdir -p build/fuzz/corpus_rlstep; \
+	build/fuzz/fuzz_rlstep -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -print_final_stats=1 \
+	  build/fuzz/corpus_rlstep 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|SUMMARY" ; \
 	  test $${PIPESTATUS[0]} -eq 0
 	@mkdir -p build/fuzz/corpus_wpick; \
 	build/fuzz/fuzz_wpick -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
