@@ -59,6 +59,10 @@ _STORED, _NOT_STORABLE, _FULL = 0, 1, 2
 # may raise where json.loads would give the string back)
 _json_int = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z", re.ASCII).match
 _time = time.time
+_JSON_LOADS = json.loads
+# types json.loads refuses with a TypeError before reading anything (it takes str, bytes
+# and bytearray): InMemoryCache.get_cache then returns the stored value as it is
+_NOT_JSON_TEXT = frozenset({dict, list, tuple, set, frozenset, int, float, bool, type(None)})
 # every CounterCache of this process, for the metrics (no strong references)
 _LIVE: "weakref.WeakSet[CounterCache]" = weakref.WeakSet()
 
@@ -329,8 +333,16 @@ class CounterCache(InMemoryCache):
                 if v is not None:
                     return _loads(v) if type(v) is str else v
             py = self._py
-            if not py.cache_dict:
+            pyd = py.cache_dict
+            if not pyd:
                 return None
+            if key in pyd and json.loads is _JSON_LOADS and type(pyd[key]) in _NOT_JSON_TEXT:
+                # InMemoryCache.get_cache for a value json.loads refuses by its type (the
+                # parallel-request gauges are dicts): the expiry check, then the value
+                # itself, without raising and catching json.loads' TypeError
+                if py.evict_element_if_expired(key):
+                    return None
+                return pyd[key]
             return py.get_cache(key, **kwargs)
         return self._py.get_cache(key, **kwargs)
 
