@@ -57,8 +57,8 @@ class Clock:
         return datetime.fromtimestamp(self.t)
 
 
-def make_limiter(clock: Clock):
-    mem = CounterCache(InMemoryCache(clock=clock.seconds))
+def make_limiter(clock: Clock, max_memory=None):
+    mem = CounterCache(InMemoryCache(clock=clock.seconds), max_memory=max_memory)
     dual = DualCache(in_memory_cache=mem, default_in_memory_ttl=1)
     limiter = v3._PROXY_MaxParallelRequestsHandler_v3(
         internal_usage_cache=InternalUsageCache(dual_cache=dual), time_provider=clock.now)
@@ -192,10 +192,10 @@ def finish(rng: random.Random, limiter, uak, data, stash):
     return steps, dict(response._hidden_params.get("additional_headers") or {}), result, snapshot_stash(stash)
 
 
-def run_trace(seed: int):
+def run_trace(seed: int, max_memory=None):
     rng = random.Random(seed)
     clock = Clock()
-    limiter, dual, mem = make_limiter(clock)
+    limiter, dual, mem = make_limiter(clock, max_memory)
     keys = [make_key(rng, i, rng.random() < 0.85) for i in range(rng.choice([1, 3, 8]))]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -260,6 +260,25 @@ def test_generated_traces_same_as_litellm(block):
     assert sum(1 for r in flat if r[1] is None) > 500  # admitted
     assert any(r[1] is not None and r[1][0] == "ValidationError" for r in flat)
     assert any(r[2].get("max_tokens") in (1, 12, 250, 1023) for r in flat)  # the implicit output cap written
+
+
+def test_generated_traces_same_as_litellm_at_the_memory_cap():
+    """The same traces on a counter table capped a little above an empty table's size:
+    entries that do not fit go to the object store, and some of the C table's steps stop at
+    a set, the rest of their sets made through CounterCache -- the same as LiteLLM's hook on
+    the same capped cache."""
+    from fast_litellm import _native
+
+    cap = _native.TTLMap(bytes(16)).memory + 700
+    seeds = range(1000, 1040)
+    before = dict(comp.HOOK_FAST)
+    want, got, served, delegated = both(lambda: [run_trace(s, cap) for s in seeds], comp.HOOK_FAST)
+    for s, a, b in zip(seeds, want, got):
+        for step, (x, y) in enumerate(zip(a, b)):
+            assert x == y, (s, step, x, y)
+    steps = comp.HOOK_FAST["table_steps"] - before["table_steps"]
+    partial = comp.HOOK_FAST["table_partial"] - before["table_partial"]
+    assert steps > 100 and partial > 0, (steps, partial)
 
 
 def test_component_patches_the_hook():

@@ -31,7 +31,7 @@ from litellm.proxy.hooks.parallel_request_limiter_v3 import _PROXY_MaxParallelRe
 from litellm.proxy.utils import InternalUsageCache
 
 from fast_litellm import _native
-from fast_litellm.components.rate_limiter import step_plan, table_step
+from fast_litellm.components.rate_limiter import step_plan, table_step, table_steps
 from fast_litellm.counter_cache import CounterCache
 
 T0 = 1_700_000_000.25
@@ -279,3 +279,133 @@ def test_step_arguments():
     assert m.requests_step(PREFIX, 1, 1, 60, math.nan) is None
     assert len(m) == 0
     assert m.requests_step("x" * 1016, 1, 1, 60, now)[:4] == (False, 1, 1, True)
+
+
+# ---- several descriptors: window_pairs and reserve_all -----------------------------------
+
+PREFIXES = [PREFIX, "{user:u-1}:", "{team:t-1}:"]
+
+
+@st.composite
+def multi_cases(draw):
+    steps = []
+    for _ in range(draw(st.integers(1, 5))):
+        chosen = draw(st.lists(st.integers(0, 2), min_size=1, max_size=4))  # duplicates allowed
+        steps.append(dict(
+            dt=draw(st.sampled_from([0, 0, 1, 30, 60, 61])),
+            seeds=draw(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["window", "requests", "tokens"]),
+                                          st.sampled_from(WINDOW_VALUES[:8] + COUNTER_VALUES[:8]),
+                                          st.sampled_from([1, 60, 61])), max_size=4)),
+            kind=draw(st.sampled_from(["pairs", "reserve"])),
+            chosen=chosen,
+            tokens=draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen))),
+            limits=draw(st.lists(st.sampled_from([0, 2, 10, 100, 2**64]), min_size=len(chosen), max_size=len(chosen))),
+            increments=draw(st.lists(st.sampled_from([0, 1, 7, 60, -1]), min_size=len(chosen), max_size=len(chosen))),
+            window_sizes=draw(st.lists(st.sampled_from([60, 60, 30, 1]), min_size=len(chosen), max_size=len(chosen))),
+        ))
+    return steps
+
+
+def litellm_pairs(lim, keys, now_int, window_size):
+    async def go():
+        return await lim._in_memory_cache_sliding_window(keys=keys, now_int=now_int, window_size=window_size)
+    return go
+
+
+def litellm_reserve_all(lim, metas):
+    async def go():
+        r = await lim._atomic_check_and_increment_in_memory(metas)
+        return r["overall_code"], r["statuses"], r.get("reservation_windows")
+    return go
+
+
+def ours_multi(mem, lim, s, now_int, metas, keys):
+    """The table's call, then LiteLLM's code for what it did not take (what _window and
+    _atomic in the hook do); no memory cap here (tests/test_rate_limiter_hook.py has the
+    capped runs)."""
+    found = table_steps(mem, [p for p in PREFIXES])
+    if s["kind"] == "pairs":
+        if found is None:
+            return outcome(litellm_pairs(lim, keys, now_int, s["window_sizes"][0])), 0
+        m, now = found
+        results, done, partial = m.window_pairs(keys, now_int, s["window_sizes"][0], now)
+        assert partial is None
+        if done * 2 >= len(keys):
+            return ("ok", results), 1
+        rest = outcome(litellm_pairs(lim, keys[2 * done:], now_int, s["window_sizes"][0]))
+        return (rest if rest[0] == "err" else ("ok", results + rest[1])), 1
+    if found is None:
+        return outcome(litellm_reserve_all(lim, metas)), 0
+    m, now = found
+    answer = m.reserve_all([(mt["window_key"], mt["counter_key"], mt["increment"], mt["current_limit"],
+                             mt["window_size"], mt["ttl"]) for mt in metas], now_int, now)
+    if answer is None:
+        return outcome(litellm_reserve_all(lim, metas)), 0
+    over_index, counter, states, sets_done, complete = answer
+    assert complete
+
+    def status(mt, code, remaining):
+        return {"code": code, "current_limit": mt["current_limit"], "limit_remaining": remaining,
+                "rate_limit_type": mt["rate_limit_type"], "descriptor_key": mt["descriptor_key"],
+                "descriptor_value": mt["descriptor_value"]}
+    if over_index < len(metas):
+        mt = metas[over_index]
+        return ("ok", ("OVER_LIMIT", [status(mt, "OVER_LIMIT", max(0, mt["current_limit"] - counter))], None)), 1
+    return ("ok", ("OK", [status(mt, "OK", max(0, mt["current_limit"] - st_[2])) for mt, st_ in zip(metas, states)],
+                   frozenset((mt["counter_key"], str(st_[3]), "local") for mt, st_ in zip(metas, states)))), 1
+
+
+def run_multi(steps):
+    clock = Clock()
+    ref = InMemoryCache(max_size_in_memory=10**9, clock=clock)
+    ours = CounterCache(InMemoryCache(clock=clock))
+    ref_lim, our_lim = limiter_over(ref, clock), limiter_over(ours, clock)
+    taken = 0
+    for s in steps:
+        clock.t += s["dt"]
+        now_int = int(clock.now().timestamp())
+        for i, name, value, ttl in s["seeds"]:
+            value = window_value(value, now_int) if name == "window" else value
+            if value is None:
+                continue
+            for cache in (ref, ours):
+                cache.set_cache(PREFIXES[i] + name, value, ttl=ttl)
+        prefixes = [PREFIXES[i] for i in s["chosen"]]
+        keys = [k for p in prefixes for k in (p + "window", p + "requests")]
+        metas = [{"descriptor_key": p[1:p.index(":")], "descriptor_value": p[p.index(":") + 1:-2],
+                  "current_limit": lim, "rate_limit_type": "tokens" if tok else "requests",
+                  "window_key": p + "window", "counter_key": p + ("tokens" if tok else "requests"),
+                  "increment": inc, "ttl": ws, "window_size": ws}
+                 for p, tok, lim, inc, ws in zip(prefixes, s["tokens"], s["limits"], s["increments"],
+                                                  s["window_sizes"])]
+        if s["kind"] == "pairs":
+            want = outcome(litellm_pairs(ref_lim, keys, now_int, s["window_sizes"][0]))
+        else:
+            want = outcome(litellm_reserve_all(ref_lim, metas))
+        got, took = ours_multi(ours, our_lim, s, now_int, metas, keys)
+        assert got == want, (s, got, want)
+        assert snapshot(ours) == snapshot(ref), s
+        taken += took
+    return taken
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(multi_cases())
+def test_several_descriptors_same_as_litellm(steps):
+    run_multi(steps)
+
+
+def test_several_descriptors_taken_by_the_table():
+    import random
+
+    rng = random.Random(11)
+    taken = 0
+    for _ in range(100):
+        steps = []
+        for _ in range(4):
+            chosen = [rng.randrange(3) for _ in range(rng.randrange(1, 4))]
+            steps.append(dict(dt=rng.choice([0, 1, 61]), seeds=[], kind=rng.choice(["pairs", "reserve"]),
+                              chosen=chosen, tokens=[True] * len(chosen), limits=[100] * len(chosen),
+                              increments=[3] * len(chosen), window_sizes=[60] * len(chosen)))
+        taken += run_multi(steps)
+    assert taken > 300

@@ -170,9 +170,9 @@ restart(struct fl_ttlmap *m, const struct rl_keys *k, int64_t now_int,
 }
 
 enum fl_status
-fl_rl_requests(struct fl_ttlmap *m, const char *prefix, size_t plen,
-               int64_t limit, int64_t now_int, int64_t window_size,
-               double now, struct fl_rl_result *out)
+fl_rl_window(struct fl_ttlmap *m, const char *prefix, size_t plen,
+             int64_t now_int, int64_t window_size, double now,
+             struct fl_rl_result *out)
 {
     struct rl_keys k;
     int64_t w = 0, c = 0, next;
@@ -183,20 +183,6 @@ fl_rl_requests(struct fl_ttlmap *m, const char *prefix, size_t plen,
     if (!build_keys(&k, prefix, plen)) {
         return FL_EAGAIN;
     }
-    /* the pre-check: both keys read, the counter compared */
-    if (get_number(m, &k, KEY_WINDOW, now, &w) < 0) {
-        return FL_EAGAIN;
-    }
-    r = get_number(m, &k, KEY_REQUESTS, now, &c);
-    if (r < 0) {
-        return FL_EAGAIN;
-    }
-    if (r == 1 && c > limit) {
-        out->over = 1;
-        out->counter = c;
-        return FL_OK;
-    }
-    /* the sliding window */
     r = get_number(m, &k, KEY_WINDOW, now, &w);
     if (r < 0) {
         return FL_EAGAIN;
@@ -234,57 +220,173 @@ fl_rl_requests(struct fl_ttlmap *m, const char *prefix, size_t plen,
 }
 
 enum fl_status
-fl_rl_reserve(struct fl_ttlmap *m, const char *prefix, size_t plen,
-              int64_t increment, int64_t limit, int64_t now_int,
-              int64_t window_size, int64_t ttl, double now,
-              struct fl_rl_result *out)
+fl_rl_requests(struct fl_ttlmap *m, const char *prefix, size_t plen,
+               int64_t limit, int64_t now_int, int64_t window_size,
+               double now, struct fl_rl_result *out)
 {
     struct rl_keys k;
-    int64_t w = 0, cur = 0, next;
-    int r, expired, over;
-    enum fl_status st;
+    int64_t w = 0, c = 0;
+    int r;
 
     memset(out, 0, sizeof *out);
     if (!build_keys(&k, prefix, plen)) {
         return FL_EAGAIN;
     }
-    r = get_number(m, &k, KEY_WINDOW, now, &w);
+    /* the pre-check: both keys read, the counter compared */
+    if (get_number(m, &k, KEY_WINDOW, now, &w) < 0) {
+        return FL_EAGAIN;
+    }
+    r = get_number(m, &k, KEY_REQUESTS, now, &c);
     if (r < 0) {
         return FL_EAGAIN;
     }
-    expired = 1;
-    if (r == 1) {
-        expired = window_over(now_int, w, window_size);
-        if (expired < 0) {
+    if (r == 1 && c > limit) {
+        out->over = 1;
+        out->counter = c;
+        return FL_OK;
+    }
+    return fl_rl_window(m, prefix, plen, now_int, window_size, now, out);
+}
+
+static int
+same_prefix(const struct fl_rl_meta *a, const struct fl_rl_meta *b)
+{
+    return a->plen == b->plen && memcmp(a->prefix, b->prefix, a->plen) == 0;
+}
+
+enum fl_status
+fl_rl_reserve_all(struct fl_ttlmap *m, const struct fl_rl_meta *metas,
+                  size_t n, int64_t now_int, double now,
+                  struct fl_rl_multi *out)
+{
+    struct rl_keys k; /* the keys of one meta at a time */
+    size_t i, j;
+    enum fl_status st = FL_OK;
+    struct fl_rl_result tally;
+
+    memset(&tally, 0, sizeof tally);
+    out->over_index = n;
+    out->counter = 0;
+    out->sets_done = 0;
+    if (n > FL_RLSTEP_MAX_METAS) {
+        return FL_EAGAIN;
+    }
+    for (i = 0; i < n; i++) {
+        if (!build_keys(&k, metas[i].prefix, metas[i].plen)) {
             return FL_EAGAIN;
         }
     }
-    if (!expired) {
-        r = get_number(m, &k, KEY_TOKENS, now, &cur);
+    /* the reads, meta by meta: the window, then the counter unless expired */
+    for (i = 0; i < n; i++) {
+        const struct fl_rl_meta *mt = &metas[i];
+        struct fl_rl_state *sti = &out->state[i];
+        int64_t w = 0, cur = 0, next;
+        int r, expired = 1;
+        build_keys(&k, mt->prefix, mt->plen);
+        r = get_number(m, &k, KEY_WINDOW, now, &w);
         if (r < 0) {
             return FL_EAGAIN;
         }
-        if (r == 0) {
-            cur = 0;
+        if (r == 1) {
+            expired = window_over(now_int, w, mt->window_size);
+            if (expired < 0) {
+                return FL_EAGAIN;
+            }
+        }
+        if (!expired) {
+            r = get_number(m, &k, mt->tokens ? KEY_TOKENS : KEY_REQUESTS, now, &cur);
+            if (r < 0) {
+                return FL_EAGAIN;
+            }
+            if (r == 0) {
+                cur = 0;
+            }
+        }
+        if (!add_ok(cur, mt->increment, &next)) {
+            return FL_EAGAIN;
+        }
+        sti->expired = expired;
+        sti->current = cur;
+        sti->counter = next;
+        sti->window_start = expired ? now_int : w;
+        if (mt->increment > 0 ? next > mt->limit : cur >= mt->limit) {
+            out->over_index = i;
+            out->counter = cur;
+            return FL_OK;
         }
     }
-    if (!add_ok(cur, increment, &next)) {
-        return FL_EAGAIN;
+    /* the writes: each expired window's siblings to 0 (once per window, in
+     * first-appearance order, with the last meta's window size), then per
+     * meta its window (if expired) and its counter */
+    for (i = 0; i < n && st == FL_OK; i++) {
+        int64_t ws = metas[i].window_size;
+        int seen = 0;
+        if (!out->state[i].expired) {
+            continue;
+        }
+        for (j = 0; j < i && !seen; j++) {
+            seen = out->state[j].expired && same_prefix(&metas[j], &metas[i]);
+        }
+        if (seen) {
+            continue;
+        }
+        for (j = i + 1; j < n; j++) {
+            if (out->state[j].expired && same_prefix(&metas[j], &metas[i])) {
+                ws = metas[j].window_size;
+            }
+        }
+        build_keys(&k, metas[i].prefix, metas[i].plen);
+        st = put(m, &k, KEY_REQUESTS, 0, 0, now, (double)ws, &tally);
+        if (st == FL_OK) {
+            st = put(m, &k, KEY_TOKENS, 0, 0, now, (double)ws, &tally);
+        }
     }
-    over = increment > 0 ? next > limit : cur >= limit;
-    if (over) {
+    for (i = 0; i < n && st == FL_OK; i++) {
+        const struct fl_rl_meta *mt = &metas[i];
+        build_keys(&k, mt->prefix, mt->plen);
+        if (out->state[i].expired) {
+            st = put(m, &k, KEY_WINDOW, now_int, 1, now, (double)mt->window_size, &tally);
+            if (st != FL_OK) {
+                break;
+            }
+        }
+        st = put(m, &k, mt->tokens ? KEY_TOKENS : KEY_REQUESTS, out->state[i].counter, 0, now,
+                 (double)mt->ttl, &tally);
+    }
+    out->sets_done = tally.sets_done;
+    return st;
+}
+
+enum fl_status
+fl_rl_reserve(struct fl_ttlmap *m, const char *prefix, size_t plen,
+              int64_t increment, int64_t limit, int64_t now_int,
+              int64_t window_size, int64_t ttl, double now,
+              struct fl_rl_result *out)
+{
+    struct fl_rl_meta mt;
+    struct fl_rl_multi mu;
+    enum fl_status st;
+
+    memset(out, 0, sizeof *out);
+    mt.prefix = prefix;
+    mt.plen = plen;
+    mt.tokens = 1;
+    mt.increment = increment;
+    mt.limit = limit;
+    mt.window_size = window_size;
+    mt.ttl = ttl;
+    st = fl_rl_reserve_all(m, &mt, 1, now_int, now, &mu);
+    if (st == FL_EAGAIN) {
+        return st;
+    }
+    if (mu.over_index == 0) {
         out->over = 1;
-        out->counter = cur;
+        out->counter = mu.counter;
         return FL_OK;
     }
-    out->counter = next;
-    out->window_reset = expired;
-    out->window_start = expired ? now_int : w;
-    if (expired) {
-        st = restart(m, &k, now_int, (double)window_size, now, out);
-        if (st != FL_OK) {
-            return st;
-        }
-    }
-    return put(m, &k, KEY_TOKENS, next, 0, now, (double)ttl, out);
+    out->counter = mu.state[0].counter;
+    out->window_reset = mu.state[0].expired;
+    out->window_start = mu.state[0].window_start;
+    out->sets_done = mu.sets_done;
+    return st;
 }

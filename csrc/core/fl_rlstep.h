@@ -48,6 +48,14 @@ struct fl_rl_result {
     unsigned sets_done;    /* planned sets made (all of them on FL_OK) */
 };
 
+/* The sliding window alone (_in_memory_cache_sliding_window for one pair
+ * P"window", P"requests", increment 1): the second half of fl_rl_requests
+ * below.  out->window_start is now_int on a restart, else the live start. */
+enum fl_status fl_rl_window(struct fl_ttlmap *m, const char *prefix,
+                            size_t plen, int64_t now_int,
+                            int64_t window_size, double now,
+                            struct fl_rl_result *out);
+
 /* The RPM pass for one descriptor with a requests-per-unit `limit`:
  *   pre-check (_batch_get_counter_values; is_cache_list_over_limit):
  *     get(P"window"); c = get(P"requests"); if c is live and c > limit:
@@ -83,6 +91,50 @@ enum fl_status fl_rl_reserve(struct fl_ttlmap *m, const char *prefix,
                              int64_t now_int, int64_t window_size,
                              int64_t ttl, double now,
                              struct fl_rl_result *out);
+
+/* One counter of an all-or-nothing reservation (AtomicCounterMeta). */
+struct fl_rl_meta {
+    const char *prefix; /* P: the keys are P"window" and P"requests"/P"tokens" */
+    size_t plen;
+    int tokens;         /* 1: the counter is P"tokens", 0: P"requests" */
+    int64_t increment;
+    int64_t limit;
+    int64_t window_size;
+    int64_t ttl;
+};
+
+struct fl_rl_state {
+    int expired;          /* the window was absent or over */
+    int64_t current;      /* the counter read (0 when expired) */
+    int64_t counter;      /* current + increment: the value written */
+    int64_t window_start; /* now_int when expired, else the live start */
+};
+
+#define FL_RLSTEP_MAX_METAS 64u
+
+struct fl_rl_multi {
+    size_t over_index;    /* the first counter over its limit, n if none */
+    int64_t counter;      /* that counter's current value */
+    unsigned sets_done;   /* planned sets made (see below) */
+    struct fl_rl_state state[FL_RLSTEP_MAX_METAS]; /* filled up to over_index */
+};
+
+/* _atomic_check_and_increment_in_memory for n (1..FL_RLSTEP_MAX_METAS)
+ * counters: for each in order, get(P"window") and, unless the window is
+ * expired, get(P counter); the first counter over its limit (cur + inc >
+ * limit for inc > 0, else cur >= limit) ends the call with over_index set
+ * and nothing written.  Else the plan: for each expired window once, in
+ * first-appearance order, set(P"requests", 0) and set(P"tokens", 0) with the
+ * window size of the last counter naming that window; then for each counter
+ * in order, set(P"window", str(now_int), its window size) when its window
+ * was expired, and set(P counter, current + increment, its ttl).
+ * Returns FL_OK; FL_EAGAIN (only reads made; also for n too large or a
+ * prefix out of range); or a set's error with sets_done counting the
+ * planned sets made (the caller makes the rest).  n == 0: FL_OK, nothing. */
+enum fl_status fl_rl_reserve_all(struct fl_ttlmap *m,
+                                 const struct fl_rl_meta *metas, size_t n,
+                                 int64_t now_int, double now,
+                                 struct fl_rl_multi *out);
 
 /* The number JSON's integer syntax gives for s[0..n) ("-"? then "0" or a
  * nonzero digit and at most 17 more digits, nothing else): 1 with *v, else

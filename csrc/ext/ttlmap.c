@@ -17,6 +17,10 @@
  *       (csrc/core/fl_rlstep.h says which gets and sets, in which order);
  *       complete False: a set met the memory cap (or no memory) after
  *       sets_done of the planned sets - the caller makes the rest.
+ *   .window_pairs(keys, now_int, window_size, now)   the sliding window over
+ *       [P1"window", P1"requests", ...] pairs;
+ *   .reserve_all(metas, now_int, now)   the all-or-nothing reservation of
+ *       several counters (see each function below)
  *
  * Keys are str (taken as UTF-8).  Any other key, or a str that has no
  * UTF-8 form (lone surrogates) or is empty or longer than FL_TTLMAP_MAX_KEY
@@ -29,6 +33,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fl_rlstep.h"
 #include "fl_ttlmap.h"
@@ -569,6 +574,268 @@ TTLMap_reserve_step(TTLMapObject *self, PyObject *const *args,
     return step_result(st, &res);
 }
 
+/* The prefix P of a key that is P + suffix (suffix: "window", "requests" or
+ * "tokens"), as UTF-8: 1 with the prefix's pointer and length, 0 when the
+ * key is not such an exact str, -1 with an exception (memory). */
+static int
+key_prefix(PyObject *key, const char *suffix, const char **p, Py_ssize_t *plen)
+{
+    const char *k = NULL;
+    Py_ssize_t klen = 0;
+    size_t sl = strlen(suffix);
+    int r = key_utf8(key, &k, &klen);
+
+    if (r <= 0) {
+        return r;
+    }
+    if ((size_t)klen <= sl || memcmp(k + klen - (Py_ssize_t)sl, suffix, sl) != 0 ||
+        (size_t)klen - sl > FL_RLSTEP_MAX_PREFIX) {
+        return 0;
+    }
+    *p = k;
+    *plen = klen - (Py_ssize_t)sl;
+    return 1;
+}
+
+/* window_pairs(keys, now_int, window_size, now) -> (results, done, partial)
+ * keys: [P1"window", P1"requests", P2"window", ...] (a list).  The sliding
+ * window (fl_rl_window) for each pair in order while the pair is of that
+ * form and the step answers.  results: per pair made, the window start
+ * (str(now_int) on a restart, else the live start as an int) and the new
+ * counter.  done: the pairs made.  partial: None, or (sets_done, reset,
+ * counter) when the pair at index `done` stopped at a set (its two results
+ * are in `results`; the caller makes its remaining sets).  Pairs from `done`
+ * (or done + 1 after a partial one) on are the caller's. */
+static PyObject *
+TTLMap_window_pairs(TTLMapObject *self, PyObject *const *args,
+                    Py_ssize_t nargs)
+{
+    static const char *const names[] = {"now_int", "window_size"};
+    PyObject *keys, *results = NULL, *partial = NULL, *item = NULL;
+    int64_t v[2];
+    double now;
+    Py_ssize_t i;
+    int r;
+
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "window_pairs takes 4 arguments");
+        return NULL;
+    }
+    keys = args[0];
+    if (!PyList_CheckExact(keys)) {
+        PyErr_SetString(PyExc_TypeError, "keys must be a list");
+        return NULL;
+    }
+    for (i = 0; i < 2; i++) {
+        r = step_int(args[1 + i], names[i], &v[i]);
+        if (r <= 0) {
+            if (r < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    if (!PyFloat_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "now must be a float");
+        return NULL;
+    }
+    now = PyFloat_AS_DOUBLE(args[3]);
+    if (!isfinite(now)) {
+        Py_RETURN_NONE;
+    }
+    results = PyList_New(0);
+    if (results == NULL) {
+        goto error;
+    }
+    /* (the size read per pair: the objects made below could, in theory, let a
+     * collection run code that changes the list) */
+    for (i = 0; 2 * i + 1 < PyList_GET_SIZE(keys); i++) {
+        const char *wp = NULL, *cp = NULL;
+        Py_ssize_t wl = 0, cl = 0;
+        struct fl_rl_result res;
+        enum fl_status st;
+        /* (a list item read per pair: nothing here runs Python code) */
+        r = key_prefix(PyList_GET_ITEM(keys, 2 * i), "window", &wp, &wl);
+        if (r < 0) {
+            goto error;
+        }
+        if (r == 0 || wl == 0 || wp[wl - 1] != ':') {
+            break; /* LiteLLM's siblings are the window key minus ":window" */
+        }
+        r = key_prefix(PyList_GET_ITEM(keys, 2 * i + 1), "requests", &cp, &cl);
+        if (r < 0) {
+            goto error;
+        }
+        if (r == 0 || cl != wl || memcmp(cp, wp, (size_t)wl) != 0) {
+            break;
+        }
+        st = fl_rl_window(self->map, wp, (size_t)wl, v[0], v[1], now, &res);
+        if (st == FL_EAGAIN) {
+            break;
+        }
+        if (st != FL_OK && st != FL_EFULL && st != FL_ENOMEM) {
+            status_error(st);
+            goto error;
+        }
+        item = res.window_reset ? PyUnicode_FromFormat("%lld", (long long)res.window_start)
+                                : PyLong_FromLongLong(res.window_start);
+        if (item == NULL || PyList_Append(results, item) < 0) {
+            goto error;
+        }
+        Py_CLEAR(item);
+        item = PyLong_FromLongLong(res.counter);
+        if (item == NULL || PyList_Append(results, item) < 0) {
+            goto error;
+        }
+        Py_CLEAR(item);
+        if (st != FL_OK) {
+            partial = Py_BuildValue("(INL)", res.sets_done, PyBool_FromLong(res.window_reset),
+                                    (long long)res.counter);
+            if (partial == NULL) {
+                goto error;
+            }
+            break;
+        }
+    }
+    if (partial == NULL) {
+        partial = Py_NewRef(Py_None);
+    }
+    return Py_BuildValue("(NnN)", results, i, partial);
+error:
+    Py_XDECREF(item);
+    Py_XDECREF(partial);
+    Py_XDECREF(results);
+    return NULL;
+}
+
+/* reserve_all(metas, now_int, now) -> None (not this case) or
+ * (over_index, counter, states, sets_done, complete)
+ * metas: a list of (window_key, counter_key, increment, limit, window_size,
+ * ttl) tuples with window_key P"window" and counter_key P"tokens" or
+ * P"requests" (P ending in ":"), the rest exact ints (anything else:
+ * None).  fl_rl_reserve_all; over_index is
+ * len(metas) when every counter fits; states: per counter read (up to the
+ * over one), (expired, current, new counter, window start). */
+static PyObject *
+TTLMap_reserve_all(TTLMapObject *self, PyObject *const *args,
+                   Py_ssize_t nargs)
+{
+    static const char *const names[] = {"increment", "limit", "window_size", "ttl"};
+    struct fl_rl_meta metas[FL_RLSTEP_MAX_METAS];
+    struct fl_rl_multi mu;
+    PyObject *list, *states = NULL, *item = NULL;
+    int64_t now_int;
+    double now;
+    Py_ssize_t n, i, upto;
+    enum fl_status st;
+    int r;
+
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "reserve_all takes 3 arguments");
+        return NULL;
+    }
+    list = args[0];
+    if (!PyList_CheckExact(list)) {
+        PyErr_SetString(PyExc_TypeError, "metas must be a list");
+        return NULL;
+    }
+    r = step_int(args[1], "now_int", &now_int);
+    if (r <= 0) {
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (!PyFloat_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "now must be a float");
+        return NULL;
+    }
+    now = PyFloat_AS_DOUBLE(args[2]);
+    n = PyList_GET_SIZE(list);
+    if (!isfinite(now) || n > (Py_ssize_t)FL_RLSTEP_MAX_METAS) {
+        Py_RETURN_NONE;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *t = PyList_GET_ITEM(list, i);
+        const char *wp = NULL, *cp = NULL;
+        Py_ssize_t wl = 0, cl = 0;
+        int64_t iv[4];
+        int j, tokens = 1;
+        if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 6) {
+            PyErr_SetString(PyExc_TypeError, "each meta must be a 6-tuple");
+            return NULL;
+        }
+        r = key_prefix(PyTuple_GET_ITEM(t, 0), "window", &wp, &wl);
+        if (r <= 0 || wl == 0 || wp[wl - 1] != ':') {
+            if (r < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+        r = key_prefix(PyTuple_GET_ITEM(t, 1), "tokens", &cp, &cl);
+        if (r == 0) {
+            tokens = 0;
+            r = key_prefix(PyTuple_GET_ITEM(t, 1), "requests", &cp, &cl);
+        }
+        if (r <= 0 || cl != wl || memcmp(cp, wp, (size_t)wl) != 0) {
+            if (r < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+        for (j = 0; j < 4; j++) {
+            PyObject *o = PyTuple_GET_ITEM(t, 2 + j);
+            if (!PyLong_CheckExact(o)) {
+                Py_RETURN_NONE; /* LiteLLM's int() decides */
+            }
+            r = step_int(o, names[j], &iv[j]);
+            if (r <= 0) {
+                if (r < 0) {
+                    return NULL;
+                }
+                Py_RETURN_NONE;
+            }
+        }
+        metas[i].prefix = wp;
+        metas[i].plen = (size_t)wl;
+        metas[i].tokens = tokens;
+        metas[i].increment = iv[0];
+        metas[i].limit = iv[1];
+        metas[i].window_size = iv[2];
+        metas[i].ttl = iv[3];
+    }
+    /* (the UTF-8 buffers belong to the key strs, which the list holds: no
+     * Python code runs from here on) */
+    st = fl_rl_reserve_all(self->map, metas, (size_t)n, now_int, now, &mu);
+    if (st == FL_EAGAIN) {
+        Py_RETURN_NONE;
+    }
+    if (st != FL_OK && st != FL_EFULL && st != FL_ENOMEM) {
+        return status_error(st);
+    }
+    upto = mu.over_index < (size_t)n ? (Py_ssize_t)mu.over_index + 1 : n;
+    states = PyList_New(upto);
+    if (states == NULL) {
+        goto error;
+    }
+    for (i = 0; i < upto; i++) {
+        const struct fl_rl_state *s = &mu.state[i];
+        item = Py_BuildValue("(NLLL)", PyBool_FromLong(s->expired), (long long)s->current,
+                             (long long)s->counter, (long long)s->window_start);
+        if (item == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(states, i, item);
+        item = NULL;
+    }
+    return Py_BuildValue("(nLNIN)", (Py_ssize_t)mu.over_index, (long long)mu.counter, states,
+                         mu.sets_done, PyBool_FromLong(st == FL_OK));
+error:
+    Py_XDECREF(item);
+    Py_XDECREF(states);
+    return NULL;
+}
+
 static Py_ssize_t
 TTLMap_len(TTLMapObject *self)
 {
@@ -592,6 +859,14 @@ static PyMethodDef TTLMap_methods[] = {
      METH_FASTCALL,
      "reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)"
      " -> None or (over, counter, window_start, reset, sets_done, complete)"},
+    {"window_pairs", (PyCFunction)(void (*)(void))TTLMap_window_pairs,
+     METH_FASTCALL,
+     "window_pairs(keys, now_int, window_size, now) -> None or "
+     "(results, done, partial)"},
+    {"reserve_all", (PyCFunction)(void (*)(void))TTLMap_reserve_all,
+     METH_FASTCALL,
+     "reserve_all(metas, now_int, now) -> None or "
+     "(over_index, counter, states, sets_done, complete)"},
     {"get", (PyCFunction)(void (*)(void))TTLMap_get, METH_FASTCALL,
      "get(key, now) -> value or None"},
     {"incr", (PyCFunction)(void (*)(void))TTLMap_incr, METH_FASTCALL,

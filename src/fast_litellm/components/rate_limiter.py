@@ -310,12 +310,18 @@ HOOK_FAST = {"served": 0, "delegated": 0, "one_descriptor": 0,  # (served by _si
 
 
 def table_step(mem, prefix):
-    """(the C table, the cache's clock reading) when a descriptor's three keys P"window",
-    P"requests", P"tokens" can take one of the table's steps (``TTLMap.requests_step`` /
-    ``reserve_step``: csrc/core/fl_rlstep.h; the same gets and sets, in the same order, as
-    the calls through ``CounterCache``, at one clock reading): the cache is enabled, the keys
-    are not in its object store, its clock gives a float, and no object-store entry has
-    expired (CounterCache's set would sweep that store first). Else None."""
+    """table_steps for one descriptor."""
+    return table_steps(mem, (prefix,))
+
+
+def table_steps(mem, prefixes):
+    """(the C table, the cache's clock reading) when the descriptors' keys P"window",
+    P"requests", P"tokens" (P in prefixes) can take the table's steps
+    (``TTLMap.requests_step`` / ``reserve_step`` / ``window_pairs`` / ``reserve_all``:
+    csrc/core/fl_rlstep.h; the same gets and sets, in the same order, as the calls through
+    ``CounterCache``, at one clock reading): the cache is enabled, the keys are not in its
+    object store, its clock gives a float, and no object-store entry has expired
+    (CounterCache's set would sweep that store first). Else None."""
     py = mem._py
     if py.max_size_in_memory == 0:
         return None
@@ -326,8 +332,10 @@ def table_step(mem, prefix):
     if heap and heap[0][0] <= now:
         return None
     pyd = py.cache_dict
-    if pyd and (prefix + "window" in pyd or prefix + "requests" in pyd or prefix + "tokens" in pyd):
-        return None
+    if pyd:
+        for prefix in prefixes:
+            if prefix + "window" in pyd or prefix + "requests" in pyd or prefix + "tokens" in pyd:
+                return None
     m = mem._map
     return (m if m is not None else mem._table()), now
 
@@ -835,9 +843,32 @@ def make_hook(original):
             set_(mem, key, v, t, span)
 
     def _window(mem, keys, now_int, window_size):
-        """_in_memory_cache_sliding_window, step for step."""
+        """_in_memory_cache_sliding_window, step for step: the pairs the table's
+        window_pairs takes in one call, the rest (from the first it does not take) here."""
         results = []
-        for i in range(0, len(keys), 2):
+        done = 0
+        if type(now_int) is int and type(window_size) is int and type(keys) is list:
+            prefixes = []
+            for i in range(0, len(keys) - 1, 2):
+                k = keys[i]
+                if type(k) is not str or not k.endswith(":window"):
+                    break
+                prefixes.append(k[:-6])
+            step = table_steps(mem, prefixes) if prefixes else None
+            if step is not None:
+                m, now = step
+                answer = m.window_pairs(keys, now_int, window_size, now)
+                if answer is not None:
+                    HOOK_FAST["table_steps"] += 1
+                    results, done, partial = answer
+                    if partial is not None:  # stopped at a set (the memory cap)
+                        HOOK_FAST["table_partial"] += 1
+                        sets_done, reset, counter = partial
+                        for key, v, t in step_plan(keys[2 * done][:-6], reset, now_int, window_size,
+                                                   "requests", counter, window_size)[sets_done:]:
+                            set_(mem, key, v, t, None)
+                        done += 1
+        for i in range(2 * done, len(keys), 2):
             window_key = keys[i]
             counter_key = keys[i + 1]
             increment_value = 1
@@ -897,10 +928,63 @@ def make_hook(original):
             descriptor_value=meta["descriptor_value"],
         )
 
+    def _atomic_table(mem, per_counter_meta, now_int, parent_otel_span):
+        """_atomic_check_and_increment_in_memory as one call on the C table
+        (TTLMap.reserve_all), or None when the table does not take it."""
+        if type(per_counter_meta) is not list or not per_counter_meta:
+            return None
+        metas, prefixes = [], []
+        for meta in per_counter_meta:
+            if type(meta) is not dict:
+                return None
+            wk = meta.get("window_key")
+            if type(wk) is not str or not wk.endswith(":window"):
+                return None
+            prefixes.append(wk[:-6])
+            metas.append((wk, meta.get("counter_key"), meta.get("increment"), meta.get("current_limit"),
+                          meta.get("window_size"), meta.get("ttl")))
+        step = table_steps(mem, prefixes)
+        if step is None:
+            return None
+        m, now = step
+        answer = m.reserve_all(metas, now_int, now)
+        if answer is None:
+            return None
+        HOOK_FAST["table_steps"] += 1
+        response = g["RateLimitResponse"]
+        over_index, counter, states, sets_done, complete = answer
+        if over_index < len(per_counter_meta):
+            meta = per_counter_meta[over_index]
+            return response(overall_code="OVER_LIMIT",
+                            statuses=[_status(meta, "OVER_LIMIT", max(0, meta["current_limit"] - counter))])
+        if not complete:  # stopped at a set (the memory cap): the rest through CounterCache
+            HOOK_FAST["table_partial"] += 1
+            expired_windows = {meta["window_key"]: meta["window_size"]
+                               for meta, state in zip(per_counter_meta, states) if state[0]}
+            plan = [(prefix + name, 0, ws) for wk, ws in expired_windows.items()
+                    for prefix in (wk[:-6],) for name in ("requests", "tokens")]
+            for meta, state in zip(per_counter_meta, states):
+                if state[0]:
+                    plan.append((meta["window_key"], str(now_int), meta["window_size"]))
+                plan.append((meta["counter_key"], state[2], meta["ttl"]))
+            for key, v, t in plan[sets_done:]:
+                set_(mem, key, v, t, parent_otel_span)
+        return response(
+            overall_code="OK",
+            statuses=[_status(meta, "OK", max(0, meta["current_limit"] - state[2]))
+                      for meta, state in zip(per_counter_meta, states)],
+            reservation_windows=frozenset(
+                (meta["counter_key"], str(state[3]), "local") for meta, state in zip(per_counter_meta, states)),
+        )
+
     def _atomic(self, mem, per_counter_meta, parent_otel_span):
-        """_atomic_check_and_increment_in_memory, step for step."""
+        """_atomic_check_and_increment_in_memory, step for step (the table's reserve_all
+        when it takes the counters)."""
         response = g["RateLimitResponse"]
         now_int = int(self._get_current_time().timestamp())
+        answer = _atomic_table(mem, per_counter_meta, now_int, parent_otel_span)
+        if answer is not None:
+            return answer
         descriptor_state = []
         for meta in per_counter_meta:
             window_size = meta["window_size"]
