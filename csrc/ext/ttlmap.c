@@ -17,6 +17,7 @@
  *       (csrc/core/fl_rlstep.h says which gets and sets, in which order);
  *       complete False: a set met the memory cap (or no memory) after
  *       sets_done of the planned sets - the caller makes the rest.
+ *   .get_many(keys, now, objects) -> list | None   CounterCache's batch get
  *   .window_pairs(keys, now_int, window_size, now)   the sliding window over
  *       [P1"window", P1"requests", ...] pairs;
  *   .reserve_all(metas, now_int, now)   the all-or-nothing reservation of
@@ -574,6 +575,85 @@ TTLMap_reserve_step(TTLMapObject *self, PyObject *const *args,
     return step_result(st, &res);
 }
 
+/* get_many(keys, now, objects) -> list or None
+ * CounterCache.batch_get_cache in one call when it is this simple: keys an
+ * exact list of exact strs none of which is a key of `objects` (the wrapped
+ * InMemoryCache's cache_dict: an exact dict of exact str keys), now an exact
+ * float.  Per key: the table's live value, a str given back as the int it
+ * spells when it is a JSON integer of at most 18 digits (what CounterCache's
+ * get parses), None when absent.  None (nothing but dead entries removed)
+ * when any of that does not hold or a str value is anything else: the
+ * caller asks CounterCache key by key. */
+static PyObject *
+TTLMap_get_many(TTLMapObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *keys, *objects, *out = NULL, *item = NULL;
+    double now;
+    Py_ssize_t n, i;
+
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "get_many(keys, now, objects) takes 3 arguments");
+        return NULL;
+    }
+    keys = args[0];
+    objects = args[2];
+    if (!PyList_CheckExact(keys) || !PyFloat_CheckExact(args[1]) || !fl_ext_plain_dict(objects)) {
+        Py_RETURN_NONE;
+    }
+    now = PyFloat_AS_DOUBLE(args[1]);
+    n = PyList_GET_SIZE(keys);
+    /* every key an exact str that the object store does not hold (exact str
+     * keys on both sides: the lookups run no Python code) */
+    for (i = 0; i < n; i++) {
+        PyObject *k = PyList_GET_ITEM(keys, i);
+        int r;
+        if (!PyUnicode_CheckExact(k)) {
+            Py_RETURN_NONE;
+        }
+        r = PyDict_Contains(objects, k);
+        if (r != 0) {
+            if (r < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto error;
+    }
+    for (i = 0; i < n; i++) {
+        const char *k = NULL;
+        Py_ssize_t klen = 0;
+        struct fl_ttl_value v = {0};
+        int64_t num = 0;
+        int r = key_utf8(PyList_GET_ITEM(keys, i), &k, &klen);
+        if (r < 0) {
+            goto error;
+        }
+        if (r == 0 || fl_ttlmap_get(self->map, k, (size_t)klen, now, &v, NULL) != 1) {
+            item = Py_NewRef(Py_None);
+        } else if (v.kind == FL_TTL_STR) {
+            if (!fl_rl_json_int(v.s, v.slen, &num)) {
+                Py_DECREF(out);
+                Py_RETURN_NONE;
+            }
+            item = PyLong_FromLongLong(num);
+        } else {
+            item = value_to_py(&v);
+        }
+        if (item == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(out, i, item);
+        item = NULL;
+    }
+    return out;
+error:
+    Py_XDECREF(out);
+    return NULL;
+}
+
 /* The prefix P of a key that is P + suffix (suffix: "window", "requests" or
  * "tokens"), as UTF-8: 1 with the prefix's pointer and length, 0 when the
  * key is not such an exact str, -1 with an exception (memory). */
@@ -859,6 +939,8 @@ static PyMethodDef TTLMap_methods[] = {
      METH_FASTCALL,
      "reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)"
      " -> None or (over, counter, window_start, reset, sets_done, complete)"},
+    {"get_many", (PyCFunction)(void (*)(void))TTLMap_get_many, METH_FASTCALL,
+     "get_many(keys, now, objects) -> list or None: do it key by key"},
     {"window_pairs", (PyCFunction)(void (*)(void))TTLMap_window_pairs,
      METH_FASTCALL,
      "window_pairs(keys, now_int, window_size, now) -> None or "

@@ -350,12 +350,19 @@ class CounterCache(InMemoryCache):
         return self.get_cache(key, **kwargs)
 
     def batch_get_cache(self, keys: list, **kwargs):
+        m = self._map
+        if m is not None and type(keys) is list:
+            # the table's values in one call (TTLMap.get_many: str keys the object store
+            # does not hold, int-valued strings parsed as get_cache parses them), else
+            # key by key
+            got = m.get_many(keys, self._now(), self._py.cache_dict)
+            if got is not None:
+                return got
         get = self.get_cache
         return [get(key=k, **kwargs) for k in keys]
 
     async def async_batch_get_cache(self, keys: list, **kwargs):
-        get = self.get_cache
-        return [get(key=k, **kwargs) for k in keys]
+        return self.batch_get_cache(keys, **kwargs)
 
     async def async_get_ttl(self, key: str) -> int | None:
         if self._map is not None and type(key) is str:
