@@ -217,6 +217,7 @@ GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
     ("_atomic_check_and_increment_in_memory", "977d6507d782c15f"),
     ("get_rate_limiter_for_call_type", "48af944d305b4bd0"),
     ("_estimate_ptu_tokens_for_request", "a87ac9a9b671e6e5"),
+    ("_build_descriptor_atomic_payload", "c13cf546f6c73821"),  # (restated by _token_metas)
     ("_rate_limited_model", "e725904644e1120f"),
     # restated for the plain key and request (_simple_descriptors, _simple_estimate, the
     # early returns of the output cap and the project reservation)
@@ -906,6 +907,9 @@ def make_hook(original):
         if not tpm_descriptors:
             return response(overall_code="OK", statuses=[])
         increments = [{"tokens": scope_estimates.get(d["key"], estimated_tokens)} for d in tpm_descriptors]
+        flat_meta = _token_metas(self, tpm_descriptors, increments)
+        if flat_meta is not None:
+            return _atomic(self, mem, flat_meta, span) if flat_meta else response(overall_code="OK", statuses=[])
         descriptor_groups = []
         for descriptor, increment_amounts in zip(tpm_descriptors, increments):
             keys, args, meta = self._build_descriptor_atomic_payload(
@@ -916,6 +920,37 @@ def make_hook(original):
             return response(overall_code="OK", statuses=[])
         flat_meta = [m for _keys, _args, group_meta in descriptor_groups for m in group_meta]
         return _atomic(self, mem, flat_meta, span)
+
+    def _token_metas(self, tpm_descriptors, increments):
+        """The per-counter metas _build_descriptor_atomic_payload gives for token-only
+        descriptors (rate_limit: tokens_per_unit and window_size) and increments
+        {"tokens": n}, when the limit, the window and the increment are exact ints (every
+        int() LiteLLM applies is then the value itself and cannot raise): its "requests"
+        counter skipped (no limit), its "tokens" counter kept unless the increment is
+        negative. The descriptor's key and value must be exact strs (the window key's
+        f-string formats them). None otherwise (LiteLLM's method builds them)."""
+        own = self.window_size
+        metas = []
+        for descriptor, increment_amounts in zip(tpm_descriptors, increments):
+            rate_limit = descriptor.get("rate_limit") or None
+            if type(rate_limit) is not dict or rate_limit.get("requests_per_unit") is not None:
+                return None
+            limit = rate_limit.get("tokens_per_unit")
+            window = rate_limit.get("window_size") or own
+            inc = increment_amounts.get("tokens", 0) or 0
+            if type(limit) is not int or type(window) is not int or type(inc) is not int:
+                return None
+            dk, dv = descriptor["key"], descriptor["value"]
+            if type(dk) is not str or type(dv) is not str:
+                return None
+            if inc < 0:
+                continue
+            metas.append({
+                "descriptor_key": dk, "descriptor_value": dv, "current_limit": limit,
+                "rate_limit_type": "tokens", "window_key": f"{{{dk}:{dv}}}:window",
+                "counter_key": self.create_rate_limit_keys(dk, dv, "tokens"), "increment": inc,
+                "ttl": window, "window_size": window})
+        return metas
 
     def _status(meta, code, limit_remaining):
         """The RateLimitStatus _atomic_check_and_increment_in_memory builds for a counter."""
