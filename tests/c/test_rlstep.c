@@ -220,6 +220,44 @@ test_cap(void)
     (void)stopped_first;
 }
 
+static void
+test_reserve_all(void)
+{
+    /* two descriptors, the first named twice: all or nothing, one reset per
+     * window, the window size of the last counter naming it */
+    static const char Q[] = "{team:t}:";
+    struct fl_ttlmap *m = NULL;
+    struct fl_rl_meta mt[3];
+    struct fl_rl_multi mu;
+    double now = 1.7e9, exp = 0;
+    int64_t now_int = 1700000000, x = 0;
+    char key[64];
+
+    CHECK(fl_ttlmap_new(HKEY, 0, &m) == FL_OK);
+    memset(mt, 0, sizeof mt);
+    mt[0] = (struct fl_rl_meta){P, PL, 1, 5, 100, 60, 60};
+    mt[1] = (struct fl_rl_meta){Q, sizeof Q - 1, 1, 5, 7, 60, 60};
+    mt[2] = (struct fl_rl_meta){P, PL, 0, 1, 3, 30, 30};
+    CHECK(fl_rl_reserve_all(m, mt, 3, now_int, now, &mu) == FL_OK);
+    CHECK(mu.over_index == 3);
+    /* resets: P's requests/tokens (ttl 30: the last meta naming P), Q's;
+     * windows P, counter P tokens, window Q, counter Q tokens, window P again,
+     * counter P requests: 4 + 6 sets */
+    CHECK(mu.sets_done == 10);
+    CHECK(mu.state[0].expired && mu.state[0].counter == 5 && mu.state[2].counter == 1);
+    snprintf(key, sizeof key, "%srequests", P);
+    CHECK(fl_ttlmap_expiry(m, key, strlen(key), &exp) == 1 && exp == now + 30);
+    CHECK(read_num(m, "tokens", now, &x) == 1 && x == 5);
+    /* Q over its limit (5 + 5 > 7): nothing written, P included */
+    CHECK(fl_rl_reserve_all(m, mt, 3, now_int + 1, now + 1, &mu) == FL_OK);
+    CHECK(mu.over_index == 1 && mu.counter == 5 && mu.sets_done == 0);
+    CHECK(read_num(m, "tokens", now, &x) == 1 && x == 5);
+    /* too many counters: declined; none: nothing to do */
+    CHECK(fl_rl_reserve_all(m, mt, FL_RLSTEP_MAX_METAS + 1, now_int, now, &mu) == FL_EAGAIN);
+    CHECK(fl_rl_reserve_all(m, mt, 0, now_int, now, &mu) == FL_OK && mu.over_index == 0);
+    fl_ttlmap_free(m);
+}
+
 int
 main(void)
 {
@@ -227,5 +265,6 @@ main(void)
     test_requests();
     test_reserve();
     test_cap();
+    test_reserve_all();
     return fl_check_report();
 }

@@ -4,7 +4,9 @@
  * sizes and increments.  Checks: a declined step (FL_EAGAIN) and an
  * over-the-limit one leave the three keys' values as they were (a get
  * removes only what was already expired); an admitted complete step leaves
- * the counter it reports in its key; fl_rl_json_int agrees with a plain
+ * the counter it reports in its key; several counters over two
+ * descriptors (fl_rl_reserve_all) write nothing when declined or over;
+ * fl_rl_json_int agrees with a plain
  * reference parser.  ASan/UBSan watch the rest. */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 static const unsigned char HKEY[16] = {3, 1, 4, 1, 5, 9, 2, 6,
                                        5, 3, 5, 8, 9, 7, 9, 3};
 static const char P[] = "{api_key:fuzz}:";
+static const char Q[] = "{team:t}:";
 static const char *const SUF[3] = {"window", "requests", "tokens"};
 
 struct cursor {
@@ -61,13 +64,13 @@ struct snap {
 };
 
 static void
-take_snap(struct fl_ttlmap *m, double now, struct snap *out)
+take_snap_of(struct fl_ttlmap *m, const char *pre, double now, struct snap *out)
 {
     int i;
     for (i = 0; i < 3; i++) {
         char key[40];
-        size_t kl = strlen(P);
-        memcpy(key, P, kl);
+        size_t kl = strlen(pre);
+        memcpy(key, pre, kl);
         memcpy(key + kl, SUF[i], strlen(SUF[i]));
         kl += strlen(SUF[i]);
         out->present[i] = fl_ttlmap_get(m, key, kl, now, &out->v[i], NULL) == 1;
@@ -78,6 +81,12 @@ take_snap(struct fl_ttlmap *m, double now, struct snap *out)
             out->v[i].slen = l;
         }
     }
+}
+
+static void
+take_snap(struct fl_ttlmap *m, double now, struct snap *out)
+{
+    take_snap_of(m, P, now, out);
 }
 
 static int
@@ -178,6 +187,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int64_t now_int = (int64_t)now + (int64_t)(take(&c, 1) % 5) - 2;
             int64_t inc = (int64_t)(take(&c, 1) % 50) - 3;
             int reserve = op % 3 == 2;
+            if (reserve && (op & 8)) { /* several counters over P and Q */
+                struct fl_rl_meta metas[4];
+                struct fl_rl_multi mu;
+                struct snap bq, aq;
+                size_t nm = 1 + (size_t)(take(&c, 1) % 4), j;
+                for (j = 0; j < nm; j++) {
+                    unsigned b = (unsigned)take(&c, 1);
+                    metas[j].prefix = (b & 1) ? Q : P;
+                    metas[j].plen = strlen(metas[j].prefix);
+                    metas[j].tokens = (b >> 1) & 1;
+                    metas[j].increment = (int64_t)(take(&c, 1) % 50) - 3;
+                    metas[j].limit = (int64_t)take(&c, 1) - 8;
+                    metas[j].window_size = (int64_t)(take(&c, 1) % 130) - 4;
+                    metas[j].ttl = metas[j].window_size;
+                }
+                take_snap(m, now, &before);
+                take_snap_of(m, Q, now, &bq);
+                st = fl_rl_reserve_all(m, metas, nm, now_int, now, &mu);
+                take_snap(m, now, &after);
+                take_snap_of(m, Q, now, &aq);
+                if (st == FL_EAGAIN || (st == FL_OK && mu.over_index < nm)) {
+                    if (!same_snap(&before, &after) || !same_snap(&bq, &aq)) {
+                        abort();
+                    }
+                } else if (st == FL_OK) {
+                    if (mu.over_index != nm) {
+                        abort();
+                    }
+                } else if (st != FL_EFULL && st != FL_ENOMEM) {
+                    abort();
+                }
+                continue;
+            }
             take_snap(m, now, &before);
             st = reserve ? fl_rl_reserve(m, P, strlen(P), inc, limit, now_int, ws, ws, now, &r)
                          : fl_rl_requests(m, P, strlen(P), limit, now_int, ws, now, &r);
