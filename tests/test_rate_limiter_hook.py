@@ -525,3 +525,31 @@ def test_key_view_shortcut_only_when_litellms_empty_view_is_empty(monkeypatch):
     fast = comp.make_owns(original)
     assert fast(limiter, {"user_api_key_metadata": {}}, model) == "litellm's answer" and len(calls) == 3
     assert fast_litellm.status()["rate_limiter"]["active"]
+
+
+def test_slot_ids_come_from_a_replaced_uuid4(monkeypatch):
+    """The hook draws the parallel-slot id as uuid.uuid4().hex; with uuid4 replaced (a test's
+    deterministic ids) the replacement's ids are the ones used, as in LiteLLM's hook, on the
+    one-descriptor and the general path."""
+    import uuid
+
+    def run():
+        ids = iter(uuid.UUID(int=i) for i in range(1, 100))
+        monkeypatch.setattr(uuid, "uuid4", lambda: next(ids))
+        clock = Clock()
+        limiter, dual, mem = make_limiter(clock)
+        loop = asyncio.new_event_loop()
+        out = []
+        try:
+            for uak in (UserAPIKeyAuth(api_key="a" * 64, rpm_limit=5, max_parallel_requests=3),
+                        UserAPIKeyAuth(api_key="b" * 64, rpm_limit=5, max_parallel_requests=3,
+                                       user_id="u", user_rpm_limit=5)):
+                result, stash = pre_call(loop, limiter, uak, dual, {"model": MODEL, "messages": []})
+                out.append((result, stash.parallel_slot["slot_id"], sorted(mem.cache_dict.items())))
+        finally:
+            loop.close()
+        return out
+
+    want, got, served, delegated = both(run, comp.HOOK_FAST)
+    assert got == want and served == 2
+    assert all(int(slot, 16) < 100 for _, slot, _ in got)  # the replacement's ids

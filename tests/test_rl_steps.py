@@ -409,3 +409,14 @@ def test_several_descriptors_taken_by_the_table():
                               increments=[3] * len(chosen), window_sizes=[60] * len(chosen)))
         taken += run_multi(steps)
     assert taken > 300
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.binary(min_size=16, max_size=16))
+def test_slot_ids_are_uuid4_hex(raw):
+    """The parallel-slot id the hook draws: uuid.uuid4().hex's bits from the same bytes."""
+    import uuid
+
+    from fast_litellm.components.rate_limiter import uuid4_hex
+
+    assert uuid4_hex(raw) == uuid.UUID(bytes=raw, version=4).hex

@@ -353,9 +353,19 @@ def step_plan(prefix, reset, now_int, window_size, counter, value, ttl):
     return plan
 
 
+def uuid4_hex(raw: bytes) -> str:
+    """``uuid.UUID(bytes=raw, version=4).hex``: the version nibble (byte 6) and the variant
+    bits (byte 8) set, the 16 bytes in hex."""
+    b = bytearray(raw)
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
+
+
 def make_hook(original):
     import logging
     import sys
+    import uuid as uuid_mod
 
     from litellm.proxy._types import UserAPIKeyAuth
 
@@ -382,6 +392,18 @@ def make_hook(original):
     per_token, fraction = g["DEFAULT_CHARS_PER_TOKEN"], g["_TPM_FLOOR_FRACTION"]
     baseline = g["DEFAULT_MAX_TOKENS_ESTIMATE"] // fraction  # the output floor's ceiling
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
+
+    std_uuid4, std_os = uuid_mod.uuid4, uuid_mod.os
+    std_urandom = std_os.urandom
+
+    def _slot_id():
+        """``uuid.uuid4().hex`` (LiteLLM's parallel-slot id): while uuid4 and the os.urandom
+        it reads are the standard library's, the same 16 random bytes with the version and
+        variant bits set as UUID(version=4) sets them, without the UUID object."""
+        u = g["uuid"]
+        if u.uuid4 is std_uuid4 and u.os is std_os and std_os.urandom is std_urandom:
+            return uuid4_hex(std_urandom(16))
+        return u.uuid4().hex
 
     def plain(self, uak, data, call_type):
         """The in-memory tier when the plain case holds, else None. Reads only; raises nothing."""
@@ -481,7 +503,7 @@ def make_hook(original):
             for d in descriptors
             if (d.get("rate_limit") or {}).get("max_parallel_requests") is not None
         ]
-        parallel_slot_id = g["uuid"].uuid4().hex if parallel_counter_keys else None
+        parallel_slot_id = _slot_id() if parallel_counter_keys else None
         response = _rpm_pass(self, mem, descriptors, uak.parent_otel_span, parallel_slot_id)
         if response["overall_code"] == "OVER_LIMIT":
             self._handle_rate_limit_error(response=response, descriptors=descriptors, requested_model=requested_model)
@@ -563,7 +585,7 @@ def make_hook(original):
         stash.tpm_limited_tags = frozenset()  # (no tag descriptor)
         prefix = f"{{{dk}:{dv}}}:"
         window_key = prefix + "window"
-        parallel_slot_id = g["uuid"].uuid4().hex if mpr is not None else None
+        parallel_slot_id = _slot_id() if mpr is not None else None
         # _rpm_pass
         now_int = int(self._get_current_time().timestamp())
         result = None
@@ -783,7 +805,7 @@ def make_hook(original):
                 return windowed_response
         if not gauges:
             return windowed_response
-        gauge_response = _gauges(self, mem, gauges, parallel_slot_id or g["uuid"].uuid4().hex, span)
+        gauge_response = _gauges(self, mem, gauges, parallel_slot_id or _slot_id(), span)
         return g["RateLimitResponse"](
             overall_code=gauge_response["overall_code"],
             statuses=[*windowed_response["statuses"], *gauge_response["statuses"]],
