@@ -36,7 +36,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from litellm.proxy.hooks import parallel_request_limiter_v3 as v3
 from litellm.proxy.utils import InternalUsageCache
 from litellm.types.passthrough_endpoints.pass_through_endpoints import EndpointType
-from litellm.types.utils import ModelResponse, Usage
+from litellm.types.utils import ModelResponse, PromptTokensDetailsWrapper, Usage
 
 from _ab import both
 
@@ -161,8 +161,19 @@ def finish(rng: random.Random, limiter, uak, data, stash):
     x-ratelimit headers) and/or the success event (tokens charged, reservation settled).
     Returns (response's headers, outcome)."""
     prompt, completion = rng.choice([0, 3, 40, 900]), rng.choice([0, 1, 20, 5000])
-    response = ModelResponse(usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
-                                         total_tokens=prompt + completion))
+    shape = rng.random()
+    if shape < 0.1:  # cached prompt tokens (not charged)
+        response = ModelResponse(usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                             total_tokens=prompt + completion,
+                                             prompt_tokens_details=PromptTokensDetailsWrapper(
+                                                 cached_tokens=rng.choice([0, 2, 30, 5000]))))
+    elif shape < 0.15:  # a total with no split (charged as is, even when cached tokens cover it)
+        response = ModelResponse(usage=Usage(prompt_tokens=0, completion_tokens=0, total_tokens=rng.choice([0, 77]),
+                                             prompt_tokens_details=PromptTokensDetailsWrapper(
+                                                 cached_tokens=rng.choice([None, 100]))))
+    else:
+        response = ModelResponse(usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                             total_tokens=prompt + completion))
     if rng.random() < 0.05:  # a response that reads as a batch (LiteLLM's batch accounting runs)
         response.object = "batch"
         response.status = rng.choice(["failed", "in_progress"])
@@ -238,11 +249,13 @@ def test_generated_traces_same_as_litellm(block):
     seeds = range(block * 40, (block + 1) * 40)
     post_before, owns_before, single_before = dict(comp.POST_FAST), dict(comp.OWNS_FAST), comp.HOOK_FAST["one_descriptor"]
     steps_before = comp.HOOK_FAST["table_steps"]
+    event_before = dict(comp.EVENT_FAST)
     want, got, served, delegated = both(lambda: [run_trace(s) for s in seeds], comp.HOOK_FAST)
     post_served = comp.POST_FAST["served"] - post_before["served"]
     owns = {k: comp.OWNS_FAST[k] - owns_before[k] for k in owns_before}
     single = comp.HOOK_FAST["one_descriptor"] - single_before
     table_steps = comp.HOOK_FAST["table_steps"] - steps_before
+    events = {k: comp.EVENT_FAST[k] - event_before[k] for k in event_before}
     for s, a, b in zip(seeds, want, got):
         for step, (x, y) in enumerate(zip(a, b)):
             assert x == y, (s, step, x, y)
@@ -253,6 +266,7 @@ def test_generated_traces_same_as_litellm(block):
     assert owns["served"] > 50 and owns["delegated"] > 5, owns  # the key view, both ways
     assert 200 < single < served - 200, (single, served)  # one descriptor (_single) and the general path
     assert table_steps > 200, table_steps  # _single's RPM pass / TPM reservation as C table steps
+    assert events["served"] > 50 and events["delegated"] > 50, events  # the success event, both ways
     assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
     assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)

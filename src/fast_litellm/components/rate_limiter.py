@@ -1123,6 +1123,32 @@ _POST_GLOBALS = ("get_request_stash_for_call", "_call_id_from_callback_kwargs", 
 POST_FAST = {"served": 0, "delegated": 0}
 
 
+def release_slot(get, set_, slot_ttl, mem, stash, span):
+    """_release_stashed_parallel_slot with no release script (no Redis: nothing deferred):
+    _release_parallel_request_slots_in_memory step for step (both locks free, nothing
+    suspends), through _direct's get and set."""
+    if stash is None:
+        return
+    acquisition = stash.parallel_slot
+    if acquisition is None:
+        return
+    counter_keys = acquisition["counter_keys"]
+    slot_id = acquisition["slot_id"]
+    if counter_keys and slot_id:
+        for counter_key in counter_keys:
+            raw_value = get(mem, counter_key)
+            if isinstance(raw_value, dict):
+                if slot_id not in raw_value:
+                    continue
+                new_value = {key: ts for key, ts in raw_value.items() if key != slot_id}
+            elif raw_value is None:
+                continue
+            else:
+                new_value = max(0, int(raw_value) - 1)
+            set_(mem, counter_key, new_value, slot_ttl, span)
+    stash.parallel_slot = None
+
+
 def make_post_hook(original):
     import sys
 
@@ -1184,29 +1210,7 @@ def make_post_hook(original):
         return None
 
     def _release(mem, stash, span):
-        """_release_stashed_parallel_slot (not from a logging callback) with no release script:
-        _release_parallel_request_slots_in_memory step for step (both locks free, nothing
-        suspends)."""
-        if stash is None:
-            return
-        acquisition = stash.parallel_slot
-        if acquisition is None:
-            return
-        counter_keys = acquisition["counter_keys"]
-        slot_id = acquisition["slot_id"]
-        if counter_keys and slot_id:
-            for counter_key in counter_keys:
-                raw_value = get(mem, counter_key)
-                if isinstance(raw_value, dict):
-                    if slot_id not in raw_value:
-                        continue
-                    new_value = {key: ts for key, ts in raw_value.items() if key != slot_id}
-                elif raw_value is None:
-                    continue
-                else:
-                    new_value = max(0, int(raw_value) - 1)
-                set_(mem, counter_key, new_value, slot_ttl, span)
-        stash.parallel_slot = None
+        release_slot(get, set_, slot_ttl, mem, stash, span)
 
     return async_post_call_success_hook
 
@@ -1264,6 +1268,214 @@ def make_owns(original):
     return _key_owns_model_tpm_limit_from_request_metadata
 
 
+# -- the limiter's success event, plain case ---------------------------------------------------
+#
+# async_log_success_event (docs/RATE_LIMITER_SUCCESS_EVENT.md has its call tree; ~30 us with
+# the rest of the component on) settles the request's token reservation: the key's tokens
+# counter moves by actual - reserved, and the per-key model counter by actual. In the plain
+# case (checked first, see make_success_event) it is restated: the same stash, slot release,
+# token count, targets and increments, the increments made on the in-memory tier as
+# DualCache.async_increment_cache_pipeline makes them (no Redis), without the two
+# service-target wrappers, the three coroutine layers per increment, the three stash lookups
+# and the builders that answer nothing for this request (PTU, window-guarded and project
+# io operations).
+
+EVENT = _V3 + "async_log_success_event"
+FP_EVENT = frozenset({"fd4f8c1b64ef6df9"})
+GUARDS += [(_V3 + name, frozenset({fp})) for name, fp in (
+    ("get_rate_limit_type", "6e1b3ff72a3b4c71"),
+    ("_defer_parallel_slot_release", "37954c6b31a23499"),
+    ("_build_success_event_pipeline_operations", "7bc74e4388e126be"),
+    ("_get_total_tokens_from_usage", "ace40c418e7a01b1"),
+    ("_aggregate_only_total_tokens", "c3bb0c4dca3db392"),
+    ("_collect_tpm_scope_targets", "268aa25d18bc15a6"),
+    ("_build_reservation_aware_tpm_ops", "ad2fd85f96ec89e8"),
+    ("_build_team_ptu_tpm_ops", "adfa837499923871"),
+    ("create_rate_limit_keys", "4a9b10c9fd345f29"),
+    ("async_increment_tokens_with_ttl_preservation", "37a37e44def00505"),
+    ("async_increment_reservation_aware_tokens", "834b1eecaaa77f0e"),
+    ("_build_io_token_reservation_ops", "e787e22b6ce5b19e"),
+)] + [(V3_MOD + ":_as_window_guarded", frozenset({"3a626932f558f3e4"}))] + [
+    ("litellm.litellm_core_utils.core_helpers:" + name, frozenset({fp})) for name, fp in (
+        ("get_parent_otel_span_from_kwargs", "fcdcaf884f40e248"),
+        ("get_litellm_metadata_from_kwargs", "01522bfdc2868910"),
+        ("get_metadata_variable_name_from_kwargs", "d51fc906b7854a8a"),
+    )] + [
+    ("litellm.proxy.common_utils.callback_utils:get_model_group_from_litellm_kwargs",
+     frozenset({"fbb781a2db46055b"})),
+    ("litellm.caching.dual_cache:DualCache.async_increment_cache_pipeline", frozenset({"f7d671bb7921ff6a"})),
+]
+_EVENT_METHODS = (
+    "get_rate_limit_type", "_release_stashed_parallel_slot", "_defer_parallel_slot_release",
+    "_release_parallel_request_slots", "_release_parallel_request_slots_in_memory",
+    "_build_success_event_pipeline_operations", "_get_total_tokens_from_usage", "_aggregate_only_total_tokens",
+    "_rate_limited_model", "_collect_tpm_scope_targets", "_key_owns_model_tpm_limit_from_request_metadata",
+    "_key_owns_model_limit", "_build_reservation_aware_tpm_ops", "_build_team_ptu_tpm_ops",
+    "create_rate_limit_keys", "async_increment_tokens_with_ttl_preservation",
+    "async_increment_reservation_aware_tokens", "_build_io_token_reservation_ops",
+)
+_EVENT_GLOBALS = ("get_request_stash_for_call", "_call_id_from_callback_kwargs", "_as_window_guarded",
+                  "_request_stash", "verbose_proxy_logger", "INTERNAL_CALL_ORIGIN_METADATA_KEY", "ModelResponse",
+                  "Usage", "PTU_TEAM_DESCRIPTOR_KEY", "RedisPipelineIncrementOperation", "with_service_target",
+                  "RateLimitedModel", "PARALLEL_REQUEST_SLOT_TTL_SECONDS")
+
+# success events answered here / by LiteLLM's method (tests read them)
+EVENT_FAST = {"served": 0, "delegated": 0}
+
+
+def make_success_event(original):
+    import logging
+    import sys
+
+    from litellm.caching import dual_cache as dcmod
+    from litellm.caching.dual_cache import DualCache
+    from litellm.types.utils import ModelResponse, Usage
+
+    from ..counter_cache import CounterCache
+    from ..patching import still_bound
+
+    mod = sys.modules[V3_MOD]
+    ictx = sys.modules["litellm._internal_context"]
+    cls = mod._PROXY_MaxParallelRequestsHandler_v3
+    g = mod.__dict__
+    model_type = mod.RateLimitedModel
+    tier, get, set_, _batch = _direct()
+    unchanged = still_bound(*((cls, n) for n in _EVENT_METHODS), *((mod, n) for n in _EVENT_GLOBALS),
+                            (ictx, "service_target"), (DualCache, "async_increment_cache_pipeline"),
+                            (CounterCache, "increment_cache"), (dcmod, "log_redis_failure"),
+                            (dcmod, "verbose_logger"))
+    methods = frozenset(_EVENT_METHODS)
+    mem_methods = frozenset({"increment_cache", "async_increment", "async_increment_pipeline"})
+    slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
+    debug, warning = logging.DEBUG, logging.WARNING
+    none = type(None)
+    # the standard logging metadata's ids that add targets beyond the key's own (falsy here)
+    other_ids = ("user_api_key_user_id", "user_api_key_team_id", "user_api_key_org_id",
+                 "user_api_key_project_id", "user_api_key_end_user_id", "agent_id")
+
+    def empty(v):
+        return v is None or (type(v) is dict and not v)
+
+    def count(v):
+        return type(v) is int or v is None
+
+    def plain(self, kwargs, response):
+        """(the in-memory tier, the stash, the key hash, the usage) when the plain case
+        holds (docs/RATE_LIMITER_SUCCESS_EVENT.md §5, narrowed to a key whose only targets
+        are its own and its model's), else None. Reads only; raises nothing."""
+        if not (type(self) is cls and type(response) is ModelResponse and type(kwargs) is dict and unchanged()
+                and not self.__dict__.keys() & methods):
+            return None
+        if (self.token_increment_script is not None or self.window_guarded_token_increment_script is not None
+                or self.parallel_release_script is not None):
+            return None
+        if g["verbose_proxy_logger"].isEnabledFor(debug):
+            return None  # (its debug lines name LiteLLM's file and line)
+        proxy_server = sys.modules.get("litellm.proxy.proxy_server")
+        settings = getattr(proxy_server, "general_settings", None) if proxy_server is not None else None
+        if type(settings) is not dict or settings.get("token_rate_limit_type", "total") in ("output", "input"):
+            return None
+        # kwargs: the proxy's shape, no other targets, no call origin, no key metadata
+        if type(kwargs.get("litellm_call_id")) is not str or "litellm_metadata" in kwargs or kwargs.get("user"):
+            return None
+        if not empty(kwargs.get("metadata")) and type(kwargs.get("metadata")) is not dict:
+            return None
+        params = kwargs.get("litellm_params")
+        if type(params) is not dict or params.get("litellm_metadata"):
+            return None
+        md = params.get("metadata")
+        if type(md) is not dict or md.get("internal_call_origin") or not (
+                empty(md.get("user_api_key_metadata")) and empty(md.get("user_api_key_model_max_budget"))):
+            return None
+        slo = kwargs.get("standard_logging_object") or {}
+        if type(slo) is not dict:
+            return None
+        slm = slo.get("metadata") or {}
+        if type(slm) is not dict:
+            return None
+        key_hash = slm.get("user_api_key_hash")
+        if type(key_hash) is not str or not key_hash or any(slm.get(name) for name in other_ids):
+            return None
+        # the stash: the pre-call hook's reservation on the key's own scope at most
+        stash = g["get_request_stash_for_call"](g["_call_id_from_callback_kwargs"](kwargs))
+        if stash is None or not _lock_free(stash.parallel_slot_release_lock):
+            return None
+        if (stash.ptu_ceiling is not None or stash.ptu_reserved_window_identities or stash.tpm_limited_tags
+                or type(stash.reserved_tokens) is not int or type(stash.reserved_model) is not model_type
+                or not stash.reserved_scopes <= {("api_key", key_hash)}
+                or type(stash.itpm_reserved_tokens) is not int or stash.itpm_reserved_tokens > 0
+                or type(stash.otpm_reserved_tokens) is not int or stash.otpm_reserved_tokens > 0):
+            return None
+        if stash.parallel_slot is not None and not _lock_free(self._check_and_increment_lock):
+            return None
+        # the usage: a Usage of ints (or none)
+        usage = getattr(response, "usage", None)  # (pydantic's extra field, as LiteLLM reads it)
+        if usage is not None:
+            if type(usage) is not Usage or not (count(usage.total_tokens) and count(usage.prompt_tokens)
+                                                and count(usage.completion_tokens)):
+                return None
+            details = usage.prompt_tokens_details
+            if details is not None and not count(getattr(details, "cached_tokens", None)):
+                return None
+        mem = tier(self)
+        if mem is None or mem.__dict__.keys() & mem_methods:
+            return None
+        return mem, stash, key_hash, usage
+
+    def actual_tokens(usage):
+        """_get_total_tokens_from_usage(usage, "total"), then _aggregate_only_total_tokens
+        when that is 0."""
+        total = cached = 0
+        if usage:
+            total = usage.total_tokens or 0
+            if usage.prompt_tokens_details is not None:
+                cached = getattr(usage.prompt_tokens_details, "cached_tokens", 0) or 0
+        if cached > 0:
+            total = max(0, total - cached)
+        if total == 0 and usage is not None:
+            prompt, completion, whole = usage.prompt_tokens or 0, usage.completion_tokens or 0, usage.total_tokens or 0
+            total = 0 if prompt or completion or not isinstance(whole, int) else whole
+        return total
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        found = plain(self, kwargs, response_obj)
+        if found is None:
+            EVENT_FAST["delegated"] += 1
+            return await original(self, kwargs, response_obj, start_time, end_time)
+        EVENT_FAST["served"] += 1
+        mem, stash, key_hash, usage = found
+        logger = g["verbose_proxy_logger"]
+        with ictx.service_target("rate_limits"):  # the decorator's, once
+            try:
+                # (the parent span: only the cache calls below receive it, and they ignore it)
+                release_slot(get, set_, slot_ttl, mem, stash, None)
+                total = actual_tokens(usage)
+                reserved, scopes = stash.reserved_tokens, stash.reserved_scopes
+                group = stash.reserved_model.group
+                targets = [("api_key", key_hash)]
+                if group:
+                    targets.append(("model_per_key", f"{key_hash}:{group}"))
+                ops = []
+                for scope in targets:
+                    increment = total - reserved if scope in scopes else total
+                    if increment != 0:
+                        ops.append((self.create_rate_limit_keys(scope[0], scope[1], "tokens"), increment))
+                if ops:
+                    # DualCache.async_increment_cache_pipeline, in-memory only
+                    try:
+                        for key, increment in ops:
+                            mem.increment_cache(key=key, value=increment, parent_otel_span=None)
+                    except Exception as e:
+                        dcmod.log_redis_failure(
+                            dcmod.verbose_logger, warning,
+                            "Redis async_increment_cache_pipeline failed, falling back to in-memory result", e)
+            except Exception as e:
+                logger.exception("Error in rate limit success event: %s", e)
+        return None
+
+    return async_log_success_event
+
+
 def register(registry) -> None:
     def gauges():
         from ..counter_cache import table_stats
@@ -1282,7 +1494,8 @@ def register(registry) -> None:
         shadow_ok=False,
         guards=GUARDS,
         gauges=gauges,
-        paths={"pre_call_hook": HOOK_FAST, "post_call_success_hook": POST_FAST, "success_key_view": OWNS_FAST},
+        paths={"pre_call_hook": HOOK_FAST, "post_call_success_hook": POST_FAST, "success_key_view": OWNS_FAST,
+               "success_event": EVENT_FAST},
     )
 
     def make_init(original):
@@ -1304,4 +1517,5 @@ def register(registry) -> None:
     comp.patches.append(Patch(HOOK, make_hook, FP_HOOK, passthrough=(Exception,)))
     comp.patches.append(Patch(POST_HOOK, make_post_hook, FP_POST_HOOK, passthrough=(Exception,)))
     comp.patches.append(Patch(OWNS, make_owns, FP_OWNS, passthrough=(Exception,)))
+    comp.patches.append(Patch(EVENT, make_success_event, FP_EVENT, passthrough=(Exception,)))
     registry.register(comp)
