@@ -1360,8 +1360,8 @@ def make_success_event(original):
         return type(v) is int or v is None
 
     def plain(self, kwargs, response):
-        """(the in-memory tier, the stash, the key hash, the usage) when the plain case
-        holds (docs/RATE_LIMITER_SUCCESS_EVENT.md §5, narrowed to a key whose only targets
+        """(the in-memory tier, the stash, the key hash, the usage, the request metadata)
+        when the plain case holds (docs/RATE_LIMITER_SUCCESS_EVENT.md §5, narrowed to a key whose only targets
         are its own and its model's), else None. Reads only; raises nothing."""
         if not (type(self) is cls and type(response) is ModelResponse and type(kwargs) is dict and unchanged()
                 and not self.__dict__.keys() & methods):
@@ -1371,9 +1371,18 @@ def make_success_event(original):
             return None
         if g["verbose_proxy_logger"].isEnabledFor(debug):
             return None  # (its debug lines name LiteLLM's file and line)
+        # get_rate_limit_type: the proxy's general_settings (a dict, or the proxy's
+        # SettingsStore mapping), read once as LiteLLM reads it
         proxy_server = sys.modules.get("litellm.proxy.proxy_server")
         settings = getattr(proxy_server, "general_settings", None) if proxy_server is not None else None
-        if type(settings) is not dict or settings.get("token_rate_limit_type", "total") in ("output", "input"):
+        store = sys.modules.get("litellm.proxy.config_resolvers.settings_store")
+        if not (type(settings) is dict or (store is not None and type(settings) is store.SettingsStore)):
+            return None
+        try:
+            rate_limit_type = settings.get("token_rate_limit_type", "total")
+        except Exception:  # noqa: BLE001 - LiteLLM's method raises it
+            return None
+        if rate_limit_type in ("output", "input"):
             return None
         # kwargs: the proxy's shape, no other targets, no call origin, no key metadata
         if type(kwargs.get("litellm_call_id")) is not str or "litellm_metadata" in kwargs or kwargs.get("user"):
@@ -1401,7 +1410,8 @@ def make_success_event(original):
         if stash is None or not _lock_free(stash.parallel_slot_release_lock):
             return None
         if (stash.ptu_ceiling is not None or stash.ptu_reserved_window_identities or stash.tpm_limited_tags
-                or type(stash.reserved_tokens) is not int or type(stash.reserved_model) is not model_type
+                or type(stash.reserved_tokens) is not int
+                or (stash.reserved_model is not None and type(stash.reserved_model) is not model_type)
                 or not stash.reserved_scopes <= {("api_key", key_hash)}
                 or type(stash.itpm_reserved_tokens) is not int or stash.itpm_reserved_tokens > 0
                 or type(stash.otpm_reserved_tokens) is not int or stash.otpm_reserved_tokens > 0):
@@ -1420,7 +1430,7 @@ def make_success_event(original):
         mem = tier(self)
         if mem is None or mem.__dict__.keys() & mem_methods:
             return None
-        return mem, stash, key_hash, usage
+        return mem, stash, key_hash, usage, md
 
     def actual_tokens(usage):
         """_get_total_tokens_from_usage(usage, "total"), then _aggregate_only_total_tokens
@@ -1443,7 +1453,7 @@ def make_success_event(original):
             EVENT_FAST["delegated"] += 1
             return await original(self, kwargs, response_obj, start_time, end_time)
         EVENT_FAST["served"] += 1
-        mem, stash, key_hash, usage = found
+        mem, stash, key_hash, usage, md = found
         logger = g["verbose_proxy_logger"]
         with ictx.service_target("rate_limits"):  # the decorator's, once
             try:
@@ -1451,7 +1461,13 @@ def make_success_event(original):
                 release_slot(get, set_, slot_ttl, mem, stash, None)
                 total = actual_tokens(usage)
                 reserved, scopes = stash.reserved_tokens, stash.reserved_scopes
-                group = stash.reserved_model.group
+                # the reservation's model, else LiteLLM's own lookup of the request's model
+                # group (get_model_group_from_litellm_kwargs: the metadata's, no
+                # "litellm_metadata" in kwargs)
+                model = stash.reserved_model
+                if model is None:
+                    model = self._rate_limited_model(md.get("model_group", None))
+                group = model.group if model is not None else None
                 targets = [("api_key", key_hash)]
                 if group:
                     targets.append(("model_per_key", f"{key_hash}:{group}"))
