@@ -665,6 +665,15 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
     from litellm.caching import redis_batch
     from litellm.router_utils.routing_read_batch import RoutingReadBatch
 
+    import datetime as _dt
+
+    from litellm.router_strategy import lowest_tpm_rpm_v2
+
+    # the usage keys carry the current minute and every read computes them again: frozen so
+    # that a minute rolling over between the stock and the patched read cannot tell them apart
+    frozen = _dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=_dt.timezone.utc)
+    clock = pytest.MonkeyPatch()  # its own: the test's monkeypatch.undo() must not thaw it
+    clock.setattr(lowest_tpm_rpm_v2, "get_utc_datetime", lambda: frozen)
     loop = asyncio.new_event_loop()
     router = litellm.Router(model_list=[_plain(i) for i in range(30)], routing_strategy="usage-based-routing-v2")
     selector = router.lowesttpm_logger_v2
@@ -703,6 +712,7 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
         want, served, delegated = ab()
         assert want[0] == ("ok", []) and served == 1 and delegated == 0
         assert want[1] is not None and len(want[1][0]) == 60 and any(v is not None for v in want[1][1].values())
+        assert set(want[1][0]) == set(tpm_keys + rpm_keys) and all(k.endswith(":03-04") for k in want[1][0])
         want, served, delegated = ab(with_selector=False)
         assert want[0] == ("ok", []) and want[1] is None and served == 1
         # deployments cooling down: LiteLLM's read answers, in its order
@@ -740,6 +750,7 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
     finally:
         store.redis_cache = None
         loop.close()
+        clock.undo()
 
 
 def test_prefetched_values_for_as_litellm():
