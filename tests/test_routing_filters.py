@@ -654,7 +654,24 @@ def test_fast_paths_still_served_after_revert_and_apply():
     assert routing_comp.COOLDOWN_FAST["delegated"] == before["delegated"]
 
 
-def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
+@pytest.fixture
+def frozen_minute():
+    """The v2 usage keys carry the current minute (`<id>:<model>:tpm:HH-MM`) and every read
+    computes them again: frozen at 03:04 so that a minute rolling over between a test's reads
+    (stock, then patched) cannot tell them apart. Its own MonkeyPatch: a test's
+    monkeypatch.undo() does not thaw it."""
+    import datetime as _dt
+
+    from litellm.router_strategy import lowest_tpm_rpm_v2
+
+    frozen = _dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=_dt.timezone.utc)
+    clock = pytest.MonkeyPatch()
+    clock.setattr(lowest_tpm_rpm_v2, "get_utc_datetime", lambda: frozen)
+    yield "03-04"
+    clock.undo()
+
+
+def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch, frozen_minute):
     """RoutingReadBatch.async_get_cooldown_deployments (usage-based-routing-v2's combined
     read): answered without the cooldown read only while the cooldown store is quiet and no
     Redis batch is armed for the request. Compared with LiteLLM: the answer, the prefetched
@@ -665,15 +682,6 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
     from litellm.caching import redis_batch
     from litellm.router_utils.routing_read_batch import RoutingReadBatch
 
-    import datetime as _dt
-
-    from litellm.router_strategy import lowest_tpm_rpm_v2
-
-    # the usage keys carry the current minute and every read computes them again: frozen so
-    # that a minute rolling over between the stock and the patched read cannot tell them apart
-    frozen = _dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=_dt.timezone.utc)
-    clock = pytest.MonkeyPatch()  # its own: the test's monkeypatch.undo() must not thaw it
-    clock.setattr(lowest_tpm_rpm_v2, "get_utc_datetime", lambda: frozen)
     loop = asyncio.new_event_loop()
     router = litellm.Router(model_list=[_plain(i) for i in range(30)], routing_strategy="usage-based-routing-v2")
     selector = router.lowesttpm_logger_v2
@@ -712,7 +720,7 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
         want, served, delegated = ab()
         assert want[0] == ("ok", []) and served == 1 and delegated == 0
         assert want[1] is not None and len(want[1][0]) == 60 and any(v is not None for v in want[1][1].values())
-        assert set(want[1][0]) == set(tpm_keys + rpm_keys) and all(k.endswith(":03-04") for k in want[1][0])
+        assert set(want[1][0]) == set(tpm_keys + rpm_keys) and all(k.endswith(":" + frozen_minute) for k in want[1][0])
         want, served, delegated = ab(with_selector=False)
         assert want[0] == ("ok", []) and want[1] is None and served == 1
         # deployments cooling down: LiteLLM's read answers, in its order
@@ -750,10 +758,9 @@ def test_routing_read_batch_cooldowns_same_answer_usage_and_state(monkeypatch):
     finally:
         store.redis_cache = None
         loop.close()
-        clock.undo()
 
 
-def test_prefetched_values_for_as_litellm():
+def test_prefetched_values_for_as_litellm(frozen_minute):
     """PrefetchedUsage.values_for in C on the dict behind the view the plain combined read
     built (identity), LiteLLM's method for any other view or for keys that are not all
     exact strs: the same lists; then whole v2 picks over seeded usage, the same sequence."""
@@ -942,7 +949,7 @@ def test_simple_shuffle_draw_follows_the_module_random(monkeypatch):
     assert got == want == [0] * 50 and served == 0 and delegated == 50
 
 
-def test_prefetched_covers_and_values_for_from_the_read_itself():
+def test_prefetched_covers_and_values_for_from_the_read_itself(frozen_minute):
     """covers(keys) is True without 2,000 set lookups when the key set is the one the plain
     combined read built and the keys are its very key objects in order; values_for of those
     keys is the values the read zipped with them when the keys are distinct. Equal keys of
