@@ -1,4 +1,4 @@
-"""The C table's two limiter steps (``TTLMap.requests_step`` / ``reserve_step``,
+"""The C table's limiter steps (``TTLMap.requests_step``; ``reserve_all`` with one counter;
 csrc/core/fl_rlstep.c) against LiteLLM 1.108.7's own code for the same step.
 
 Reference: a v3 limiter over ``InternalUsageCache(DualCache(InMemoryCache))`` (LiteLLM's
@@ -9,7 +9,7 @@ counter (``_batch_get_counter_values``, the pre-check ``int(counter) > limit``) 
 ``CounterCache``, where the step is asked first (``rate_limiter.table_step``) and, when it
 declines, LiteLLM's code runs on the CounterCache (what the hook does); a step stopped at the
 memory cap has its remaining planned sets made through the CounterCache
-(``rate_limiter.step_plan``). Before each step the three keys hold generated values (window
+(``rate_limiter.step_plan`` / ``reserve_plan``). Before each step the three keys hold generated values (window
 starts as str or int, odd strings, floats, huge ints, nothing) with generated expiries, and
 the clock moves. Compared: the decision (or LiteLLM's exception), and every key, value and
 expiry of both caches.
@@ -31,7 +31,7 @@ from litellm.proxy.hooks.parallel_request_limiter_v3 import _PROXY_MaxParallelRe
 from litellm.proxy.utils import InternalUsageCache
 
 from fast_litellm import _native
-from fast_litellm.components.rate_limiter import step_plan, table_step, table_steps
+from fast_litellm.components.rate_limiter import reserve_plan, step_plan, table_step, table_steps
 from fast_litellm.counter_cache import CounterCache
 
 T0 = 1_700_000_000.25
@@ -112,38 +112,42 @@ def litellm_reserve(lim, increment, limit, window_size):
 
 
 def ours_step(mem, lim, kind, args, clock):
-    """What the hook does: the table step, else LiteLLM's code on the CounterCache."""
+    """What the hook does: the table step (the RPM pass: requests_step; the reservation:
+    reserve_all with one counter), else LiteLLM's code on the CounterCache."""
     step = table_step(mem, PREFIX)
+    if kind == "requests":
+        limit, now_int, window_size = args
+        if step is not None:
+            m, now = step
+            step = m.requests_step(PREFIX, limit, now_int, window_size, now)
+        if step is None:
+            return outcome(litellm_requests(lim, *args)), False
+        over, counter, start, reset, done, complete = step
+        if not complete:
+            STOPPED.append(done)
+            for key, value, ttl in step_plan(PREFIX, reset, now_int, window_size, "requests", counter,
+                                             window_size)[done:]:
+                mem.set_cache(key, value, ttl=ttl)
+        return ("ok", ("over" if over else "ok", counter)), True
+    increment, limit, now_int, window_size = args
+    meta = {"window_key": PREFIX + "window", "counter_key": PREFIX + "tokens", "window_size": window_size,
+            "ttl": window_size}
     if step is not None:
         m, now = step
-        if kind == "requests":
-            limit, now_int, window_size = args
-            step = m.requests_step(PREFIX, limit, now_int, window_size, now)
-        else:
-            increment, limit, now_int, window_size = args
-            step = m.reserve_step(PREFIX, increment, limit, now_int, window_size, window_size, now)
+        step = m.reserve_all([(PREFIX + "window", PREFIX + "tokens", increment, limit, window_size, window_size)],
+                             now_int, now)
     if step is None:
-        if kind == "requests":
-            return outcome(litellm_requests(lim, *args)), False
-        increment, limit, _now_int, window_size = args
         return outcome(litellm_reserve(lim, increment, limit, window_size)), False
-    over, counter, start, reset, done, complete = step
+    over_index, counter, states, done, complete = step
+    if over_index == 0:
+        assert complete and done == 0  # nothing written
+        return ("ok", ("OVER_LIMIT", max(0, limit - counter), None)), True
     if not complete:
         STOPPED.append(done)
-        if kind == "requests":
-            limit, now_int, window_size = args
-            plan = step_plan(PREFIX, reset, now_int, window_size, "requests", counter, window_size)
-        else:
-            increment, limit, now_int, window_size = args
-            plan = step_plan(PREFIX, reset, start, window_size, "tokens", counter, window_size)
-        for key, value, ttl in plan[done:]:
+        for key, value, ttl in reserve_plan([meta], states, now_int)[done:]:
             mem.set_cache(key, value, ttl=ttl)
-    if kind == "requests":
-        return ("ok", ("over" if over else "ok", counter)), True
-    limit = args[1]
-    if over:
-        return ("ok", ("OVER_LIMIT", max(0, limit - counter), None)), True
-    return ("ok", ("OK", max(0, limit - counter), frozenset({(PREFIX + "tokens", str(start), "local")}))), True
+    _expired, _current, new, start = states[0]
+    return ("ok", ("OK", max(0, limit - new), frozenset({(PREFIX + "tokens", str(start), "local")}))), True
 
 
 @st.composite
@@ -234,8 +238,9 @@ def test_steps_answer_and_stop_at_the_cap():
 
 def test_step_stopped_at_the_cap_is_finished_by_counter_cache():
     clock = Clock()
-    ours = CounterCache(InMemoryCache(clock=clock), max_memory=1)  # below an empty map: no table
-    # a map exists only from the first write: make one with a tiny cap by hand
+    ours = CounterCache(InMemoryCache(clock=clock), max_memory=1)
+    # the cap that matters is the map's, set by hand here (CounterCache makes its map only
+    # at the first write): 64 bytes above an empty table's size
     ours._map = _native.TTLMap(os.urandom(16), _native.TTLMap(os.urandom(16)).memory + 64)
     ref = InMemoryCache(max_size_in_memory=10**9, clock=clock)
     m, now = table_step(ours, PREFIX)
@@ -263,12 +268,6 @@ def test_step_arguments():
         m.requests_step(PREFIX, 1, 1, 60, 1)
     except TypeError as exc:
         assert "now must be a float" in str(exc)
-    else:
-        raise AssertionError
-    try:
-        m.reserve_step(PREFIX, 1, 1, 60, now)
-    except TypeError:
-        pass
     else:
         raise AssertionError
     # outside int64, an empty or too long prefix, a prefix with no UTF-8, a NaN clock: declined

@@ -10,10 +10,9 @@
  *   .sweep(now),  .reclaim() -> int,  .items() -> list[(key, exp, value)]
  *   len(map),  .memory
  *   .requests_step(prefix, limit, now_int, window_size, now)
- *   .reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)
  *       -> None (not this case: do it the general way) or
  *          (over, counter, window_start, reset, sets_done, complete)
- *       the limiter's RPM pass / TPM reservation on one descriptor
+ *       the limiter's RPM pass on one descriptor
  *       (csrc/core/fl_rlstep.h says which gets and sets, in which order);
  *       complete False: a set met the memory cap (or no memory) after
  *       sets_done of the planned sets - the caller makes the rest.
@@ -550,31 +549,6 @@ TTLMap_requests_step(TTLMapObject *self, PyObject *const *args,
     return step_result(st, &res);
 }
 
-static PyObject *
-TTLMap_reserve_step(TTLMapObject *self, PyObject *const *args,
-                    Py_ssize_t nargs)
-{
-    static const char *const names[] = {"increment", "limit", "now_int",
-                                        "window_size", "ttl"};
-    const char *prefix = NULL;
-    Py_ssize_t plen = 0;
-    int64_t v[5];
-    double now = 0.0;
-    struct fl_rl_result res;
-    enum fl_status st;
-    int r = step_args(args, nargs, 5, names, &prefix, &plen, v, &now);
-
-    if (r <= 0) {
-        if (r < 0) {
-            return NULL;
-        }
-        Py_RETURN_NONE;
-    }
-    st = fl_rl_reserve(self->map, prefix, (size_t)plen, v[0], v[1], v[2],
-                       v[3], v[4], now, &res);
-    return step_result(st, &res);
-}
-
 /* get_many(keys, now, objects) -> list or None
  * CounterCache.batch_get_cache in one call when it is this simple: keys an
  * exact list of exact strs none of which is a key of `objects` (the wrapped
@@ -935,10 +909,6 @@ static PyMethodDef TTLMap_methods[] = {
      METH_FASTCALL,
      "requests_step(prefix, limit, now_int, window_size, now) -> None or "
      "(over, counter, window_start, reset, sets_done, complete)"},
-    {"reserve_step", (PyCFunction)(void (*)(void))TTLMap_reserve_step,
-     METH_FASTCALL,
-     "reserve_step(prefix, increment, limit, now_int, window_size, ttl, now)"
-     " -> None or (over, counter, window_start, reset, sets_done, complete)"},
     {"get_many", (PyCFunction)(void (*)(void))TTLMap_get_many, METH_FASTCALL,
      "get_many(keys, now, objects) -> list or None: do it key by key"},
     {"window_pairs", (PyCFunction)(void (*)(void))TTLMap_window_pairs,

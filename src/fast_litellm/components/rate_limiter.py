@@ -318,7 +318,7 @@ def table_step(mem, prefix):
 def table_steps(mem, prefixes):
     """(the C table, the cache's clock reading) when the descriptors' keys P"window",
     P"requests", P"tokens" (P in prefixes) can take the table's steps
-    (``TTLMap.requests_step`` / ``reserve_step`` / ``window_pairs`` / ``reserve_all``:
+    (``TTLMap.requests_step`` / ``window_pairs`` / ``reserve_all``:
     csrc/core/fl_rlstep.h; the same gets and sets, in the same order, as the calls through
     ``CounterCache``, at one clock reading): the cache is enabled, the keys are not in its
     object store, its clock gives a float, and no object-store entry has expired
@@ -350,6 +350,21 @@ def step_plan(prefix, reset, now_int, window_size, counter, value, ttl):
         plan += [(prefix + "requests", 0, window_size), (prefix + "tokens", 0, window_size),
                  (prefix + "window", str(now_int), window_size)]
     plan.append((prefix + counter, value, ttl))
+    return plan
+
+
+def reserve_plan(metas, states, now_int):
+    """The sets ``TTLMap.reserve_all`` plans for an admitted reservation, in order, as
+    (key, value, ttl) (``_atomic_check_and_increment_in_memory``'s): for each expired window
+    (first appearance, the last counter's window size) P"requests" and P"tokens" to 0; then
+    per counter its window to str(now_int) when expired and the counter to its new value.
+    ``states`` is reserve_all's per-counter (expired, current, new, window start)."""
+    expired_windows = {meta["window_key"]: meta["window_size"] for meta, state in zip(metas, states) if state[0]}
+    plan = [(wk[:-6] + name, 0, ws) for wk, ws in expired_windows.items() for name in ("requests", "tokens")]
+    for meta, state in zip(metas, states):
+        if state[0]:
+            plan.append((meta["window_key"], str(now_int), meta["window_size"]))
+        plan.append((meta["counter_key"], state[2], meta["ttl"]))
     return plan
 
 
@@ -651,26 +666,7 @@ def make_hook(original):
             "descriptor_key": dk, "descriptor_value": dv, "current_limit": tpm, "rate_limit_type": "tokens",
             "window_key": window_key, "counter_key": prefix + "tokens", "increment": int(estimated_tokens),
             "ttl": window_size, "window_size": window_size}
-        step = table_step(mem, prefix)
-        if step is not None:
-            m, now = step
-            step = m.reserve_step(prefix, meta["increment"], tpm, int(self._get_current_time().timestamp()),
-                                  window_size, window_size, now)
-        if step is None:
-            tpm_response = _atomic(self, mem, [meta], span)
-        else:
-            HOOK_FAST["table_steps"] += 1
-            # _atomic_check_and_increment_in_memory in one call on the C table
-            over, counter, start, reset, done, complete = step
-            if over:
-                tpm_response = response(overall_code="OVER_LIMIT",
-                                        statuses=[_status(meta, "OVER_LIMIT", max(0, tpm - counter))])
-            else:
-                if not complete:
-                    HOOK_FAST["table_partial"] += 1
-                    _finish(mem, prefix, reset, start, window_size, "tokens", counter, window_size, span, done)
-                tpm_response = response(overall_code="OK", statuses=[_status(meta, "OK", max(0, tpm - counter))],
-                                        reservation_windows=frozenset({(meta["counter_key"], str(start), "local")}))
+        tpm_response = _atomic(self, mem, [meta], span)
         if tpm_response["overall_code"] == "OVER_LIMIT":
             await self._release_stashed_parallel_slot(stash, span)
             self._handle_rate_limit_error(response=tpm_response, descriptors=descriptors, requested_model=requested_model)
@@ -1016,15 +1012,7 @@ def make_hook(original):
                             statuses=[_status(meta, "OVER_LIMIT", max(0, meta["current_limit"] - counter))])
         if not complete:  # stopped at a set (the memory cap): the rest through CounterCache
             HOOK_FAST["table_partial"] += 1
-            expired_windows = {meta["window_key"]: meta["window_size"]
-                               for meta, state in zip(per_counter_meta, states) if state[0]}
-            plan = [(prefix + name, 0, ws) for wk, ws in expired_windows.items()
-                    for prefix in (wk[:-6],) for name in ("requests", "tokens")]
-            for meta, state in zip(per_counter_meta, states):
-                if state[0]:
-                    plan.append((meta["window_key"], str(now_int), meta["window_size"]))
-                plan.append((meta["counter_key"], state[2], meta["ttl"]))
-            for key, v, t in plan[sets_done:]:
+            for key, v, t in reserve_plan(per_counter_meta, states, now_int)[sets_done:]:
                 set_(mem, key, v, t, parent_otel_span)
         return response(
             overall_code="OK",
