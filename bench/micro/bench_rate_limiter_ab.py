@@ -11,7 +11,9 @@ hook, success event) with a parallel-request limit on the key, built as the prox
 stock / fast_litellm round by round; for the lifecycle also the same loop without the
 limiter's calls (``harness``: the request dict, the response object, the event-loop round
 trip), timed in the same rounds, and each variant net of it -- the limiter's own cost and
-its ratio. Then memory:
+its ratio; and ``floor`` (rl_floor.py: only the mandatory observable work, no checks -- a
+model, not a limiter), net of the same harness: the best ratio any Python-glued limiter
+could reach. Then memory:
 bytes per descriptor held by each cache after one request per key (tracemalloc for the
 Python store, the C table's own count for CounterCache), and the enforcement probe (keys
 with rpm_limit=3, 10 requests each, round-robin: how many 429s).
@@ -32,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
 import bench_ratelimit as br  # noqa: E402
+import rl_floor  # noqa: E402
 
 import fast_litellm  # noqa: E402
 
@@ -88,7 +91,11 @@ def lifecycle(kind: str, keys: int = 100):
     from litellm.proxy._types import UserAPIKeyAuth
     from litellm.types.utils import ModelResponse, Usage
 
-    limiter, cache = built(kind) if kind != "harness" else (None, None)
+    if kind == "floor":
+        limiter, cache = built("fast_litellm")
+        limiter = rl_floor.FloorLimiter(cache.in_memory_cache, br.BIG)
+    else:
+        limiter, cache = built(kind) if kind != "harness" else (None, None)
     auths = [UserAPIKeyAuth(**br._identity(i, 1), rpm_limit=br.BIG, tpm_limit=br.BIG,
                             max_parallel_requests=10**6) for i in range(keys)]
     loop = _common.event_loop()
@@ -181,6 +188,7 @@ def main() -> None:
     lifecycle_group = "request lifecycle (pre-call, post-call, log success) descriptors=1 keys=100"
     groups[lifecycle_group] = {kind: lifecycle(kind) for kind in ("stock", "fast_litellm")}
     groups[lifecycle_group]["harness"] = lifecycle("harness")
+    groups[lifecycle_group]["floor"] = lifecycle("floor")
     times = {g: {v: [] for v in vs} for g, vs in groups.items()}
     for _ in range(args.rounds):
         for g, vs in groups.items():
@@ -199,10 +207,13 @@ def main() -> None:
         if "harness" in vs:
             # the limiter's own cost: each variant's time minus the harness's of the same round
             net = [(a - h) / (b - h) for a, b, h in zip(vs["stock"], vs["fast_litellm"], vs["harness"])]
-            for v in ("stock", "fast_litellm"):
+            for v in [v for v in vs if v != "harness"]:
                 out["groups"][g][v]["net_us"] = _common.spread(
                     [(t - h) * 1e6 for t, h in zip(vs[v], vs["harness"])])
             out["groups"][g]["fast_litellm"]["net_speedup_vs_stock"] = _common.spread(net)
+            if "floor" in vs:  # the best ratio a Python-glued limiter could reach (rl_floor.py)
+                out["groups"][g]["floor"]["net_speedup_vs_stock"] = _common.spread(
+                    [(a - h) / (f - h) for a, f, h in zip(vs["stock"], vs["floor"], vs["harness"])])
     out["memory"] = [memory(k, d, args.memory_keys // d) for d in (1, 8)
                      for k in ("stock", "stock-unbounded", "fast_litellm")]
     out["enforcement"] = [enforcement(k, d, n) for d, n in ((1, 10), (1, 150), (8, 20))
