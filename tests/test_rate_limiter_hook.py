@@ -178,14 +178,28 @@ def finish(rng: random.Random, limiter, uak, data, stash):
         response.object = "batch"
         response.status = rng.choice(["failed", "in_progress"])
     model = data.get("model") if isinstance(data.get("model"), str) else None
+    slm = {"user_api_key_hash": uak.api_key, "user_api_key_user_id": uak.user_id,
+           "user_api_key_team_id": uak.team_id, "user_api_key_end_user_id": uak.end_user_id,
+           "user_api_key_org_id": uak.org_id}
     kwargs = {"litellm_call_id": data.get("litellm_call_id"),
-              "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
-                                                       "user_api_key_user_id": uak.user_id,
-                                                       "user_api_key_team_id": uak.team_id,
-                                                       "user_api_key_end_user_id": uak.end_user_id}},
+              "standard_logging_object": {"metadata": slm},
               "litellm_params": {"metadata": {"model_group": model,
                                               "user_api_key_metadata": rng.choice([{}, None, uak.metadata]),
                                               "user_api_key_model_max_budget": {}}}}
+    r = rng.random()
+    if r < 0.1:  # the request's end user (kwargs["user"] comes before the key's)
+        kwargs["user"] = rng.choice(["end-x", uak.end_user_id, ""])
+    elif r < 0.13:  # targets the event does not restate: a project's, an agent's
+        slm[rng.choice(["user_api_key_project_id", "agent_id"])] = "p-1"
+        slm["session_id"] = rng.choice([None, "s-1"])
+    elif r < 0.15:  # an id that is not a str
+        slm[rng.choice(["user_api_key_user_id", "user_api_key_team_id", "user_api_key_org_id"])] = 7
+    elif r < 0.25:  # a target's counter holding text: its increment raises, the later ones are lost
+        ids = [(k, v) for k, v in (("user", uak.user_id), ("team", uak.team_id), ("end_user", uak.end_user_id),
+                                   ("organization", uak.org_id)) if v]
+        if ids:
+            k, v = rng.choice(ids)
+            limiter.internal_usage_cache.dual_cache.in_memory_cache.set_cache(f"{{{k}:{v}}}:tokens", "x", ttl=60)
     steps = rng.choice(["post", "log", "both", "both"])
 
     async def go():
@@ -263,10 +277,12 @@ def test_generated_traces_same_as_litellm(block):
     done = [r[1] for trace in want for r in trace if r[0] == "done"]
     assert len(done) > 300
     assert post_served > 150, post_served  # the post-call success hook's plain path
-    assert owns["served"] > 50 and owns["delegated"] > 5, owns  # the key view, both ways
+    # the key view, both ways (in the success events LiteLLM's method answers)
+    assert owns["served"] > 5 and owns["delegated"] > 5, owns
     assert 200 < single < served - 200, (single, served)  # one descriptor (_single) and the general path
     assert table_steps > 200, table_steps  # _single's RPM pass / TPM reservation as C table steps
-    assert events["served"] > 50 and events["delegated"] > 50, events  # the success event, both ways
+    # the success event, both ways (served: keys with user, team, end-user and org targets too)
+    assert events["served"] > 300 and events["delegated"] > 30, events
     assert sum(1 for steps, headers, result, stash in done if headers) > 100  # x-ratelimit headers written
     assert all(result is None for steps, headers, result, stash in done)
     assert served > 1000 and delegated > 100, (served, delegated)

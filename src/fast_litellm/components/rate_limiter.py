@@ -1305,7 +1305,8 @@ _EVENT_METHODS = (
 _EVENT_GLOBALS = ("get_request_stash_for_call", "_call_id_from_callback_kwargs", "_as_window_guarded",
                   "_request_stash", "verbose_proxy_logger", "INTERNAL_CALL_ORIGIN_METADATA_KEY", "ModelResponse",
                   "Usage", "PTU_TEAM_DESCRIPTOR_KEY", "RedisPipelineIncrementOperation", "with_service_target",
-                  "RateLimitedModel", "PARALLEL_REQUEST_SLOT_TTL_SECONDS")
+                  "RateLimitedModel", "PARALLEL_REQUEST_SLOT_TTL_SECONDS",
+                  "_resolve_ptu_team_ceiling_via_proxy_router", "_resolve_model_group_alias_via_proxy_router")
 
 # success events answered here / by LiteLLM's method (tests read them)
 EVENT_FAST = {"served": 0, "delegated": 0}
@@ -1337,9 +1338,28 @@ def make_success_event(original):
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
     debug, warning = logging.DEBUG, logging.WARNING
     none = type(None)
-    # the standard logging metadata's ids that add targets beyond the key's own (falsy here)
-    other_ids = ("user_api_key_user_id", "user_api_key_team_id", "user_api_key_org_id",
-                 "user_api_key_project_id", "user_api_key_end_user_id", "agent_id")
+    # the standard logging metadata's ids whose targets are not restated (falsy here): a
+    # project's model target, an agent's (and its session's)
+    other_ids = ("user_api_key_project_id", "agent_id")
+    # reserved scopes the event treats otherwise than by its targets (appended, PTU-settled)
+    odd_scopes = ("agent", "agent_session", g["PTU_TEAM_DESCRIPTOR_KEY"])
+    ptu_resolver = g["_resolve_ptu_team_ceiling_via_proxy_router"]
+    group_resolver = g["_resolve_model_group_alias_via_proxy_router"]
+
+    def scope_set(scopes):
+        """A frozenset of (str, str) pairs (membership then runs no foreign __eq__)."""
+        if type(scopes) is not frozenset:
+            return False
+        for scope in scopes:
+            if type(scope) is not tuple or len(scope) != 2 or type(scope[0]) is not str or type(scope[1]) is not str:
+                return False
+            if scope[0] in odd_scopes:
+                return False
+        return True
+
+    def ident(v):
+        """An id the targets take: falsy (no target) or an exact str."""
+        return not v or type(v) is str
 
     def empty(v):
         return v is None or (type(v) is dict and not v)
@@ -1348,9 +1368,12 @@ def make_success_event(original):
         return type(v) is int or v is None
 
     def plain(self, kwargs, response):
-        """(the in-memory tier, the stash, the key hash, the usage, the request metadata)
-        when the plain case holds (docs/RATE_LIMITER_SUCCESS_EVENT.md §5, narrowed to a key whose only targets
-        are its own and its model's), else None. Reads only; raises nothing."""
+        """(the in-memory tier, the stash, the key hash, the usage, the request metadata,
+        (user, team, organisation, end user), the reconciled model when a team asked for it)
+        when the plain case holds (docs/RATE_LIMITER_SUCCESS_EVENT.md §5: the key's, user's,
+        team's, team member's, end user's, organisation's and their model targets; no project
+        or agent target, no PTU share), else None. Reads only (LiteLLM's pure resolvers asked
+        for a team); raises nothing."""
         if not (type(self) is cls and type(response) is ModelResponse and type(kwargs) is dict and unchanged()
                 and not self.__dict__.keys() & methods):
             return None
@@ -1372,8 +1395,8 @@ def make_success_event(original):
             return None
         if rate_limit_type in ("output", "input"):
             return None
-        # kwargs: the proxy's shape, no other targets, no call origin, no key metadata
-        if type(kwargs.get("litellm_call_id")) is not str or "litellm_metadata" in kwargs or kwargs.get("user"):
+        # kwargs: the proxy's shape, no call origin, no key metadata
+        if type(kwargs.get("litellm_call_id")) is not str or "litellm_metadata" in kwargs:
             return None
         if not empty(kwargs.get("metadata")) and type(kwargs.get("metadata")) is not dict:
             return None
@@ -1393,6 +1416,11 @@ def make_success_event(original):
         key_hash = slm.get("user_api_key_hash")
         if type(key_hash) is not str or not key_hash or any(slm.get(name) for name in other_ids):
             return None
+        user_id, team_id, org_id = slm.get("user_api_key_user_id"), slm.get("user_api_key_team_id"), slm.get(
+            "user_api_key_org_id")
+        end_user = kwargs.get("user") or slm.get("user_api_key_end_user_id")
+        if not (ident(user_id) and ident(team_id) and ident(org_id) and ident(end_user)):
+            return None
         # the stash: the pre-call hook's reservation on the key's own scope at most
         stash = g["get_request_stash_for_call"](g["_call_id_from_callback_kwargs"](kwargs))
         if stash is None or not _lock_free(stash.parallel_slot_release_lock):
@@ -1400,7 +1428,7 @@ def make_success_event(original):
         if (stash.ptu_ceiling is not None or stash.ptu_reserved_window_identities or stash.tpm_limited_tags
                 or type(stash.reserved_tokens) is not int
                 or (stash.reserved_model is not None and type(stash.reserved_model) is not model_type)
-                or not stash.reserved_scopes <= {("api_key", key_hash)}
+                or not scope_set(stash.reserved_scopes)
                 or type(stash.itpm_reserved_tokens) is not int or stash.itpm_reserved_tokens > 0
                 or type(stash.otpm_reserved_tokens) is not int or stash.otpm_reserved_tokens > 0):
             return None
@@ -1418,7 +1446,22 @@ def make_success_event(original):
         mem = tier(self)
         if mem is None or mem.__dict__.keys() & mem_methods:
             return None
-        return mem, stash, key_hash, usage, md
+        model = stash.reserved_model
+        if team_id:
+            # the team's PTU settlement (_build_team_ptu_tpm_ops) asks the resolver for the
+            # reconciled model's group: only LiteLLM's resolvers (pure reads, asked here
+            # before anything changes), and only when it finds no PTU share
+            if self._ptu_team_ceiling_resolver is not ptu_resolver or (
+                    model is None and self._model_group_resolver is not group_resolver):
+                return None
+            try:
+                if model is None:
+                    model = self._rate_limited_model(md.get("model_group", None))
+                if model is not None and self._ptu_team_ceiling_resolver(team_id, model.group) is not None:
+                    return None
+            except Exception:  # noqa: BLE001 - LiteLLM's event logs it where it raises
+                return None
+        return mem, stash, key_hash, usage, md, (user_id, team_id, org_id, end_user), model
 
     def actual_tokens(usage):
         """_get_total_tokens_from_usage(usage, "total"), then _aggregate_only_total_tokens
@@ -1441,7 +1484,7 @@ def make_success_event(original):
             EVENT_FAST["delegated"] += 1
             return await original(self, kwargs, response_obj, start_time, end_time)
         EVENT_FAST["served"] += 1
-        mem, stash, key_hash, usage, md = found
+        mem, stash, key_hash, usage, md, (user_id, team_id, org_id, end_user), model = found
         logger = g["verbose_proxy_logger"]
         with ictx.service_target("rate_limits"):  # the decorator's, once
             try:
@@ -1452,13 +1495,28 @@ def make_success_event(original):
                 # the reservation's model, else LiteLLM's own lookup of the request's model
                 # group (get_model_group_from_litellm_kwargs: the metadata's, no
                 # "litellm_metadata" in kwargs)
-                model = stash.reserved_model
-                if model is None:
+                if model is None:  # (team_id: plain() has asked already)
                     model = self._rate_limited_model(md.get("model_group", None))
                 group = model.group if model is not None else None
+                # _collect_tpm_scope_targets' order; the key view drops no model_per_team
+                # target (no key metadata: make_owns answers False)
                 targets = [("api_key", key_hash)]
+                if user_id:
+                    targets.append(("user", user_id))
+                if team_id:
+                    targets.append(("team", team_id))
+                    if user_id:
+                        targets.append(("team_member", f"{team_id}:{user_id}"))
+                if end_user:
+                    targets.append(("end_user", end_user))
+                if org_id:
+                    targets.append(("organization", org_id))
                 if group:
                     targets.append(("model_per_key", f"{key_hash}:{group}"))
+                    if team_id:
+                        targets.append(("model_per_team", f"{team_id}:{group}"))
+                    if org_id:
+                        targets.append(("model_per_organization", f"{org_id}:{group}"))
                 ops = []
                 for scope in targets:
                     increment = total - reserved if scope in scopes else total
