@@ -41,12 +41,17 @@ RPM = 5
 WINDOW = 600
 CONCURRENCY = 8
 
-# as bench/proxy_bench.py's `limits` profile: a key object with limits, without a database
+# as bench/proxy_bench.py's `limits` profile: a key object with limits, without a database;
+# keys ending in an odd digit belong to a user, a team and an organisation (no limits of
+# their own: the same descriptors and headers, more targets for the success event)
 CUSTOM_AUTH = f'''
 from litellm.proxy._types import UserAPIKeyAuth
 
 async def user_api_key_auth(request, api_key: str) -> UserAPIKeyAuth:
-    return UserAPIKeyAuth(api_key=api_key, rpm_limit={RPM})
+    owned = {{}}
+    if api_key[-1] in "13579":
+        owned = dict(user_id="user-" + api_key[-1], team_id="team-1", org_id="org-1")
+    return UserAPIKeyAuth(api_key=api_key, rpm_limit={RPM}, **owned)
 '''
 
 # values that legitimately differ between two proxies (clock, ids, timings)
