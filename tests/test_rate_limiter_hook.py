@@ -583,3 +583,67 @@ def test_slot_ids_come_from_a_replaced_uuid4(monkeypatch):
     want, got, served, delegated = both(run, comp.HOOK_FAST)
     assert got == want and served == 2
     assert all(int(slot, 16) < 100 for _, slot, _ in got)  # the replacement's ids
+
+
+def test_cache_work_runs_under_the_rate_limits_service_target():
+    """The three hooks run their cache work under LiteLLM's service target "rate_limits"
+    (``with_service_target`` on each) and leave the caller's target as it was, also when the
+    pre-call hook raises its 429: the target seen at every clock reading of the cache, and
+    the target after each hook, the same with and without fast_litellm."""
+    from litellm import _internal_context as ictx
+
+    def run():
+        clock = Clock()
+        seen = []
+
+        def recording_clock():
+            seen.append(ictx.current_service_target())
+            return clock.t
+
+        mem = CounterCache(InMemoryCache(clock=recording_clock))
+        dual = DualCache(in_memory_cache=mem, default_in_memory_ttl=1)
+        limiter = v3._PROXY_MaxParallelRequestsHandler_v3(
+            internal_usage_cache=InternalUsageCache(dual_cache=dual), time_provider=clock.now)
+        uak = UserAPIKeyAuth(api_key="k" * 64, token="k" * 64, rpm_limit=2, tpm_limit=10**6,
+                             max_parallel_requests=5, user_id="u1", team_id="t1")
+        out = []
+
+        async def one(n):
+            data = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "litellm_call_id": f"c{n}"}
+            token = ictx._service_target.set("caller")
+            try:
+                await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data,
+                                                  call_type="acompletion")
+            except Exception as e:  # noqa: BLE001 - the 429, compared
+                out.append((type(e).__name__, ictx.current_service_target()))
+                return
+            out.append(("pre", ictx.current_service_target()))
+            response = ModelResponse(usage=Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7))
+            await limiter.async_post_call_success_hook(data=data, user_api_key_dict=uak, response=response)
+            out.append(("post", ictx.current_service_target()))
+            kwargs = {"litellm_call_id": data["litellm_call_id"],
+                      "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
+                                                               "user_api_key_user_id": "u1",
+                                                               "user_api_key_team_id": "t1"}},
+                      "litellm_params": {"metadata": {"model_group": MODEL}}}
+            await limiter.async_log_success_event(kwargs, response, None, None)
+            out.append(("event", ictx.current_service_target()))
+            ictx._service_target.reset(token)
+
+        loop = asyncio.new_event_loop()
+        try:
+            for n in range(4):
+                contextvars.Context().run(loop.run_until_complete, one(n))
+        finally:
+            loop.close()
+        return out, sorted(set(map(str, seen))), len(seen) > 0
+
+    pre, post, event = dict(comp.HOOK_FAST), dict(comp.POST_FAST), dict(comp.EVENT_FAST)
+    want, got, _served, _delegated = both(run, comp.HOOK_FAST)
+    assert got == want
+    assert comp.HOOK_FAST["served"] - pre["served"] == 4 and comp.HOOK_FAST["delegated"] == pre["delegated"]
+    assert comp.POST_FAST["served"] - post["served"] == 2 and comp.EVENT_FAST["served"] - event["served"] == 2
+    out, targets, read = want
+    assert read and targets == ["rate_limits"], targets
+    assert [o[0] for o in out] == ["pre", "post", "event"] * 2 + ["ProxyRateLimitError"] * 2, out
+    assert all(o[1] == "caller" for o in out), out

@@ -73,6 +73,9 @@ GUARDS = [(_IMC + name, frozenset({fp})) for name, fp in (
 # -- the limiter's counter operations on the in-memory tier --------------------------------
 
 GUARDS += [
+    # the hooks' service target, set and restored as service_target() and _restore do
+    ("litellm._internal_context:service_target", frozenset({"852a1a99c3e29ec8"})),
+    ("litellm._internal_context:_restore", frozenset({"6c69ebe851df85f8"})),
     ("litellm.proxy.utils:InternalUsageCache.async_get_cache", frozenset({"8ce4020c8546f05d"})),
     ("litellm.proxy.utils:InternalUsageCache.async_set_cache", frozenset({"8450fbfcbc32779c"})),
     ("litellm.proxy.utils:InternalUsageCache.async_batch_get_cache", frozenset({"6946d58ded487156"})),
@@ -390,11 +393,12 @@ def make_hook(original):
 
     mod = sys.modules[V3_MOD]
     ictx = sys.modules["litellm._internal_context"]  # with_service_target's module
+    target_var = ictx._service_target  # service_target()'s variable (guarded, still_bound)
     cls = mod._PROXY_MaxParallelRequestsHandler_v3
     g = mod.__dict__
     tier, get, set_, batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _HOOK_METHODS), *((mod, n) for n in _HOOK_GLOBALS),
-                            (ictx, "service_target"))
+                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"))
     # the call types whose every branch in the hook is the chat one (not batch, responses,
     # embedding, text completion or Google native)
     other = set(g["RESPONSES_API_CALL_TYPES"]) | set(g["EMBEDDING_API_CALL_TYPES"]) | set(
@@ -487,8 +491,14 @@ def make_hook(original):
             return await original(self, user_api_key_dict, cache, data, call_type, endpoint_type)
         HOOK_FAST["served"] += 1
         simple = simple_key(user_api_key_dict, data)
-        with ictx.service_target("rate_limits"):  # the decorator's, once
+        token = target_var.set("rate_limits")  # the decorator's service_target, once (restated)
+        try:
             return await _body(self, mem, simple, user_api_key_dict, data, call_type, endpoint_type)
+        finally:
+            try:
+                target_var.reset(token)
+            except ValueError:  # (_restore: no value left to restore)
+                pass
 
     async def _body(self, mem, simple, uak, data, call_type, endpoint_type):
         # (the proxy logger is not enabled for DEBUG: LiteLLM's three debug lines are no-ops)
@@ -1146,11 +1156,12 @@ def make_post_hook(original):
 
     mod = sys.modules[V3_MOD]
     ictx = sys.modules["litellm._internal_context"]
+    target_var = ictx._service_target  # service_target()'s variable (guarded, still_bound)
     cls = mod._PROXY_MaxParallelRequestsHandler_v3
     g = mod.__dict__
     tier, get, set_, _batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _POST_METHODS), *((mod, n) for n in _POST_GLOBALS),
-                            (ictx, "service_target"))
+                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"))
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
     methods = frozenset(_POST_METHODS)
 
@@ -1179,7 +1190,8 @@ def make_post_hook(original):
         POST_FAST["served"] += 1
         mem, slot_stash = found
         logger = g["verbose_proxy_logger"]
-        with ictx.service_target("rate_limits"):  # the decorator's
+        token = target_var.set("rate_limits")  # the decorator's service_target (restated)
+        try:
             try:
                 _release(mem, slot_stash, user_api_key_dict.parent_otel_span)
             except Exception as e:
@@ -1195,6 +1207,11 @@ def make_post_hook(original):
             except Exception as e:
                 logger.exception("Error in rate limit post-call hook: %s", e)
             # (_handle_batch_enqueued_post_call: batch_response_view is None for this response)
+        finally:
+            try:
+                target_var.reset(token)
+            except ValueError:  # (_restore)
+                pass
         return None
 
     def _release(mem, stash, span):
@@ -1325,12 +1342,14 @@ def make_success_event(original):
 
     mod = sys.modules[V3_MOD]
     ictx = sys.modules["litellm._internal_context"]
+    target_var = ictx._service_target  # service_target()'s variable (guarded, still_bound)
     cls = mod._PROXY_MaxParallelRequestsHandler_v3
     g = mod.__dict__
     model_type = mod.RateLimitedModel
     tier, get, set_, _batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _EVENT_METHODS), *((mod, n) for n in _EVENT_GLOBALS),
-                            (ictx, "service_target"), (DualCache, "async_increment_cache_pipeline"),
+                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"),
+                            (DualCache, "async_increment_cache_pipeline"),
                             (CounterCache, "increment_cache"), (dcmod, "log_redis_failure"),
                             (dcmod, "verbose_logger"))
     methods = frozenset(_EVENT_METHODS)
@@ -1486,7 +1505,8 @@ def make_success_event(original):
         EVENT_FAST["served"] += 1
         mem, stash, key_hash, usage, md, (user_id, team_id, org_id, end_user), model = found
         logger = g["verbose_proxy_logger"]
-        with ictx.service_target("rate_limits"):  # the decorator's, once
+        token = target_var.set("rate_limits")  # the decorator's service_target, once (restated)
+        try:
             try:
                 # (the parent span: only the cache calls below receive it, and they ignore it)
                 release_slot(get, set_, slot_ttl, mem, stash, None)
@@ -1533,6 +1553,11 @@ def make_success_event(original):
                             "Redis async_increment_cache_pipeline failed, falling back to in-memory result", e)
             except Exception as e:
                 logger.exception("Error in rate limit success event: %s", e)
+        finally:
+            try:
+                target_var.reset(token)
+            except ValueError:  # (_restore)
+                pass
         return None
 
     return async_log_success_event
