@@ -647,3 +647,61 @@ def test_cache_work_runs_under_the_rate_limits_service_target():
     assert read and targets == ["rate_limits"], targets
     assert [o[0] for o in out] == ["pre", "post", "event"] * 2 + ["ProxyRateLimitError"] * 2, out
     assert all(o[1] == "caller" for o in out), out
+
+
+def test_team_ptu_share_found_at_success_goes_to_litellm(monkeypatch):
+    """A team key whose PTU share appears between the pre-call hook and the success event
+    (the router's model list changed): LiteLLM's event settles the team's PTU counter through
+    the resolver, so the restated event must hand it over. The router is LiteLLM's, its
+    team_ptu_ceiling answering from a box the test fills; the counters after are compared
+    with LiteLLM's, and the PTU counter must be among them."""
+    import litellm
+    import litellm.proxy.proxy_server as proxy_server
+    from litellm.router_utils.ptu_shares import PTUTeamCeiling
+
+    router = litellm.Router(model_list=[{"model_name": MODEL, "litellm_params": {"model": "openai/x",
+                                                                               "api_key": "sk-x"}}])
+    box = [None]
+    monkeypatch.setattr(router, "team_ptu_ceiling", lambda team_id, model_group: box[0], raising=False)
+    monkeypatch.setattr(proxy_server, "llm_router", router)
+    monkeypatch.setenv("LITELLM_ENABLE_PTU_COST_ATTRIBUTION", "true")
+    share = PTUTeamCeiling(model_group=MODEL, tpm_limit=10**6, output_to_input_ratio=4.0, cached_input_ratio=0.5)
+
+    def run():
+        clock = Clock()
+        limiter, dual, mem = make_limiter(clock)
+        uak = UserAPIKeyAuth(api_key="k" * 64, token="k" * 64, tpm_limit=10**6, user_id="u1", team_id="team-1")
+        out = []
+
+        async def one(n, found):
+            box[0] = None
+            data = {"model": MODEL, "messages": [{"role": "user", "content": "hello " * n}],
+                    "litellm_call_id": f"c{n}"}
+            await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data, call_type="acompletion")
+            box[0] = share if found else None
+            response = ModelResponse(usage=Usage(prompt_tokens=30, completion_tokens=40, total_tokens=70))
+            kwargs = {"litellm_call_id": data["litellm_call_id"],
+                      "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
+                                                               "user_api_key_user_id": "u1",
+                                                               "user_api_key_team_id": "team-1"}},
+                      "litellm_params": {"metadata": {"model_group": MODEL}}}
+            await limiter.async_log_success_event(kwargs, response, None, None)
+            out.append((sorted(mem.cache_dict.items()), sorted(mem.ttl_dict.items())))
+
+        loop = asyncio.new_event_loop()
+        try:
+            for n in range(6):
+                contextvars.Context().run(loop.run_until_complete, one(n, n % 2 == 1))
+        finally:
+            loop.close()
+            box[0] = None
+        return out
+
+    before = dict(comp.EVENT_FAST)
+    want, got, _served, _delegated = both(run, comp.HOOK_FAST)
+    assert got == want
+    assert comp.EVENT_FAST["delegated"] - before["delegated"] == 3  # the share found: LiteLLM's event
+    assert comp.EVENT_FAST["served"] - before["served"] == 3  # no share: restated, team targets and all
+    keys = {k for k, _v in want[-1][0]}
+    assert any(k.startswith("{model_per_team_ptu:team-1:") for k in keys), sorted(keys)
+    assert "{team:team-1}:tokens" in keys and "{team_member:team-1:u1}:tokens" in keys, sorted(keys)

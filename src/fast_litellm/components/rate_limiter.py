@@ -1376,6 +1376,8 @@ def make_success_event(original):
                 return False
         return True
 
+    unasked = object()  # (the reconciled model not looked up yet)
+
     def ident(v):
         """An id the targets take: falsy (no target) or an exact str."""
         return not v or type(v) is str
@@ -1465,16 +1467,18 @@ def make_success_event(original):
         mem = tier(self)
         if mem is None or mem.__dict__.keys() & mem_methods:
             return None
-        model = stash.reserved_model
+        # the reconciled model: the reservation's, else LiteLLM's own lookup of the
+        # request's model group, asked once (here for a team, else by the event)
+        model = stash.reserved_model if stash.reserved_model is not None else unasked
         if team_id:
             # the team's PTU settlement (_build_team_ptu_tpm_ops) asks the resolver for the
             # reconciled model's group: only LiteLLM's resolvers (pure reads, asked here
             # before anything changes), and only when it finds no PTU share
             if self._ptu_team_ceiling_resolver is not ptu_resolver or (
-                    model is None and self._model_group_resolver is not group_resolver):
+                    model is unasked and self._model_group_resolver is not group_resolver):
                 return None
             try:
-                if model is None:
+                if model is unasked:
                     model = self._rate_limited_model(md.get("model_group", None))
                 if model is not None and self._ptu_team_ceiling_resolver(team_id, model.group) is not None:
                     return None
@@ -1514,8 +1518,8 @@ def make_success_event(original):
                 reserved, scopes = stash.reserved_tokens, stash.reserved_scopes
                 # the reservation's model, else LiteLLM's own lookup of the request's model
                 # group (get_model_group_from_litellm_kwargs: the metadata's, no
-                # "litellm_metadata" in kwargs)
-                if model is None:  # (team_id: plain() has asked already)
+                # "litellm_metadata" in kwargs), unless plain() asked it already
+                if model is unasked:
                     model = self._rate_limited_model(md.get("model_group", None))
                 group = model.group if model is not None else None
                 # _collect_tpm_scope_targets' order; the key view drops no model_per_team
