@@ -1323,7 +1323,8 @@ _EVENT_GLOBALS = ("get_request_stash_for_call", "_call_id_from_callback_kwargs",
                   "_request_stash", "verbose_proxy_logger", "INTERNAL_CALL_ORIGIN_METADATA_KEY", "ModelResponse",
                   "Usage", "PTU_TEAM_DESCRIPTOR_KEY", "RedisPipelineIncrementOperation", "with_service_target",
                   "RateLimitedModel", "PARALLEL_REQUEST_SLOT_TTL_SECONDS",
-                  "_resolve_ptu_team_ceiling_via_proxy_router", "_resolve_model_group_alias_via_proxy_router")
+                  "_resolve_ptu_team_ceiling_via_proxy_router", "_resolve_model_group_alias_via_proxy_router",
+                  "UserAPIKeyAuth", "get_key_own_model_rate_limit")  # (the key view's, make_owns)
 
 # success events answered here / by LiteLLM's method (tests read them)
 EVENT_FAST = {"served": 0, "delegated": 0}
@@ -1351,7 +1352,7 @@ def make_success_event(original):
                             (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"),
                             (DualCache, "async_increment_cache_pipeline"),
                             (CounterCache, "increment_cache"), (dcmod, "log_redis_failure"),
-                            (dcmod, "verbose_logger"))
+                            (dcmod, "verbose_logger"), (model_type, "limit_in"))
     methods = frozenset(_EVENT_METHODS)
     mem_methods = frozenset({"increment_cache", "async_increment", "async_increment_pipeline"})
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
@@ -1442,7 +1443,8 @@ def make_success_event(original):
         end_user = kwargs.get("user") or slm.get("user_api_key_end_user_id")
         if not (ident(user_id) and ident(team_id) and ident(org_id) and ident(end_user)):
             return None
-        # the stash: the pre-call hook's reservation on the key's own scope at most
+        # the stash: reserved scopes that are targets or nothing to the event (no agent,
+        # agent-session or team-PTU scope), no PTU, tag or io reservation
         stash = g["get_request_stash_for_call"](g["_call_id_from_callback_kwargs"](kwargs))
         if stash is None or not _lock_free(stash.parallel_slot_release_lock):
             return None
@@ -1522,8 +1524,7 @@ def make_success_event(original):
                 if model is unasked:
                     model = self._rate_limited_model(md.get("model_group", None))
                 group = model.group if model is not None else None
-                # _collect_tpm_scope_targets' order; the key view drops no model_per_team
-                # target (no key metadata: make_owns answers False)
+                # _collect_tpm_scope_targets' order
                 targets = [("api_key", key_hash)]
                 if user_id:
                     targets.append(("user", user_id))
@@ -1541,6 +1542,13 @@ def make_success_event(original):
                         targets.append(("model_per_team", f"{team_id}:{group}"))
                     if org_id:
                         targets.append(("model_per_organization", f"{org_id}:{group}"))
+                    # a key owning its model's TPM limit is not charged its team's model
+                    # counter: the key view asked as LiteLLM asks it (request_metadata is
+                    # get_litellm_metadata_from_kwargs': the metadata, or {} when empty). Its
+                    # answer matters only here; elsewhere it is False (no key metadata) and
+                    # raises nothing (its helpers still bound), so it is not asked
+                    if team_id and self._key_owns_model_tpm_limit_from_request_metadata(md if md else {}, model):
+                        targets = [target for target in targets if target[0] != "model_per_team"]
                 ops = []
                 for scope in targets:
                     increment = total - reserved if scope in scopes else total
