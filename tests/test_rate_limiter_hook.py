@@ -585,6 +585,16 @@ def test_slot_ids_come_from_a_replaced_uuid4(monkeypatch):
     assert all(int(slot, 16) < 100 for _, slot, _ in got)  # the replacement's ids
 
 
+def event_kwargs(data, uak):
+    """The success event's kwargs as the proxy builds them for the request `data` of key `uak`
+    (its hash, user and team in the logging metadata, the request's model group)."""
+    return {"litellm_call_id": data["litellm_call_id"],
+            "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
+                                                     "user_api_key_user_id": uak.user_id,
+                                                     "user_api_key_team_id": uak.team_id}},
+            "litellm_params": {"metadata": {"model_group": MODEL}}}
+
+
 def test_cache_work_runs_under_the_rate_limits_service_target():
     """The three hooks run their cache work under LiteLLM's service target "rate_limits"
     (``with_service_target`` on each) and leave the caller's target as it was, also when the
@@ -600,10 +610,8 @@ def test_cache_work_runs_under_the_rate_limits_service_target():
             seen.append(ictx.current_service_target())
             return clock.t
 
-        mem = CounterCache(InMemoryCache(clock=recording_clock))
-        dual = DualCache(in_memory_cache=mem, default_in_memory_ttl=1)
-        limiter = v3._PROXY_MaxParallelRequestsHandler_v3(
-            internal_usage_cache=InternalUsageCache(dual_cache=dual), time_provider=clock.now)
+        clock.seconds = recording_clock  # the cache's clock (make_limiter reads clock.seconds)
+        limiter, dual, _mem = make_limiter(clock)
         uak = UserAPIKeyAuth(api_key="k" * 64, token="k" * 64, rpm_limit=2, tpm_limit=10**6,
                              max_parallel_requests=5, user_id="u1", team_id="t1")
         out = []
@@ -621,11 +629,7 @@ def test_cache_work_runs_under_the_rate_limits_service_target():
             response = ModelResponse(usage=Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7))
             await limiter.async_post_call_success_hook(data=data, user_api_key_dict=uak, response=response)
             out.append(("post", ictx.current_service_target()))
-            kwargs = {"litellm_call_id": data["litellm_call_id"],
-                      "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
-                                                               "user_api_key_user_id": "u1",
-                                                               "user_api_key_team_id": "t1"}},
-                      "litellm_params": {"metadata": {"model_group": MODEL}}}
+            kwargs = event_kwargs(data, uak)
             await limiter.async_log_success_event(kwargs, response, None, None)
             out.append(("event", ictx.current_service_target()))
             ictx._service_target.reset(token)
@@ -680,11 +684,7 @@ def test_team_ptu_share_found_at_success_goes_to_litellm(monkeypatch):
             await limiter.async_pre_call_hook(user_api_key_dict=uak, cache=dual, data=data, call_type="acompletion")
             box[0] = share if found else None
             response = ModelResponse(usage=Usage(prompt_tokens=30, completion_tokens=40, total_tokens=70))
-            kwargs = {"litellm_call_id": data["litellm_call_id"],
-                      "standard_logging_object": {"metadata": {"user_api_key_hash": uak.api_key,
-                                                               "user_api_key_user_id": "u1",
-                                                               "user_api_key_team_id": "team-1"}},
-                      "litellm_params": {"metadata": {"model_group": MODEL}}}
+            kwargs = event_kwargs(data, uak)
             await limiter.async_log_success_event(kwargs, response, None, None)
             out.append((sorted(mem.cache_dict.items()), sorted(mem.ttl_dict.items())))
 

@@ -73,9 +73,8 @@ GUARDS = [(_IMC + name, frozenset({fp})) for name, fp in (
 # -- the limiter's counter operations on the in-memory tier --------------------------------
 
 GUARDS += [
-    # the hooks' service target, set and restored as service_target() and _restore do
+    # the hooks' service target, set and restored (by LiteLLM's _restore) as service_target() does
     ("litellm._internal_context:service_target", frozenset({"852a1a99c3e29ec8"})),
-    ("litellm._internal_context:_restore", frozenset({"6c69ebe851df85f8"})),
     ("litellm.proxy.utils:InternalUsageCache.async_get_cache", frozenset({"8ce4020c8546f05d"})),
     ("litellm.proxy.utils:InternalUsageCache.async_set_cache", frozenset({"8450fbfcbc32779c"})),
     ("litellm.proxy.utils:InternalUsageCache.async_batch_get_cache", frozenset({"6946d58ded487156"})),
@@ -371,6 +370,11 @@ def reserve_plan(metas, states, now_int):
     return plan
 
 
+def _empty(v) -> bool:
+    """None or an empty exact dict (key metadata and model budgets that ask for nothing)."""
+    return v is None or (type(v) is dict and not v)
+
+
 def uuid4_hex(raw: bytes) -> str:
     """``uuid.UUID(bytes=raw, version=4).hex``: the version nibble (byte 6) and the variant
     bits (byte 8) set, the 16 bytes in hex."""
@@ -398,7 +402,7 @@ def make_hook(original):
     g = mod.__dict__
     tier, get, set_, batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _HOOK_METHODS), *((mod, n) for n in _HOOK_GLOBALS),
-                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"))
+                            (ictx, "service_target"), (ictx, "_service_target"))
     # the call types whose every branch in the hook is the chat one (not batch, responses,
     # embedding, text completion or Google native)
     other = set(g["RESPONSES_API_CALL_TYPES"]) | set(g["EMBEDDING_API_CALL_TYPES"]) | set(
@@ -491,14 +495,11 @@ def make_hook(original):
             return await original(self, user_api_key_dict, cache, data, call_type, endpoint_type)
         HOOK_FAST["served"] += 1
         simple = simple_key(user_api_key_dict, data)
-        token = target_var.set("rate_limits")  # the decorator's service_target, once (restated)
+        token = target_var.set("rate_limits")  # the decorator's service_target(), once
         try:
             return await _body(self, mem, simple, user_api_key_dict, data, call_type, endpoint_type)
         finally:
-            try:
-                target_var.reset(token)
-            except ValueError:  # (_restore: no value left to restore)
-                pass
+            ictx._restore(target_var, token)
 
     async def _body(self, mem, simple, uak, data, call_type, endpoint_type):
         # (the proxy logger is not enabled for DEBUG: LiteLLM's three debug lines are no-ops)
@@ -1161,7 +1162,7 @@ def make_post_hook(original):
     g = mod.__dict__
     tier, get, set_, _batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _POST_METHODS), *((mod, n) for n in _POST_GLOBALS),
-                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"))
+                            (ictx, "service_target"), (ictx, "_service_target"))
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
     methods = frozenset(_POST_METHODS)
 
@@ -1190,10 +1191,10 @@ def make_post_hook(original):
         POST_FAST["served"] += 1
         mem, slot_stash = found
         logger = g["verbose_proxy_logger"]
-        token = target_var.set("rate_limits")  # the decorator's service_target (restated)
+        token = target_var.set("rate_limits")  # the decorator's service_target()
         try:
             try:
-                _release(mem, slot_stash, user_api_key_dict.parent_otel_span)
+                release_slot(get, set_, slot_ttl, mem, slot_stash, user_api_key_dict.parent_otel_span)
             except Exception as e:
                 logger.exception("Error releasing parallel request slot in post-call hook: %s", e)
             try:
@@ -1208,14 +1209,8 @@ def make_post_hook(original):
                 logger.exception("Error in rate limit post-call hook: %s", e)
             # (_handle_batch_enqueued_post_call: batch_response_view is None for this response)
         finally:
-            try:
-                target_var.reset(token)
-            except ValueError:  # (_restore)
-                pass
+            ictx._restore(target_var, token)
         return None
-
-    def _release(mem, stash, span):
-        release_slot(get, set_, slot_ttl, mem, stash, span)
 
     return async_post_call_success_hook
 
@@ -1257,13 +1252,10 @@ def make_owns(original):
     view = mod.UserAPIKeyAuth.model_validate({"metadata": {}, "model_max_budget": {}})
     view_empty = not view.metadata and not view.model_max_budget
 
-    def empty(v):
-        return v is None or (type(v) is dict and not v)
-
     def _key_owns_model_tpm_limit_from_request_metadata(self, request_metadata, model):
         if (view_empty and type(request_metadata) is dict and type(model) is model_type and type(self) is cls
-                and empty(request_metadata.get("user_api_key_metadata"))
-                and empty(request_metadata.get("user_api_key_model_max_budget"))
+                and _empty(request_metadata.get("user_api_key_metadata"))
+                and _empty(request_metadata.get("user_api_key_model_max_budget"))
                 and "_key_owns_model_limit" not in self.__dict__ and unchanged()):
             OWNS_FAST["served"] += 1
             return False
@@ -1276,8 +1268,9 @@ def make_owns(original):
 # -- the limiter's success event, plain case ---------------------------------------------------
 #
 # async_log_success_event (docs/RATE_LIMITER_SUCCESS_EVENT.md has its call tree; ~30 us with
-# the rest of the component on) settles the request's token reservation: the key's tokens
-# counter moves by actual - reserved, and the per-key model counter by actual. In the plain
+# the rest of the component on) settles the request's token reservation: each target's tokens
+# counter (key, user, team, team member, end user, organisation, their models) moves by
+# actual - reserved when its scope was reserved, else by actual. In the plain
 # case (checked first, see make_success_event) it is restated: the same stash, slot release,
 # token count, targets and increments, the increments made on the in-memory tier as
 # DualCache.async_increment_cache_pipeline makes them (no Redis), without the two
@@ -1349,7 +1342,7 @@ def make_success_event(original):
     model_type = mod.RateLimitedModel
     tier, get, set_, _batch = _direct()
     unchanged = still_bound(*((cls, n) for n in _EVENT_METHODS), *((mod, n) for n in _EVENT_GLOBALS),
-                            (ictx, "service_target"), (ictx, "_service_target"), (ictx, "_restore"),
+                            (ictx, "service_target"), (ictx, "_service_target"),
                             (DualCache, "async_increment_cache_pipeline"),
                             (CounterCache, "increment_cache"), (dcmod, "log_redis_failure"),
                             (dcmod, "verbose_logger"), (model_type, "limit_in"))
@@ -1357,7 +1350,6 @@ def make_success_event(original):
     mem_methods = frozenset({"increment_cache", "async_increment", "async_increment_pipeline"})
     slot_ttl = g["PARALLEL_REQUEST_SLOT_TTL_SECONDS"]
     debug, warning = logging.DEBUG, logging.WARNING
-    none = type(None)
     # the standard logging metadata's ids whose targets are not restated (falsy here): a
     # project's model target, an agent's (and its session's)
     other_ids = ("user_api_key_project_id", "agent_id")
@@ -1382,9 +1374,6 @@ def make_success_event(original):
     def ident(v):
         """An id the targets take: falsy (no target) or an exact str."""
         return not v or type(v) is str
-
-    def empty(v):
-        return v is None or (type(v) is dict and not v)
 
     def count(v):
         return type(v) is int or v is None
@@ -1420,14 +1409,14 @@ def make_success_event(original):
         # kwargs: the proxy's shape, no call origin, no key metadata
         if type(kwargs.get("litellm_call_id")) is not str or "litellm_metadata" in kwargs:
             return None
-        if not empty(kwargs.get("metadata")) and type(kwargs.get("metadata")) is not dict:
+        if not _empty(kwargs.get("metadata")) and type(kwargs.get("metadata")) is not dict:
             return None
         params = kwargs.get("litellm_params")
         if type(params) is not dict or params.get("litellm_metadata"):
             return None
         md = params.get("metadata")
         if type(md) is not dict or md.get("internal_call_origin") or not (
-                empty(md.get("user_api_key_metadata")) and empty(md.get("user_api_key_model_max_budget"))):
+                _empty(md.get("user_api_key_metadata")) and _empty(md.get("user_api_key_model_max_budget"))):
             return None
         slo = kwargs.get("standard_logging_object") or {}
         if type(slo) is not dict:
@@ -1511,7 +1500,7 @@ def make_success_event(original):
         EVENT_FAST["served"] += 1
         mem, stash, key_hash, usage, md, (user_id, team_id, org_id, end_user), model = found
         logger = g["verbose_proxy_logger"]
-        token = target_var.set("rate_limits")  # the decorator's service_target, once (restated)
+        token = target_var.set("rate_limits")  # the decorator's service_target(), once
         try:
             try:
                 # (the parent span: only the cache calls below receive it, and they ignore it)
@@ -1566,10 +1555,7 @@ def make_success_event(original):
             except Exception as e:
                 logger.exception("Error in rate limit success event: %s", e)
         finally:
-            try:
-                target_var.reset(token)
-            except ValueError:  # (_restore)
-                pass
+            ictx._restore(target_var, token)
         return None
 
     return async_log_success_event
